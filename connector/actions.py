@@ -1,0 +1,65 @@
+"""Planned actions: what policies ask for and the outbox performs, one idempotency key each.
+
+The key ``shop:order:policy:step`` is unique in the outbox table, so planning the same step twice is
+a no-op and no e-mail, voucher or note can be sent twice. Payloads are plain JSON so they survive
+a restart; the comment on each kind says what its payload holds.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ActionKind(enum.StrEnum):
+    ADD_TAGS = "add_tags"  # {"tags": [str, ...]}
+    ADD_NOTE = "add_note"  # {"text": str}  staff note, appended to the order's note
+    SET_ATTRIBUTES = "set_attributes"  # {"attributes": {str: str}}  our state on the order
+    NOTIFY_CUSTOMER = "notify_customer"  # {"template": str, "context": {...}, "marketing": bool}
+    CREATE_VOUCHER = "create_voucher"  # {"code", "kind": "percentage"|"fixed", "value", "currency", "ends_at", ...}
+    HOLD_FULFILLMENT = "hold_fulfillment"  # {"reason": str, "note": str}
+    RELEASE_HOLD = "release_hold"  # {}  releases only the holds ordercare placed
+    UPDATE_ADDRESS = "update_address"  # {"address": {Address fields}}
+    CREATE_CALL_TASK = "create_call_task"  # {"reason": str, "due_at": iso}  kept in our database
+
+
+# Actions the outbox performs against the shop platform; the others are local or go to the notifier.
+PLATFORM_ACTIONS = frozenset(
+    {
+        ActionKind.ADD_TAGS,
+        ActionKind.ADD_NOTE,
+        ActionKind.SET_ATTRIBUTES,
+        ActionKind.CREATE_VOUCHER,
+        ActionKind.HOLD_FULFILLMENT,
+        ActionKind.RELEASE_HOLD,
+        ActionKind.UPDATE_ADDRESS,
+    }
+)
+
+
+def idempotency_key(shop_id: str, order_external_id: str, policy: str, step: str) -> str:
+    return f"{shop_id}:{order_external_id}:{policy}:{step}"
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedAction:
+    """One step a policy wants done; ``step`` makes the idempotency key unique within the policy."""
+
+    kind: ActionKind
+    policy: str
+    step: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRequest:
+    """What the outbox hands a performer: the action and the order it is about."""
+
+    action_id: int
+    shop_id: str
+    kind: ActionKind
+    idempotency_key: str
+    payload: dict[str, Any]
+    order_external_id: str | None
+    attempt: int

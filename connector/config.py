@@ -1,0 +1,333 @@
+"""Configuration: YAML in, validated and typed settings out.
+
+Every string may read ``${VAR}`` (or ``${VAR:-default}``) from the environment. Problems are collected,
+not raised one at a time: ``load_settings`` raises ``ConfigError`` listing each bad key with its path,
+e.g. ``shops[1].timezone: unknown time zone 'Europe/Amsterdm'``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from connector.policies.config import PoliciesConfig, merge_policy_overrides
+
+_ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_SHOP_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+class ConfigError(Exception):
+    """A configuration file that cannot be used; ``problems`` holds one ``path: message`` per fault."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}") from None
+    return value
+
+
+TimeZoneName = Annotated[str, AfterValidator(_timezone)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SchedulerSettings(_Strict):
+    tick_seconds: int = Field(60, ge=1, le=3600)
+    reconcile_minutes: int = Field(15, ge=1, le=1440)
+    outbox_poll_seconds: float = Field(1.0, gt=0, le=60)
+    outbox_batch: int = Field(50, ge=1, le=1000)
+    lease_seconds: int = Field(120, ge=5, le=3600)
+    tick_batch: int = Field(500, ge=1, le=100000)
+    max_attempts: int = Field(12, ge=1, le=100)
+
+
+class EmailSettings(_Strict):
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(25, ge=1, le=65535)
+    security: Literal["none", "starttls", "ssl"] = "none"
+    username: str | None = None
+    password: str | None = None
+    sender: str = "ordercare <ordercare@localhost>"
+    reply_to: str | None = None
+    timeout_seconds: float = Field(10.0, gt=0, le=120)
+
+
+class ShopifyAppSettings(_Strict):
+    """The public/custom app used for the OAuth install flow (optional: config shops need none)."""
+
+    api_key: str
+    api_secret: str
+    previous_api_secret: str | None = None
+    scopes: list[str] = Field(
+        default_factory=lambda: [
+            "read_orders",
+            "write_orders",
+            "write_discounts",
+            "read_merchant_managed_fulfillment_orders",
+            "write_merchant_managed_fulfillment_orders",
+        ]
+    )
+    api_version: str = "2026-10"
+
+
+class ShopSettings(_Strict):
+    id: str
+    platform: Literal["shopify", "woocommerce"]
+    shop_domain: str | None = None
+    url: str | None = None
+    api_base_url: str | None = None
+    api_version: str | None = None
+    access_token: str | None = None
+    consumer_key: str | None = None
+    consumer_secret: str | None = None
+    webhook_secret: str | None = None
+    previous_webhook_secret: str | None = None
+    timezone: TimeZoneName = "Europe/Amsterdam"
+    locale: Literal["nl", "en"] = "nl"
+    country: str = Field("NL", min_length=2, max_length=2)
+    name: str | None = None  # shown to customers; defaults to the id
+    customer_channel: Literal["email", "platform_note"] = "email"
+    policies: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("id")
+    @classmethod
+    def _valid_id(cls, value: str) -> str:
+        if not _SHOP_ID.match(value):
+            raise ValueError("use lower-case letters, digits, '-' and '_' (at most 63), e.g. 'my-shop'")
+        return value
+
+    @field_validator("shop_domain")
+    @classmethod
+    def _myshopify(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[a-z0-9][a-z0-9-]*\.myshopify\.com", value.lower()):
+            raise ValueError(f"expected '<name>.myshopify.com', got {value!r}")
+        return value.lower() if value else value
+
+    @field_validator("url", "api_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(f"expected an http(s) URL, got {value!r}")
+        return value
+
+    @field_validator("country")
+    @classmethod
+    def _upper_country(cls, value: str) -> str:
+        return value.upper()
+
+    @model_validator(mode="after")
+    def _platform_fields(self) -> ShopSettings:
+        needed = {
+            "shopify": ("shop_domain", "access_token", "webhook_secret"),
+            "woocommerce": ("url", "consumer_key", "consumer_secret", "webhook_secret"),
+        }[self.platform]
+        missing = [name for name in needed if not getattr(self, name)]
+        if missing:
+            raise ValueError(f"a {self.platform} shop needs " + ", ".join(missing))
+        return self
+
+    @property
+    def key(self) -> str:
+        """How webhooks name this shop: the myshopify domain, or the normalised site URL."""
+        if self.platform == "shopify":
+            assert self.shop_domain
+            return self.shop_domain
+        assert self.url
+        return normalise_site_url(self.url)
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.id
+
+
+class Settings(_Strict):
+    database_url: str = "sqlite:///ordercare.db"
+    secret_key: str = Field(min_length=16)
+    public_url: str = "http://127.0.0.1:8000"
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    email: EmailSettings = Field(default_factory=EmailSettings)
+    shopify_app: ShopifyAppSettings | None = None
+    shops: list[ShopSettings] = Field(default_factory=list)
+    policies: dict[str, Any] = Field(default_factory=dict)
+    templates_dir: str | None = None
+    max_webhook_bytes: int = Field(2 * 1024 * 1024, ge=1024)
+    raw_event_max_bytes: int = Field(256 * 1024, ge=1024)
+    raw_event_retention_days: int = Field(30, ge=1)
+    fix_link_days: int = Field(7, ge=1, le=60)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")):
+            raise ValueError("use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB")
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value[len("postgresql://") :]
+        return value
+
+    @model_validator(mode="after")
+    def _unique_shops(self) -> Settings:
+        seen: dict[str, int] = {}
+        for index, shop in enumerate(self.shops):
+            if shop.id in seen:
+                raise ValueError(f"shops[{index}].id: {shop.id!r} is already used by shops[{seen[shop.id]}]")
+            seen[shop.id] = index
+        return self
+
+    def shop(self, shop_id: str) -> ShopSettings:
+        for shop in self.shops:
+            if shop.id == shop_id:
+                return shop
+        raise KeyError(shop_id)
+
+    def policies_for(self, shop_id: str | None) -> PoliciesConfig:
+        """The shop's effective policies: defaults with that shop's overrides laid over them."""
+        overrides = self.shop(shop_id).policies if shop_id else {}
+        return _policy_cache(self, shop_id, overrides)
+
+
+_POLICY_CACHE: dict[tuple[int, str | None], PoliciesConfig] = {}
+
+
+def _policy_cache(settings: Settings, shop_id: str | None, overrides: Mapping[str, Any]) -> PoliciesConfig:
+    key = (id(settings), shop_id)
+    cached = _POLICY_CACHE.get(key)
+    if cached is None:
+        cached = PoliciesConfig.model_validate(merge_policy_overrides(settings.policies, overrides))
+        _POLICY_CACHE[key] = cached
+    return cached
+
+
+def normalise_site_url(url: str) -> str:
+    """WooCommerce names its site with a trailing slash; compare URLs without scheme case or it."""
+    url = url.strip()
+    scheme, _, rest = url.partition("://")
+    return f"{scheme.lower()}://{rest.rstrip('/').lower()}/" if rest else url.lower().rstrip("/") + "/"
+
+
+# --- loading -------------------------------------------------------------------------------------
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _expand_env(node: Any, loc: tuple[int | str, ...], env: Mapping[str, str], problems: list[str]) -> Any:
+    if isinstance(node, dict):
+        return {k: _expand_env(v, (*loc, k), env, problems) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_expand_env(v, (*loc, i), env, problems) for i, v in enumerate(node)]
+    if isinstance(node, str):
+
+        def substitute(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in env:
+                return env[name]
+            if default is not None:
+                return default
+            problems.append(f"{_path(loc)}: environment variable {name} is not set")
+            return ""
+
+        return _ENV_PATTERN.sub(substitute, node)
+    return node
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    message = str(error["msg"])
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if message.startswith(prefix):
+            message = message[len(prefix) :]
+    if error["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif error["type"] == "missing":
+        message = "required key is missing"
+    return message
+
+
+def _validation_problems(exc: ValidationError, prefix: tuple[int | str, ...] = ()) -> list[str]:
+    problems = []
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        message = _describe(error)
+        # model-level validators report "shops[1].id: ..." themselves
+        if not loc and re.match(r"^[\w\[\].]+: ", message):
+            problems.append(message)
+            continue
+        problems.append(f"{_path((*prefix, *loc))}: {message}")
+    return problems
+
+
+def settings_from_mapping(raw: Any, env: Mapping[str, str] | None = None) -> Settings:
+    """Validate an already-parsed document; raise ``ConfigError`` with every problem found."""
+    if not isinstance(raw, dict):
+        raise ConfigError(["(top level): expected a mapping of settings"])
+    problems: list[str] = []
+    expanded = _expand_env(raw, (), os.environ if env is None else env, problems)
+    settings: Settings | None = None
+    try:
+        settings = Settings.model_validate(expanded)
+    except ValidationError as exc:
+        problems.extend(_validation_problems(exc))
+    # policies: the defaults alone, then each shop with its overrides, each under its own key path
+    policy_defaults = expanded.get("policies") or {}
+    if isinstance(policy_defaults, dict):
+        try:
+            PoliciesConfig.model_validate(policy_defaults)
+        except ValidationError as exc:
+            problems.extend(_validation_problems(exc, ("policies",)))
+        shops = expanded.get("shops") or []
+        for index, shop in enumerate(shops if isinstance(shops, list) else []):
+            overrides = shop.get("policies") if isinstance(shop, dict) else None
+            if not isinstance(overrides, dict) or not overrides:
+                continue
+            try:
+                PoliciesConfig.model_validate(merge_policy_overrides(policy_defaults, overrides))
+            except ValidationError as exc:
+                problems.extend(_validation_problems(exc, ("shops", index, "policies")))
+    if problems or settings is None:
+        raise ConfigError(sorted(set(problems), key=problems.index))
+    return settings
+
+
+def load_settings(path: str | Path, env: Mapping[str, str] | None = None) -> Settings:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read the file ({exc.strerror})"]) from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError([f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}"]) from None
+    return settings_from_mapping(raw if raw is not None else {}, env)

@@ -1,0 +1,291 @@
+"""OrderEvent -> stored order: dedupe, merge (newer wins), raw event log, next check.
+
+Merging is a join: the top-level snapshot with the newer platform timestamp wins, shipments and holds
+are united by id (each one newer-wins), carrier events are united. Because the join is commutative,
+associative and idempotent, any order of deliveries with any repeats converges to the state of the
+in-order sequence. Events for an order we have not seen yet wait in ``pending_events``.
+
+Nothing here calls a shop: the webhook request path stores and answers.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from connector import codec
+from connector.model import EventKind, Hold, Order, OrderEvent, OrderStatus, Shipment, ShipmentStatus
+from connector.shops import Shop
+from connector.store.tables import OrderRow, PendingEvent, RawEvent, WebhookReceipt
+
+log = logging.getLogger(__name__)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class Outcome(enum.StrEnum):
+    APPLIED = "applied"  # the stored order changed
+    STALE = "stale"  # older than (or equal to) what we have: nothing changed
+    DUPLICATE = "duplicate"  # this delivery was seen before
+    PENDING = "pending"  # waits for its order
+    HANDLED = "handled"  # a shop-level event (uninstall, compliance) was carried out
+
+
+@dataclass(frozen=True)
+class RawDelivery:
+    """The delivery as received, for the audit log."""
+
+    topic: str
+    body: bytes
+
+
+# --- the merge (pure) ------------------------------------------------------------------------------
+
+
+def _canonical(value: Any, drop: tuple[str, ...] = ()) -> str:
+    data = codec.dump(value)
+    for key in drop:
+        data.pop(key, None)
+    return json.dumps(data, sort_keys=True)
+
+
+def _merge_shipment(a: Shipment, b: Shipment) -> Shipment:
+    """The record with the newer timestamp wins; carrier events are united."""
+    rank_a = (a.updated_at or _EPOCH, _canonical(a, ("events",)))
+    rank_b = (b.updated_at or _EPOCH, _canonical(b, ("events",)))
+    newer = a if rank_a >= rank_b else b
+    events = {e.external_id: e for e in (*a.events, *b.events)}
+    ordered = tuple(sorted(events.values(), key=lambda e: (e.happened_at, e.external_id)))
+    return newer if ordered == newer.events else replace(newer, events=ordered)
+
+
+def union_shipments(a: Iterable[Shipment], b: Iterable[Shipment]) -> tuple[Shipment, ...]:
+    merged: dict[str, Shipment] = {}
+    for shipment in (*a, *b):
+        current = merged.get(shipment.external_id)
+        merged[shipment.external_id] = shipment if current is None else _merge_shipment(current, shipment)
+    return tuple(merged[k] for k in sorted(merged))
+
+
+def _hold_rank(hold: Hold) -> tuple[datetime, bool, str]:
+    return (hold.changed_at or _EPOCH, hold.released, _canonical(hold))
+
+
+def union_holds(a: Iterable[Hold], b: Iterable[Hold]) -> tuple[Hold, ...]:
+    merged: dict[str, Hold] = {}
+    for hold in (*a, *b):
+        current = merged.get(hold.external_id)
+        if current is None or _hold_rank(hold) > _hold_rank(current):
+            merged[hold.external_id] = hold
+    return tuple(merged[k] for k in sorted(merged))
+
+
+_DERIVED = ("status", "shipments", "holds")
+
+
+def derive_status(order: Order) -> Order:
+    """Carrier news the order record does not carry: every live parcel delivered means delivered."""
+    live = [s for s in order.shipments if not s.cancelled]
+    if order.status is OrderStatus.SHIPPED and live and all(s.current_status is ShipmentStatus.DELIVERED for s in live):
+        return order.with_changes(status=OrderStatus.DELIVERED)
+    return order
+
+
+def merge_orders(old: Order, new: Order) -> Order:
+    """The join of two versions of one order: newer snapshot, united shipments and holds."""
+    rank_old = (old.updated_at, old.platform_status, _canonical(old, _DERIVED))
+    rank_new = (new.updated_at, new.platform_status, _canonical(new, _DERIVED))
+    top = new if rank_new > rank_old else old
+    merged = top.with_changes(
+        shipments=union_shipments(old.shipments, new.shipments),
+        holds=union_holds(old.holds, new.holds),
+    )
+    return derive_status(merged)
+
+
+def _apply_part(order: Order, event: OrderEvent) -> Order:
+    if event.kind is EventKind.SHIPMENT and event.shipment is not None:
+        return derive_status(order.with_changes(shipments=union_shipments(order.shipments, (event.shipment,))))
+    if event.kind is EventKind.SHIPMENT_EVENT and event.shipment_event is not None and event.shipment_id:
+        stub = Shipment(external_id=event.shipment_id, events=(event.shipment_event,))
+        return derive_status(order.with_changes(shipments=union_shipments(order.shipments, (stub,))))
+    if event.kind is EventKind.HOLD and event.hold is not None:
+        return order.with_changes(holds=union_holds(order.holds, (event.hold,)))
+    return order
+
+
+# --- storing -------------------------------------------------------------------------------------
+
+
+def _insert_ignore(session: Session, table: Any, values: dict[str, Any]) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING; True if a row was inserted."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    result = session.execute(insert(table).values(**values).on_conflict_do_nothing())
+    return bool(getattr(result, "rowcount", 0))
+
+
+def _order_row(session: Session, shop_id: str, external_id: str) -> OrderRow | None:
+    query = select(OrderRow).where(OrderRow.shop_id == shop_id, OrderRow.external_id == external_id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return session.scalars(query).first()
+
+
+def _write_order(row: OrderRow, order: Order, now: datetime) -> None:
+    row.number = order.number
+    row.status = order.status.value
+    row.platform_status = order.platform_status[:64]
+    row.channel = order.channel.value
+    row.customer_email = (order.customer.email or "").lower() or None
+    row.customer_external_id = order.customer.external_id
+    row.created_at = order.created_at
+    row.platform_updated_at = order.updated_at
+    row.ingested_at = now
+    row.next_check_at = now
+    row.data = codec.dump_order(order)
+
+
+def store_order(session: Session, order: Order, now: datetime) -> Outcome:
+    """Merge a snapshot into the stored order (or create it, with any events that waited for it)."""
+    row = _order_row(session, order.shop_id, order.external_id)
+    if row is None:
+        pending = list(
+            session.scalars(
+                select(PendingEvent)
+                .where(PendingEvent.shop_id == order.shop_id, PendingEvent.order_external_id == order.external_id)
+                .order_by(PendingEvent.id)
+            )
+        )
+        merged = derive_status(order)
+        for item in pending:
+            merged = _apply_part(merged, codec.load_event(item.event))
+        if pending:
+            session.execute(delete(PendingEvent).where(PendingEvent.id.in_([p.id for p in pending])))
+        row = OrderRow(shop_id=order.shop_id, external_id=order.external_id, deleted=False)
+        _write_order(row, merged, now)
+        session.add(row)
+        session.flush()
+        return Outcome.APPLIED
+    stored = codec.load_order(row.data)
+    merged = merge_orders(stored, order)
+    undelete = row.deleted and order.updated_at > row.platform_updated_at
+    if merged == stored and not undelete:
+        return Outcome.STALE
+    if undelete:
+        row.deleted = False
+    _write_order(row, merged, now)
+    return Outcome.APPLIED
+
+
+def _store_part(session: Session, shop: Shop, event: OrderEvent, now: datetime) -> Outcome:
+    assert event.order_external_id, "a part event names its order"
+    row = _order_row(session, shop.id, event.order_external_id)
+    if row is None:
+        session.add(
+            PendingEvent(
+                shop_id=shop.id,
+                order_external_id=event.order_external_id,
+                event=codec.dump_event(event),
+                received_at=now,
+            )
+        )
+        return Outcome.PENDING
+    stored = codec.load_order(row.data)
+    merged = _apply_part(stored, event)
+    if merged == stored:
+        return Outcome.STALE
+    _write_order(row, merged, now)
+    row.platform_updated_at = max(row.platform_updated_at, stored.updated_at)
+    return Outcome.APPLIED
+
+
+def _store_snapshot(session: Session, shop: Shop, event: OrderEvent, now: datetime) -> Outcome:
+    assert event.order is not None, "an ORDER event carries its order"
+    if event.order.shop_id != shop.id:
+        raise ValueError(f"event for shop {event.order.shop_id!r} delivered to {shop.id!r}")
+    return store_order(session, event.order, now)
+
+
+def _store_deleted(session: Session, shop: Shop, event: OrderEvent, now: datetime) -> Outcome:
+    assert event.order_external_id
+    row = _order_row(session, shop.id, event.order_external_id)
+    if row is None or row.deleted or event.occurred_at < row.platform_updated_at:
+        return Outcome.STALE
+    row.deleted = True
+    row.platform_updated_at = event.occurred_at
+    row.next_check_at = now
+    return Outcome.APPLIED
+
+
+def _shop_level(session: Session, shop: Shop, event: OrderEvent, now: datetime) -> Outcome:
+    from connector import privacy
+
+    privacy.HANDLERS[event.kind](session, shop, event, now)
+    return Outcome.HANDLED
+
+
+Handler = Callable[[Session, Shop, OrderEvent, datetime], Outcome]
+
+HANDLERS: dict[EventKind, Handler] = {
+    EventKind.ORDER: _store_snapshot,
+    EventKind.ORDER_DELETED: _store_deleted,
+    EventKind.SHIPMENT: _store_part,
+    EventKind.SHIPMENT_EVENT: _store_part,
+    EventKind.HOLD: _store_part,
+    EventKind.APP_UNINSTALLED: _shop_level,
+    EventKind.CUSTOMER_REDACT: _shop_level,
+    EventKind.CUSTOMER_DATA_REQUEST: _shop_level,
+    EventKind.SHOP_REDACT: _shop_level,
+}
+
+
+def ingest(
+    session: Session,
+    shop: Shop,
+    event: OrderEvent,
+    now: datetime,
+    raw: RawDelivery | None = None,
+    raw_max_bytes: int = 256 * 1024,
+) -> Outcome:
+    """Apply one event inside the caller's transaction; a repeated delivery changes nothing."""
+    if not _insert_ignore(
+        session,
+        WebhookReceipt,
+        {"shop_id": shop.id, "dedupe_key": event.dedupe_key[:255], "topic": event.topic[:64], "received_at": now},
+    ):
+        return Outcome.DUPLICATE
+    outcome = HANDLERS[event.kind](session, shop, event, now)
+    if raw is not None and event.kind not in _NO_RAW_LOG:
+        body = raw.body[:raw_max_bytes]
+        session.add(
+            RawEvent(
+                shop_id=shop.id,
+                platform=shop.platform.value,
+                topic=raw.topic[:64],
+                dedupe_key=event.dedupe_key[:255],
+                order_external_id=event.order_external_id or (event.order.external_id if event.order else None),
+                received_at=now,
+                outcome=outcome.value,
+                body=body.decode("utf-8", errors="replace"),
+                body_bytes=len(raw.body),
+                truncated=len(raw.body) > raw_max_bytes,
+            )
+        )
+    return outcome
+
+
+# compliance and uninstall bodies carry personal data we must not keep, and the shop may be gone
+_NO_RAW_LOG = frozenset(
+    {EventKind.CUSTOMER_REDACT, EventKind.SHOP_REDACT, EventKind.CUSTOMER_DATA_REQUEST, EventKind.APP_UNINSTALLED}
+)
