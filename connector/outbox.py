@@ -1,0 +1,402 @@
+"""The outbox: every write to a shop, every e-mail and every call task is a row here first.
+
+``plan`` inserts an action under its idempotency key (a second plan of the same step is a no-op).
+The worker claims due rows under a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite serialises
+writers), records an attempt, calls the performer for the action's kind, and records the outcome:
+done, retry later with exponential backoff and jitter, or failed with the platform's message. An attempt
+that follows an unfinished one (a crash between "call made" and "call recorded") first asks the
+performer whether the action already took effect, so a replay is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from connector.actions import PLATFORM_ACTIONS, ActionKind, ActionRequest, PlannedAction, idempotency_key
+from connector.platforms.base import PermanentError, PlatformClient, RetryableError
+from connector.store.db import transaction
+from connector.store.tables import ActionAttempt, ActionRow, CallTaskRow, OrderRow
+
+if TYPE_CHECKING:
+    from connector.services import Services
+    from connector.shops import Shop
+
+log = logging.getLogger(__name__)
+
+BACKOFF_BASE_SECONDS = 5.0
+BACKOFF_CAP_SECONDS = 3600.0
+
+
+class Performer(Protocol):
+    def perform(self, request: ActionRequest, env: OutboxEnv) -> dict[str, Any]:
+        """Carry the action out; raise RetryableError or PermanentError on failure."""
+
+    def already_done(self, request: ActionRequest, env: OutboxEnv) -> dict[str, Any] | None:
+        """After an unfinished attempt: the result if the action already took effect, else None."""
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class OutboxEnv:
+    """What performers may use: the services, platform clients per shop, and the worker's name."""
+
+    services: Services
+    worker: str = field(default_factory=worker_name)
+    client_factory: Callable[[Shop], PlatformClient] | None = None
+    _clients: dict[str, PlatformClient] = field(default_factory=dict)
+
+    def shop(self, shop_id: str) -> Shop:
+        shop = self.services.shops.get(shop_id)
+        if shop is None:
+            raise PermanentError(f"shop {shop_id!r} is not known")
+        return shop
+
+    def client_for(self, shop_id: str) -> PlatformClient:
+        client = self._clients.get(shop_id)
+        if client is None:
+            shop = self.shop(shop_id)
+            if not shop.active:
+                raise RetryableError(f"shop {shop_id!r} is {shop.status}; actions wait until it is active again")
+            if self.client_factory is not None:
+                client = self.client_factory(shop)
+            else:
+                from connector import platforms
+
+                client = platforms.make_client(shop, self.services.settings)
+            self._clients[shop_id] = client
+        return client
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
+
+
+# --- planning ------------------------------------------------------------------------------------
+
+
+def plan(
+    session: Session,
+    *,
+    shop_id: str,
+    order_id: int | None,
+    order_external_id: str,
+    action: PlannedAction,
+    now: datetime,
+    incident_id: int | None = None,
+) -> int | None:
+    """Insert the action unless its idempotency key exists; the new row's id, or None if it existed."""
+    key = idempotency_key(shop_id, order_external_id, action.policy, action.step)
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(ActionRow)
+        .values(
+            shop_id=shop_id,
+            order_id=order_id,
+            incident_id=incident_id,
+            policy=action.policy,
+            kind=action.kind.value,
+            idempotency_key=key,
+            payload=action.payload,
+            state="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(ActionRow.id)
+    )
+    return session.execute(statement).scalar()
+
+
+def cancel_pending(session: Session, order_id: int, policy: str, reason: str, now: datetime) -> int:
+    """Cancel a policy's not-yet-performed actions on an order (e.g. the incident resolved first)."""
+    result = session.execute(
+        update(ActionRow)
+        .where(ActionRow.order_id == order_id, ActionRow.policy == policy, ActionRow.state == "pending")
+        .values(state="cancelled", last_error=reason, done_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def retry_failed(session: Session, action_id: int, now: datetime, shop_ids: set[str] | None = None) -> bool:
+    """Put a failed action back in the queue (the dashboard's retry button, ``ordercare actions``)."""
+    query = update(ActionRow).where(ActionRow.id == action_id, ActionRow.state == "failed")
+    if shop_ids is not None:
+        query = query.where(ActionRow.shop_id.in_(shop_ids))
+    result = session.execute(query.values(state="pending", next_attempt_at=now, lease_until=None, last_error=None))
+    return bool(getattr(result, "rowcount", 0))
+
+
+# --- the worker ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claimed:
+    request: ActionRequest
+    lease_until: datetime
+    resumed: bool  # an earlier attempt did not finish: check before repeating
+
+
+def claim(session: Session, worker: str, now: datetime, lease_seconds: int, limit: int) -> list[Claimed]:
+    """Lease up to ``limit`` due actions to this worker and open an attempt for each."""
+    due = (
+        select(ActionRow.id)
+        .where(
+            ActionRow.state == "pending",
+            ActionRow.next_attempt_at <= now,
+            or_(ActionRow.lease_until.is_(None), ActionRow.lease_until < now),
+        )
+        .order_by(ActionRow.next_attempt_at, ActionRow.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    ids = list(session.scalars(due))
+    if not ids:
+        return []
+    until = now + timedelta(seconds=lease_seconds)
+    session.execute(
+        update(ActionRow)
+        .where(ActionRow.id.in_(ids))
+        .values(lease_owner=worker, lease_until=until, attempts=ActionRow.attempts + 1)
+    )
+    rows = session.execute(
+        select(ActionRow, OrderRow.external_id)
+        .outerjoin(OrderRow, OrderRow.id == ActionRow.order_id)
+        .where(ActionRow.id.in_(ids))
+        .order_by(ActionRow.next_attempt_at, ActionRow.id)
+    ).all()
+    unfinished = set(
+        session.scalars(
+            select(ActionAttempt.action_id).where(ActionAttempt.action_id.in_(ids), ActionAttempt.finished_at.is_(None))
+        )
+    )
+    claimed = []
+    for row, order_external_id in rows:
+        session.add(ActionAttempt(action_id=row.id, attempt=row.attempts, worker=worker, started_at=now))
+        request = ActionRequest(
+            action_id=row.id,
+            shop_id=row.shop_id,
+            kind=ActionKind(row.kind),
+            idempotency_key=row.idempotency_key,
+            payload=dict(row.payload),
+            order_external_id=order_external_id or row.idempotency_key.split(":")[1],
+            attempt=row.attempts,
+        )
+        claimed.append(Claimed(request, until, resumed=row.id in unfinished))
+    return claimed
+
+
+def backoff_seconds(attempt: int, retry_after: float | None = None, rng: random.Random | None = None) -> float:
+    """Exponential backoff with jitter (50-150 %), at least what the platform asked for."""
+    rng = rng or random.Random()  # noqa: S311 - jitter, not security
+    delay = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempt - 1)) * rng.uniform(0.5, 1.5)
+    return max(delay, retry_after or 0.0)
+
+
+def _finish(
+    session: Session,
+    claimed: Claimed,
+    worker: str,
+    now: datetime,
+    *,
+    outcome: str,
+    result: dict[str, Any] | None = None,
+    error: str | None = None,
+    next_attempt_at: datetime | None = None,
+) -> bool:
+    """Record the attempt's outcome, if this worker still holds the lease. False if it lost it."""
+    action_id = claimed.request.action_id
+    values: dict[str, Any] = {"lease_owner": None, "lease_until": None, "last_error": error}
+    if outcome in ("done", "already_done"):
+        values.update(state="done", result=result or {}, done_at=now)
+    elif outcome == "failed":
+        values.update(state="failed", done_at=now)
+    else:
+        values.update(next_attempt_at=next_attempt_at)
+    updated = session.execute(
+        update(ActionRow)
+        .where(ActionRow.id == action_id, ActionRow.lease_owner == worker, ActionRow.state == "pending")
+        .values(**values)
+    )
+    session.execute(
+        update(ActionAttempt)
+        .where(
+            and_(
+                ActionAttempt.action_id == action_id,
+                ActionAttempt.attempt == claimed.request.attempt,
+                ActionAttempt.finished_at.is_(None),
+            )
+        )
+        .values(finished_at=now, outcome=outcome, error=error)
+    )
+    return bool(getattr(updated, "rowcount", 0))
+
+
+@dataclass
+class DrainReport:
+    done: int = 0
+    retried: int = 0
+    failed: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.done + self.retried + self.failed
+
+
+def perform_one(env: OutboxEnv, claimed: Claimed) -> str:
+    """Perform one claimed action and record what happened; returns the outcome."""
+    services = env.services
+    request = claimed.request
+    performer = performer_for(request.kind)
+    settings = services.settings.scheduler
+    outcome, result, error, next_at = "done", None, None, None
+    try:
+        if claimed.resumed:
+            result = performer.already_done(request, env)
+            if result is not None:
+                outcome = "already_done"
+        if outcome != "already_done":
+            result = performer.perform(request, env)
+    except RetryableError as exc:
+        error = exc.platform_message
+        if request.attempt >= settings.max_attempts:
+            outcome, error = "failed", f"gave up after {request.attempt} attempts: {error}"
+        else:
+            outcome = "retry"
+            next_at = services.now() + timedelta(seconds=backoff_seconds(request.attempt, exc.retry_after))
+    except PermanentError as exc:
+        outcome, error = "failed", exc.platform_message
+    except Exception as exc:  # a bug in a performer must not stop the queue; retry with backoff
+        log.exception("action %s (%s) raised", request.action_id, request.kind)
+        error = f"{type(exc).__name__}: {exc}"
+        if request.attempt >= settings.max_attempts:
+            outcome = "failed"
+        else:
+            outcome = "retry"
+            next_at = services.now() + timedelta(seconds=backoff_seconds(request.attempt))
+    with transaction(services.sessions) as session:
+        kept = _finish(
+            session,
+            claimed,
+            env.worker,
+            services.now(),
+            outcome=outcome,
+            result=result,
+            error=error,
+            next_attempt_at=next_at,
+        )
+    if not kept:
+        log.warning("action %s: lease lost before its outcome (%s) was recorded", request.action_id, outcome)
+    services.metrics.actions.labels(request.kind.value, outcome).inc()
+    return outcome
+
+
+def drain(env: OutboxEnv, *, limit: int | None = None, max_batches: int | None = None) -> DrainReport:
+    """Perform due actions until none are due (or ``max_batches`` claims were made)."""
+    services = env.services
+    settings = services.settings.scheduler
+    report = DrainReport()
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        batches += 1
+        with transaction(services.sessions) as session:
+            batch = claim(session, env.worker, services.now(), settings.lease_seconds, limit or settings.outbox_batch)
+        if not batch:
+            break
+        for claimed in batch:
+            if services.now() >= claimed.lease_until:
+                break  # the rest go back to the queue when the lease runs out
+            outcome = perform_one(env, claimed)
+            if outcome in ("done", "already_done"):
+                report.done += 1
+            elif outcome == "failed":
+                report.failed += 1
+            else:
+                report.retried += 1
+    return report
+
+
+def backlog(session: Session) -> tuple[int, int]:
+    """(pending, failed) action counts, for the metrics and the CLI."""
+    counts = dict(
+        session.execute(
+            select(ActionRow.state, func.count())
+            .where(ActionRow.state.in_(("pending", "failed")))
+            .group_by(ActionRow.state)
+        ).all()
+    )
+    return int(counts.get("pending", 0)), int(counts.get("failed", 0))
+
+
+# --- performers ----------------------------------------------------------------------------------
+
+
+class PlatformPerformer:
+    """Actions carried out by the shop platform's client."""
+
+    def perform(self, request: ActionRequest, env: OutboxEnv) -> dict[str, Any]:
+        return env.client_for(request.shop_id).perform(request)
+
+    def already_done(self, request: ActionRequest, env: OutboxEnv) -> dict[str, Any] | None:
+        return env.client_for(request.shop_id).already_done(request)
+
+
+class CallTaskPerformer:
+    """Call tasks live in our own database, for the shop's staff (dashboard, CLI)."""
+
+    def perform(self, request: ActionRequest, env: OutboxEnv) -> dict[str, Any]:
+        existing = self.already_done(request, env)
+        if existing is not None:
+            return existing
+        now = env.services.now()
+        with transaction(env.services.sessions) as session:
+            action = session.get(ActionRow, request.action_id)
+            due_at = request.payload.get("due_at")
+            task = CallTaskRow(
+                shop_id=request.shop_id,
+                order_id=action.order_id if action else None,
+                incident_id=action.incident_id if action else None,
+                action_id=request.action_id,
+                reason=str(request.payload.get("reason", "")),
+                due_at=datetime.fromisoformat(due_at) if due_at else now,
+                state="open",
+                created_at=now,
+            )
+            session.add(task)
+            session.flush()
+            return {"call_task_id": task.id}
+
+    def already_done(self, request: ActionRequest, env: OutboxEnv) -> dict[str, Any] | None:
+        with env.services.sessions() as session:
+            task_id = session.scalar(select(CallTaskRow.id).where(CallTaskRow.action_id == request.action_id))
+        return {"call_task_id": task_id} if task_id is not None else None
+
+
+_PLATFORM = PlatformPerformer()
+_PERFORMERS: dict[ActionKind, Performer] = {kind: _PLATFORM for kind in PLATFORM_ACTIONS}
+_PERFORMERS[ActionKind.CREATE_CALL_TASK] = CallTaskPerformer()
+
+
+def performer_for(kind: ActionKind) -> Performer:
+    if kind is ActionKind.NOTIFY_CUSTOMER and kind not in _PERFORMERS:
+        from connector.notify.performer import NotifyPerformer
+
+        _PERFORMERS[kind] = NotifyPerformer()
+    return _PERFORMERS[kind]
