@@ -205,7 +205,7 @@ def claim(session: Session, worker: str, now: datetime, lease_seconds: int, limi
 
 def backoff_seconds(attempt: int, retry_after: float | None = None, rng: random.Random | None = None) -> float:
     """Exponential backoff with jitter (50-150 %), at least what the platform asked for."""
-    rng = rng or random.Random()  # noqa: S311 - jitter, not security
+    rng = rng or random.Random()
     delay = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempt - 1)) * rng.uniform(0.5, 1.5)
     return max(delay, retry_after or 0.0)
 
