@@ -188,15 +188,6 @@ class Settings(_Strict):
             value = "postgresql+psycopg://" + value[len("postgresql://") :]
         return value
 
-    @model_validator(mode="after")
-    def _unique_shops(self) -> Settings:
-        seen: dict[str, int] = {}
-        for index, shop in enumerate(self.shops):
-            if shop.id in seen:
-                raise ValueError(f"shops[{index}].id: {shop.id!r} is already used by shops[{seen[shop.id]}]")
-            seen[shop.id] = index
-        return self
-
     def shop(self, shop_id: str) -> ShopSettings:
         for shop in self.shops:
             if shop.id == shop_id:
@@ -297,6 +288,14 @@ def settings_from_mapping(raw: Any, env: Mapping[str, str] | None = None) -> Set
         settings = Settings.model_validate(expanded)
     except ValidationError as exc:
         problems.extend(_validation_problems(exc))
+    shops_raw = expanded.get("shops")
+    seen: dict[object, int] = {}
+    for index, shop in enumerate(shops_raw if isinstance(shops_raw, list) else []):
+        shop_id = shop.get("id") if isinstance(shop, dict) else None
+        if isinstance(shop_id, str) and shop_id in seen:
+            problems.append(f"shops[{index}].id: {shop_id!r} is already used by shops[{seen[shop_id]}]")
+        elif isinstance(shop_id, str):
+            seen[shop_id] = index
     # policies: the defaults alone, then each shop with its overrides, each under its own key path
     policy_defaults = expanded.get("policies") or {}
     if isinstance(policy_defaults, dict):

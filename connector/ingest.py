@@ -131,8 +131,8 @@ def _insert_ignore(session: Session, table: Any, values: dict[str, Any]) -> bool
     """INSERT ... ON CONFLICT DO NOTHING; True if a row was inserted."""
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    result = session.execute(insert(table).values(**values).on_conflict_do_nothing())
-    return bool(getattr(result, "rowcount", 0))
+    statement = insert(table).values(**values).on_conflict_do_nothing().returning(table.id)
+    return session.execute(statement).scalar() is not None
 
 
 def _order_row(session: Session, shop_id: str, external_id: str) -> OrderRow | None:

@@ -1,0 +1,358 @@
+"""The ``ordercare`` command: demo, serve, web, worker, check-config, db, sandbox and operator views.
+
+Each subcommand is a pair ``add_arguments(parser)`` / ``run(args) -> exit code``; feature modules that
+bring their own (``preview``, ``admin``) are listed in ``EXTERNAL`` and loaded on use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from connector.config import ConfigError, Settings, load_settings
+
+EXIT_CONFIG = 2
+
+
+def _load(path: str | None) -> Settings:
+    path = path or os.environ.get("ORDERCARE_CONFIG")
+    if not path:
+        raise ConfigError(["--config: give a configuration file (or set ORDERCARE_CONFIG)"])
+    return load_settings(path)
+
+
+def _config_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", "-c", help="configuration file (default: $ORDERCARE_CONFIG)")
+
+
+# --- check-config / db ---------------------------------------------------------------------------
+
+
+def _check_config_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="the YAML configuration file to check")
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    try:
+        load_settings(args.file)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem)
+        return EXIT_CONFIG
+    print("ok")
+    return 0
+
+
+def _db_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=["upgrade", "current"], help="apply migrations / show the revision")
+    _config_argument(parser)
+    parser.add_argument("--database-url", help="use this database instead of the configuration's")
+
+
+def _db(args: argparse.Namespace) -> int:
+    from connector.store.db import current_revision, make_engine, upgrade
+
+    url = args.database_url or _load(args.config).database_url
+    engine = make_engine(url)
+    if args.action == "upgrade":
+        upgrade(engine)
+    print(current_revision(engine) or "(empty database)")
+    return 0
+
+
+# --- serve / web / worker ------------------------------------------------------------------------
+
+
+def _server_args(parser: argparse.ArgumentParser) -> None:
+    _config_argument(parser)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--threads", type=int, default=8)
+
+
+def _build(args: argparse.Namespace, migrate: bool) -> Any:
+    from connector import logs
+    from connector.services import Services
+    from connector.store.db import make_engine, upgrade
+
+    settings = _load(args.config)
+    logs.configure(settings.log_level)
+    engine = make_engine(settings.database_url)
+    if migrate:
+        upgrade(engine)
+    return Services.build(settings, engine=engine)
+
+
+def _wait_for_signal(stop: Callable[[], None]) -> None:
+    done = threading.Event()
+
+    def handler(signum: int, _frame: Any) -> None:
+        done.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    done.wait()
+    stop()
+
+
+def _start_worker(services: Any) -> Callable[[], None]:
+    from connector.outbox import OutboxEnv
+    from connector.scheduler import build_scheduler
+
+    env = OutboxEnv(services)
+    scheduler = build_scheduler(services, env)
+    scheduler.start()
+
+    def stop() -> None:
+        scheduler.shutdown(wait=True)
+        env.close()
+
+    return stop
+
+
+def _serve_web(services: Any, host: str, port: int, threads: int) -> None:
+    from waitress import serve
+
+    from webhooks import create_app
+
+    serve(create_app(services), host=host, port=port, threads=threads, ident="ordercare")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    services = _build(args, migrate=True)
+    stop_worker = _start_worker(services)
+    print(f"ordercare serving on http://{args.host}:{args.port} (web + scheduler + outbox)", file=sys.stderr)
+    try:
+        _serve_web(services, args.host, args.port, args.threads)
+    finally:
+        stop_worker()
+    return 0
+
+
+def _web(args: argparse.Namespace) -> int:
+    services = _build(args, migrate=False)
+    _serve_web(services, args.host, args.port, args.threads)
+    return 0
+
+
+def _worker_args(parser: argparse.ArgumentParser) -> None:
+    _config_argument(parser)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    services = _build(args, migrate=False)
+    stop = _start_worker(services)
+    print("ordercare worker running (scheduler + outbox); Ctrl-C to stop", file=sys.stderr)
+    _wait_for_signal(stop)
+    return 0
+
+
+# --- operator views ------------------------------------------------------------------------------
+
+
+def _view_args(parser: argparse.ArgumentParser, failed: bool = False) -> None:
+    _config_argument(parser)
+    parser.add_argument("--shop", help="only this shop")
+    parser.add_argument("--json", action="store_true", help="one JSON array of objects")
+    parser.add_argument("--limit", type=int, default=100)
+    if failed:
+        parser.add_argument("--failed", action="store_true", help="only actions that failed permanently")
+
+
+def _print_rows(rows: list[dict[str, Any]], as_json: bool, columns: Sequence[str]) -> None:
+    if as_json:
+        print(json.dumps(rows, default=str, ensure_ascii=False))
+        return
+    if not rows:
+        print("(none)")
+        return
+    widths = {c: min(48, max(len(c), *(len(str(r.get(c, ""))) for r in rows))) for c in columns}
+    print("  ".join(c.ljust(widths[c]) for c in columns))
+    for row in rows:
+        print("  ".join(str(row.get(c, ""))[: widths[c]].ljust(widths[c]) for c in columns))
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _orders(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from connector.store.db import make_engine, session_factory
+    from connector.store.tables import OrderRow
+
+    settings = _load(args.config)
+    with session_factory(make_engine(settings.database_url))() as session:
+        query = select(OrderRow).order_by(OrderRow.created_at.desc()).limit(args.limit)
+        if args.shop:
+            query = query.where(OrderRow.shop_id == args.shop)
+        rows = [
+            {
+                "shop": r.shop_id,
+                "order": r.number,
+                "external_id": r.external_id,
+                "status": r.status,
+                "platform_status": r.platform_status,
+                "created_at": _iso(r.created_at),
+                "next_check_at": _iso(r.next_check_at),
+            }
+            for r in session.scalars(query)
+        ]
+    _print_rows(rows, args.json, ["shop", "order", "status", "platform_status", "created_at", "next_check_at"])
+    return 0
+
+
+def _incidents(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from connector.store.db import make_engine, session_factory
+    from connector.store.tables import IncidentRow, OrderRow
+
+    settings = _load(args.config)
+    with session_factory(make_engine(settings.database_url))() as session:
+        query = (
+            select(IncidentRow, OrderRow.number)
+            .join(OrderRow, OrderRow.id == IncidentRow.order_id)
+            .order_by(IncidentRow.updated_at.desc())
+            .limit(args.limit)
+        )
+        if args.shop:
+            query = query.where(IncidentRow.shop_id == args.shop)
+        rows = [
+            {
+                "id": i.id,
+                "shop": i.shop_id,
+                "order": number,
+                "kind": i.kind,
+                "state": i.state,
+                "level": i.level,
+                "opened_at": _iso(i.opened_at),
+                "resolved_at": _iso(i.resolved_at),
+                "resolution": i.resolution,
+            }
+            for i, number in session.execute(query)
+        ]
+    _print_rows(rows, args.json, ["id", "shop", "order", "kind", "state", "level", "opened_at", "resolution"])
+    return 0
+
+
+def _actions(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from connector.store.db import make_engine, session_factory
+    from connector.store.tables import ActionRow
+
+    settings = _load(args.config)
+    with session_factory(make_engine(settings.database_url))() as session:
+        query = select(ActionRow).order_by(ActionRow.id.desc()).limit(args.limit)
+        if args.shop:
+            query = query.where(ActionRow.shop_id == args.shop)
+        if args.failed:
+            query = query.where(ActionRow.state == "failed")
+        rows = [
+            {
+                "id": a.id,
+                "shop": a.shop_id,
+                "kind": a.kind,
+                "policy": a.policy,
+                "key": a.idempotency_key,
+                "state": a.state,
+                "attempts": a.attempts,
+                "last_error": a.last_error,
+                "created_at": _iso(a.created_at),
+                "done_at": _iso(a.done_at),
+            }
+            for a in session.scalars(query)
+        ]
+    _print_rows(rows, args.json, ["id", "shop", "kind", "state", "attempts", "key", "last_error"])
+    return 0
+
+
+# --- demo / sandbox ------------------------------------------------------------------------------
+
+
+def _demo_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print only a JSON summary on the last line")
+    parser.add_argument("--hold", type=float, default=0.0, help="keep the web server up N seconds at the end")
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from connector.demo import run_demo
+
+    return run_demo(as_json=args.json, hold_seconds=args.hold)
+
+
+def _sandbox_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=8701, help="Shopify sandbox port; WooCommerce uses port+1")
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    from connector.demo import run_sandboxes
+
+    return run_sandboxes(args.port)
+
+
+Command = tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
+
+COMMANDS: dict[str, Command] = {
+    "demo": ("a scripted week of orders against local sandbox shops", _demo_args, _demo),
+    "serve": ("web + scheduler + outbox in one process", _server_args, _serve),
+    "web": ("the web process only (webhooks, install flows, admin, fix page)", _server_args, _web),
+    "worker": ("the scheduler and outbox only", _worker_args, _worker),
+    "check-config": ("validate a configuration file; prints ok or every problem", _check_config_args, _check_config),
+    "db": ("database migrations", _db_args, _db),
+    "sandbox": ("run the local Shopify and WooCommerce sandbox shops", _sandbox_args, _sandbox),
+    "orders": ("list stored orders", _view_args, _orders),
+    "incidents": ("list incidents", _view_args, _incidents),
+    "actions": ("list outbox actions", lambda p: _view_args(p, failed=True), _actions),
+}
+
+# subcommands that live with their feature: name -> (help, module)
+EXTERNAL: dict[str, tuple[str, str]] = {
+    "preview": ("render a customer message with sample data", "connector.notify.preview"),
+    "admin": ("dashboard accounts", "connector.admin_cli"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ordercare", description="Keeps a web shop's delivery promise.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (help_text, add_arguments, run) in COMMANDS.items():
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        add_arguments(command)
+        command.set_defaults(run=run)
+    for name, (help_text, module_name) in EXTERNAL.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(command)
+        command.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_CONFIG
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

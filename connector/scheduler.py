@@ -1,0 +1,75 @@
+"""The worker's jobs on APScheduler: policy tick, outbox drain, reconcile per shop, housekeeping.
+
+Each job is a plain function of ``Services`` (the demo and the tests call them directly on a
+simulated clock); ``build_scheduler`` only puts them on intervals. Jobs never overlap themselves
+(``max_instances=1``) and are safe to run in several processes at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from connector.housekeeping import prune
+from connector.outbox import DrainReport, OutboxEnv, drain
+from connector.reconcile import ReconcileReport, reconcile_shop
+from connector.services import Services
+from connector.store.db import transaction
+
+log = logging.getLogger(__name__)
+
+
+def tick(services: Services) -> Any:
+    from connector.policies.engine import run_tick
+
+    report = run_tick(services, services.now())
+    services.metrics.ticks.inc()
+    return report
+
+
+def drain_outbox(env: OutboxEnv) -> DrainReport:
+    return drain(env)
+
+
+def reconcile_all(env: OutboxEnv) -> list[ReconcileReport]:
+    reports = []
+    for shop in env.services.shops.all(active_only=True):
+        try:
+            client = env.client_for(shop.id)
+        except Exception as exc:
+            log.warning("no client for shop", extra={"shop": shop.id, "error": str(exc)})
+            continue
+        reports.append(reconcile_shop(env.services, shop, client, env.worker))
+    return reports
+
+
+def housekeeping(services: Services) -> None:
+    with transaction(services.sessions) as session:
+        pruned = prune(session, services.settings, services.now())
+    log.info("housekeeping", extra={"raw_events": pruned.raw_events, "receipts": pruned.receipts})
+
+
+def _guarded(name: str, job: Any, *args: Any) -> Any:
+    def run() -> None:
+        try:
+            job(*args)
+        except Exception:
+            log.exception("job %s failed", name)
+
+    return run
+
+
+def build_scheduler(services: Services, env: OutboxEnv) -> BackgroundScheduler:
+    settings = services.settings.scheduler
+    scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"max_instances": 1, "coalesce": True})
+    scheduler.add_job(_guarded("tick", tick, services), "interval", seconds=settings.tick_seconds, id="tick")
+    scheduler.add_job(
+        _guarded("outbox", drain_outbox, env), "interval", seconds=settings.outbox_poll_seconds, id="outbox"
+    )
+    scheduler.add_job(
+        _guarded("reconcile", reconcile_all, env), "interval", minutes=settings.reconcile_minutes, id="reconcile"
+    )
+    scheduler.add_job(_guarded("housekeeping", housekeeping, services), "interval", hours=24, id="housekeeping")
+    return scheduler

@@ -1,0 +1,144 @@
+"""Configuration: every bad key is named with its path; ${VAR} expansion; check-config exit codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from connector.cli import main
+from connector.config import ConfigError, load_settings, normalise_site_url, settings_from_mapping
+
+GOOD = {
+    "database_url": "sqlite:///ordercare.db",
+    "secret_key": "${ORDERCARE_SECRET_KEY}",
+    "shops": [
+        {
+            "id": "my-shop",
+            "platform": "shopify",
+            "shop_domain": "my-shop.myshopify.com",
+            "access_token": "${SHOPIFY_TOKEN}",
+            "webhook_secret": "${SHOPIFY_API_SECRET}",
+        },
+        {
+            "id": "winkel",
+            "platform": "woocommerce",
+            "url": "https://winkel.example.nl",
+            "consumer_key": "ck",
+            "consumer_secret": "cs",
+            "webhook_secret": "s",
+            "timezone": "Europe/Brussels",
+            "locale": "en",
+        },
+    ],
+}
+ENV = {"ORDERCARE_SECRET_KEY": "0123456789abcdef0123", "SHOPIFY_TOKEN": "shpat_x", "SHOPIFY_API_SECRET": "sec"}
+
+
+def problems(raw: object, env: dict[str, str] | None = None) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        settings_from_mapping(raw, env=ENV if env is None else env)
+    return caught.value.problems
+
+
+def test_good_config_expands_environment_variables() -> None:
+    settings = settings_from_mapping(GOOD, env=ENV)
+    assert settings.secret_key == "0123456789abcdef0123"
+    assert settings.shops[0].access_token == "shpat_x"
+    assert settings.shops[0].key == "my-shop.myshopify.com"
+    assert settings.shops[1].key == "https://winkel.example.nl/"
+    assert settings.scheduler.tick_seconds == 60
+    assert settings.shop("winkel").locale == "en"
+
+
+def test_default_value_syntax() -> None:
+    raw = {**GOOD, "public_url": "${PUBLIC_URL:-http://localhost:9000}"}
+    assert settings_from_mapping(raw, env=ENV).public_url == "http://localhost:9000"
+
+
+def test_every_problem_is_reported_with_its_key_path() -> None:
+    raw = yaml.safe_load(yaml.safe_dump(GOOD))
+    raw["shops"][1]["timezone"] = "Europe/Amsterdm"
+    raw["shops"][0]["colour"] = "blue"
+    raw["scheduler"] = {"tick_seconds": 0}
+    env = {k: v for k, v in ENV.items() if k != "SHOPIFY_API_SECRET"}
+    found = problems(raw, env)
+    assert "shops[1].timezone: unknown time zone 'Europe/Amsterdm'" in found
+    assert "shops[0].webhook_secret: environment variable SHOPIFY_API_SECRET is not set" in found
+    assert "shops[0].colour: unknown key" in found
+    assert "scheduler.tick_seconds: Input should be greater than or equal to 1" in found
+
+
+def test_missing_platform_fields_and_duplicate_ids() -> None:
+    raw = yaml.safe_load(yaml.safe_dump(GOOD))
+    del raw["shops"][1]["consumer_secret"]
+    raw["shops"].append(dict(raw["shops"][0]))
+    found = problems(raw)
+    assert "shops[1]: a woocommerce shop needs consumer_secret" in found
+    assert "shops[2].id: 'my-shop' is already used by shops[0]" in found
+
+
+def test_bad_values_are_named() -> None:
+    raw = yaml.safe_load(yaml.safe_dump(GOOD))
+    raw["shops"][0]["shop_domain"] = "my-shop.example.com"
+    raw["shops"][0]["id"] = "My Shop"
+    raw["database_url"] = "mysql://x"
+    raw["secret_key"] = "short"
+    found = problems(raw)
+    assert "shops[0].shop_domain: expected '<name>.myshopify.com', got 'my-shop.example.com'" in found
+    assert any(p.startswith("shops[0].id: use lower-case letters") for p in found)
+    assert "database_url: use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB" in found
+    assert "secret_key: String should have at least 16 characters" in found
+
+
+def test_not_a_mapping() -> None:
+    assert problems(["a"]) == ["(top level): expected a mapping of settings"]
+
+
+def test_postgresql_url_uses_psycopg() -> None:
+    raw = {**GOOD, "database_url": "postgresql://postgres@127.0.0.1/ordercare"}
+    assert settings_from_mapping(raw, env=ENV).database_url == "postgresql+psycopg://postgres@127.0.0.1/ordercare"
+
+
+def test_site_url_normalisation() -> None:
+    assert normalise_site_url("HTTPS://Winkel.Example.nl") == "https://winkel.example.nl/"
+    assert normalise_site_url("https://winkel.example.nl/") == "https://winkel.example.nl/"
+
+
+def test_check_config_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    good = tmp_path / "good.yaml"
+    good.write_text(yaml.safe_dump(GOOD))
+    assert main(["check-config", str(good)]) == 0
+    assert capsys.readouterr().out == "ok\n"
+
+    bad = yaml.safe_load(yaml.safe_dump(GOOD))
+    bad["shops"][1]["timezone"] = "Europe/Amsterdm"
+    bad_file = tmp_path / "bad.yaml"
+    bad_file.write_text(yaml.safe_dump(bad))
+    assert main(["check-config", str(bad_file)]) == 2
+    assert capsys.readouterr().out == "shops[1].timezone: unknown time zone 'Europe/Amsterdm'\n"
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("shops: [\n")
+    assert main(["check-config", str(broken)]) == 2
+    assert "not valid YAML at line" in capsys.readouterr().out
+
+    assert main(["check-config", str(tmp_path / "missing.yaml")]) == 2
+    assert "cannot read the file" in capsys.readouterr().out
+
+
+def test_example_config_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    example = Path(__file__).parent.parent / "config.example.yaml"
+    monkeypatch.setenv("ORDERCARE_SECRET_KEY", "0123456789abcdef0123")
+    monkeypatch.setenv("SHOPIFY_TOKEN", "shpat_x")
+    monkeypatch.setenv("SHOPIFY_API_SECRET", "sec")
+    monkeypatch.setenv("WOO_CONSUMER_KEY", "ck")
+    monkeypatch.setenv("WOO_CONSUMER_SECRET", "cs")
+    monkeypatch.setenv("WOO_WEBHOOK_SECRET", "ws")
+    settings = load_settings(example)
+    assert [s.id for s in settings.shops] == ["fietsen", "theewinkel"]

@@ -1,0 +1,225 @@
+"""The outbox: idempotent planning, leases, attempts, backoff, permanent failures, replay after a crash."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from connector import outbox
+from connector.actions import ActionKind, ActionRequest, PlannedAction
+from connector.config import Settings
+from connector.outbox import OutboxEnv, backoff_seconds, claim, drain, plan, retry_failed
+from connector.platforms.base import PermanentError, RetryableError
+from connector.services import Services
+from connector.store.db import transaction
+from connector.store.tables import ActionAttempt, ActionRow, CallTaskRow
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class FakePerformer:
+    def __init__(self, outcomes: list[Any] | None = None, done: dict[str, Any] | None = None) -> None:
+        self.outcomes = outcomes or []
+        self.done = done
+        self.performed: list[ActionRequest] = []
+        self.checked: list[ActionRequest] = []
+
+    def perform(self, request: ActionRequest, env: OutboxEnv) -> dict[str, Any]:
+        self.performed.append(request)
+        outcome = self.outcomes.pop(0) if self.outcomes else {"ok": True}
+        if isinstance(outcome, Exception):
+            raise outcome
+        return dict(outcome)
+
+    def already_done(self, request: ActionRequest, env: OutboxEnv) -> dict[str, Any] | None:
+        self.checked.append(request)
+        return self.done
+
+
+@pytest.fixture
+def clock(now: datetime) -> Clock:
+    return Clock(now)
+
+
+@pytest.fixture
+def services(settings: Settings, clock: Clock) -> Services:
+    return Services.build(settings, clock=clock)
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> FakePerformer:
+    performer = FakePerformer()
+    monkeypatch.setitem(outbox._PERFORMERS, ActionKind.ADD_TAGS, performer)
+    return performer
+
+
+def plan_tags(sessions: sessionmaker[Session], now: datetime, step: str = "open") -> int | None:
+    with transaction(sessions) as session:
+        return plan(
+            session,
+            shop_id="fietsen",
+            order_id=None,
+            order_external_id="1001",
+            action=PlannedAction(ActionKind.ADD_TAGS, "address", step, {"tags": ["ordercare:address"]}),
+            now=now,
+        )
+
+
+def action(sessions: sessionmaker[Session]) -> ActionRow:
+    with sessions() as session:
+        return session.scalars(select(ActionRow)).one()
+
+
+def attempts(sessions: sessionmaker[Session]) -> list[tuple[int, str | None]]:
+    with sessions() as session:
+        return [(a.attempt, a.outcome) for a in session.scalars(select(ActionAttempt).order_by(ActionAttempt.id))]
+
+
+def test_planning_a_step_twice_keeps_one_row(services: Services, now: datetime) -> None:
+    first = plan_tags(services.sessions, now)
+    assert first is not None
+    assert plan_tags(services.sessions, now + timedelta(hours=1)) is None
+    row = action(services.sessions)
+    assert (row.idempotency_key, row.state, row.attempts) == ("fietsen:1001:address:open", "pending", 0)
+
+
+def test_drain_performs_and_records(services: Services, fake: FakePerformer, now: datetime) -> None:
+    plan_tags(services.sessions, now)
+    report = drain(OutboxEnv(services, worker="w1"))
+    assert (report.done, report.retried, report.failed) == (1, 0, 0)
+    assert [r.payload for r in fake.performed] == [{"tags": ["ordercare:address"]}]
+    assert fake.performed[0].order_external_id == "1001"
+    row = action(services.sessions)
+    assert (row.state, row.result, row.attempts, row.lease_owner, row.done_at) == ("done", {"ok": True}, 1, None, now)
+    assert attempts(services.sessions) == [(1, "done")]
+    assert drain(OutboxEnv(services, worker="w1")).total == 0
+    assert len(fake.performed) == 1
+
+
+def test_retryable_error_backs_off(services: Services, fake: FakePerformer, now: datetime) -> None:
+    fake.outcomes = [RetryableError("HTTP 503", platform_message="Service Unavailable")]
+    plan_tags(services.sessions, now)
+    report = drain(OutboxEnv(services))
+    assert (report.done, report.retried) == (0, 1)
+    row = action(services.sessions)
+    assert row.state == "pending"
+    assert row.last_error == "Service Unavailable"
+    assert now + timedelta(seconds=2.5) <= row.next_attempt_at <= now + timedelta(seconds=7.5)
+    assert drain(OutboxEnv(services)).total == 0  # not due yet
+
+
+def test_retry_after_from_the_platform_is_respected(services: Services, fake: FakePerformer, now: datetime) -> None:
+    fake.outcomes = [RetryableError("Throttled", retry_after=42.0)]
+    plan_tags(services.sessions, now)
+    drain(OutboxEnv(services))
+    assert action(services.sessions).next_attempt_at >= now + timedelta(seconds=42)
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    class Fixed:
+        def uniform(self, a: float, b: float) -> float:
+            return 1.0
+
+    rng: Any = Fixed()
+    assert [backoff_seconds(n, rng=rng) for n in (1, 2, 3)] == [5.0, 10.0, 20.0]
+    assert backoff_seconds(30, rng=rng) == 3600.0
+
+
+def test_permanent_error_fails_without_retry(services: Services, fake: FakePerformer, now: datetime) -> None:
+    fake.outcomes = [PermanentError("userErrors", platform_message="Tags is invalid")]
+    plan_tags(services.sessions, now)
+    report = drain(OutboxEnv(services))
+    assert report.failed == 1
+    row = action(services.sessions)
+    assert (row.state, row.last_error, row.attempts) == ("failed", "Tags is invalid", 1)
+    assert services.metrics.actions.labels("add_tags", "failed")._value.get() == 1
+
+
+def test_gives_up_after_max_attempts(services: Services, fake: FakePerformer, clock: Clock, now: datetime) -> None:
+    limit = services.settings.scheduler.max_attempts
+    fake.outcomes = [RetryableError("timeout") for _ in range(limit)]
+    plan_tags(services.sessions, now)
+    for _ in range(limit):
+        drain(OutboxEnv(services))
+        clock.now += timedelta(hours=2)
+    row = action(services.sessions)
+    assert row.state == "failed"
+    assert row.last_error == f"gave up after {limit} attempts: timeout"
+    assert len(fake.performed) == limit
+
+
+def test_replay_after_a_crash_checks_before_repeating(
+    services: Services, fake: FakePerformer, clock: Clock, now: datetime
+) -> None:
+    plan_tags(services.sessions, now)
+    with transaction(services.sessions) as session:  # a worker claims, calls the shop, and dies
+        assert len(claim(session, "dead-worker", now, lease_seconds=120, limit=10)) == 1
+    assert drain(OutboxEnv(services, worker="w2")).total == 0  # the lease still holds
+    clock.now = now + timedelta(seconds=121)
+    fake.done = {"already": True}
+    report = drain(OutboxEnv(services, worker="w2"))
+    assert report.done == 1
+    assert fake.performed == []
+    assert [r.attempt for r in fake.checked] == [2]
+    row = action(services.sessions)
+    assert (row.state, row.result) == ("done", {"already": True})
+    assert attempts(services.sessions) == [(1, None), (2, "already_done")]
+
+
+def test_replay_performs_when_it_had_not_happened(
+    services: Services, fake: FakePerformer, clock: Clock, now: datetime
+) -> None:
+    plan_tags(services.sessions, now)
+    with transaction(services.sessions) as session:
+        claim(session, "dead-worker", now, lease_seconds=120, limit=10)
+    clock.now = now + timedelta(seconds=121)
+    assert drain(OutboxEnv(services, worker="w2")).done == 1
+    assert len(fake.checked) == 1
+    assert len(fake.performed) == 1
+
+
+def test_retry_failed_puts_it_back(services: Services, fake: FakePerformer, now: datetime) -> None:
+    fake.outcomes = [PermanentError("nope")]
+    plan_tags(services.sessions, now)
+    drain(OutboxEnv(services))
+    action_id = action(services.sessions).id
+    with transaction(services.sessions) as session:
+        assert retry_failed(session, action_id, now, shop_ids={"theewinkel"}) is False
+        assert retry_failed(session, action_id, now, shop_ids={"fietsen"}) is True
+    assert drain(OutboxEnv(services)).done == 1
+    assert action(services.sessions).state == "done"
+
+
+def test_call_task_is_created_once(services: Services, now: datetime) -> None:
+    with transaction(services.sessions) as session:
+        plan(
+            session,
+            shop_id="fietsen",
+            order_id=None,
+            order_external_id="1001",
+            action=PlannedAction(
+                ActionKind.CREATE_CALL_TASK, "stale", "call", {"reason": "still not shipped", "due_at": now.isoformat()}
+            ),
+            now=now,
+        )
+    env = OutboxEnv(services)
+    assert drain(env).done == 1
+    with services.sessions() as session:
+        tasks = list(session.scalars(select(CallTaskRow)))
+    assert [(t.reason, t.state, t.due_at) for t in tasks] == [("still not shipped", "open", now)]
+    performer = outbox.performer_for(ActionKind.CREATE_CALL_TASK)
+    row = action(services.sessions)
+    request = ActionRequest(row.id, "fietsen", ActionKind.CREATE_CALL_TASK, row.idempotency_key, row.payload, "1001", 2)
+    assert performer.perform(request, env) == {"call_task_id": tasks[0].id}
+    with services.sessions() as session:
+        assert len(list(session.scalars(select(CallTaskRow)))) == 1
