@@ -1,8 +1,8 @@
-"""Shared fixtures: a migrated database (SQLite by default, PostgreSQL with ORDERCARE_TEST_DB=postgres),
-fixed clocks and settings.
+"""Shared fixtures: a migrated database, fixed clocks and settings.
 
-PostgreSQL: the server at ORDERCARE_TEST_PG (default postgresql+psycopg://postgres@127.0.0.1:5432/postgres)
-gets a fresh database per test run; tests skip with the reason when it is unreachable, except in CI
+Every database test runs twice, on SQLite and on PostgreSQL (ORDERCARE_TEST_DB=sqlite or =postgres picks
+one). PostgreSQL: the server at ORDERCARE_TEST_PG (default postgresql+psycopg://postgres@127.0.0.1:5432/postgres)
+gets a fresh database per test run; its tests skip with the reason when it is unreachable, except in CI
 (CI=true), where that is a failure.
 """
 
@@ -26,7 +26,7 @@ from connector.store.db import make_engine, session_factory, upgrade
 from connector.store.tables import Base
 
 FIXTURES = Path(__file__).parent / "fixtures"
-BACKEND = os.environ.get("ORDERCARE_TEST_DB", "sqlite")
+BACKENDS = [os.environ["ORDERCARE_TEST_DB"]] if os.environ.get("ORDERCARE_TEST_DB") else ["sqlite", "postgres"]
 PG_SERVER = os.environ.get("ORDERCARE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
@@ -55,10 +55,10 @@ def _pg_available() -> str | None:
         return f"PostgreSQL not reachable at {PG_SERVER}: {type(exc).__name__}"
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A migrated template database for this test run."""
-    if BACKEND == "postgres":
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated template database for this test run, per backend."""
+    if request.param == "postgres":
         reason = _pg_available()
         if reason:
             if os.environ.get("CI") == "true":
