@@ -1,21 +1,211 @@
 """The ``policies:`` block of the configuration: defaults for every shop, overridden per shop.
 
 Each policy owns one sub-block (``address``, ``stale``, ...); its pydantic model names the thresholds
-so that a typo in a merchant's YAML is reported with its key path.
+so that a typo in a merchant's YAML is reported with its key path. Durations are written as
+``2 working days``, ``4 working hours``, ``3 days`` or ``36 hours``; times of day as ``"18:00"``.
 """
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Mapping
-from typing import Any
+from datetime import date, time
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, field_validator, model_validator
+
+from connector.calendar import WEEKDAYS, BusinessCalendar, Duration, parse_time_of_day, supported_country
+
+
+def _duration(value: Any) -> Duration:
+    if isinstance(value, Duration):
+        return value
+    return Duration.parse(value)
+
+
+def _time_of_day(value: Any) -> time:
+    if isinstance(value, time):
+        return value
+    return parse_time_of_day(value)
+
+
+ConfigDuration = Annotated[Duration, PlainValidator(_duration), PlainSerializer(str, return_type=str)]
+TimeOfDay = Annotated[
+    time, PlainValidator(_time_of_day), PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str)
+]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class _Block(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _country(value: str) -> str:
+    code = value.upper()
+    if not supported_country(code):
+        raise ValueError(f"no public holidays known for country {value!r} (use an ISO code such as NL, BE, DE)")
+    return code
+
+
+class CalendarConfig(_Block):
+    country: str | None = None  # None: the shop's own country (NL unless the shop says otherwise)
+    subdivision: str | None = None
+    working_days: list[Weekday] = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], min_length=1)
+    delivery_days: list[Weekday] = Field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri", "sat"], min_length=1
+    )
+    work_start: TimeOfDay = time(9, 0)
+    work_end: TimeOfDay = time(17, 0)
+    closed_days: list[date] = Field(default_factory=list)  # the shop's own closing days, beside public holidays
+
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, value: str | None) -> str | None:
+        return None if value is None else _country(value)
+
+    @model_validator(mode="after")
+    def _hours(self) -> CalendarConfig:
+        if self.work_end <= self.work_start:
+            raise ValueError("work_end must be later than work_start")
+        return self
+
+    def build(self, timezone: str, shop_country: str) -> BusinessCalendar:
+        return BusinessCalendar(
+            timezone,
+            country=(self.country or shop_country).upper(),
+            subdivision=self.subdivision,
+            working_days=[WEEKDAYS[d] for d in self.working_days],
+            delivery_days=[WEEKDAYS[d] for d in self.delivery_days],
+            work_start=self.work_start,
+            work_end=self.work_end,
+            closed_days=self.closed_days,
+        )
+
+
+class LookupConfig(_Block):
+    provider: Literal["pdok"] | None = None  # None: no postcode/city check against a register
+    base_url: str = "https://api.pdok.nl/bzk/locatieserver/search/v3_1"
+    timeout_seconds: float = Field(3.0, gt=0, le=30)
+
+
+class AddressConfig(_Block):
+    enabled: bool = True
+    countries: list[str] = Field(default_factory=lambda: ["NL", "BE", "DE"])
+    hold_fulfillment: bool = True
+    ask_customer: bool = True
+    lookup: LookupConfig = Field(default_factory=LookupConfig)
+    retry_lookup_after: ConfigDuration = Duration.parse("1 hour")
+
+    @field_validator("countries")
+    @classmethod
+    def _upper(cls, value: list[str]) -> list[str]:
+        bad = [c for c in value if len(c) != 2 or not c.isalpha()]
+        if bad:
+            raise ValueError(f"expected two-letter country codes, got {bad}")
+        return [c.upper() for c in value]
+
+
+class StaleConfig(_Block):
+    enabled: bool = True
+    unshipped_after: ConfigDuration = Duration.parse("2 working days")
+    on_hold_after: ConfigDuration = Duration.parse("2 working days")
+    pending_after: ConfigDuration = Duration.parse("1 working day")
+    call_task_after: ConfigDuration = Duration.parse("4 working days")
+    notify_customer: bool = True
+
+
+class NextDayConfig(_Block):
+    enabled: bool = True
+    cutoff: TimeOfDay = time(18, 0)
+    methods: list[str] = Field(default_factory=lambda: ["Morgen in huis*", "Next day*"])
+    dispatch_by: TimeOfDay = time(21, 0)
+    voucher: bool = True
+    notify_customer: bool = True
+
+    @model_validator(mode="after")
+    def _order(self) -> NextDayConfig:
+        if self.dispatch_by < self.cutoff:
+            raise ValueError("dispatch_by must not be earlier than cutoff")
+        return self
+
+    def matches(self, method: str | None) -> bool:
+        if not method:
+            return False
+        name = method.casefold()
+        return any(fnmatch.fnmatchcase(name, pattern.casefold()) for pattern in self.methods)
+
+
+LadderDo = Literal["notify", "voucher", "call_task"]
+
+
+class LadderStep(_Block):
+    late: ConfigDuration
+    do: list[LadderDo] = Field(min_length=1)
+
+
+class ShipmentDelayConfig(_Block):
+    enabled: bool = True
+    no_scan_for: ConfigDuration = Duration.parse("2 working days")
+    ladder: list[LadderStep] = Field(
+        default_factory=lambda: [
+            LadderStep(late=Duration.parse("1 working day"), do=["notify"]),
+            LadderStep(late=Duration.parse("2 working days"), do=["notify", "voucher"]),
+            LadderStep(late=Duration.parse("3 working days"), do=["call_task"]),
+        ],
+        min_length=1,
+    )
+
+
+class ReviewConfig(_Block):
+    enabled: bool = True
+    after_delivery: ConfigDuration = Duration.parse("3 days")
+    only_if_no_incident: bool = True
+    give_up_after: ConfigDuration = Duration.parse("30 days")
+
+
+class VoucherConfig(_Block):
+    kind: Literal["percentage", "fixed"] = "percentage"
+    value: Decimal = Field(Decimal("10"), gt=0)
+    valid_days: int = Field(90, ge=1, le=3650)
+
+    @model_validator(mode="after")
+    def _percentage(self) -> VoucherConfig:
+        if self.kind == "percentage" and self.value > 100:
+            raise ValueError("a percentage voucher cannot exceed 100")
+        return self
+
+
+class PerCustomerBudget(_Block):
+    count: int = Field(1, ge=0)
+    days: int = Field(90, ge=1)
+
+
+class BudgetConfig(_Block):
+    per_order: int = Field(1, ge=0)
+    per_shop_per_day: Decimal = Field(Decimal("250.00"), ge=0)
+    per_customer_per_days: PerCustomerBudget = Field(default_factory=PerCustomerBudget)
+    max_share_of_order: Decimal = Field(Decimal("0.5"), ge=0, le=1)
+
+
+class CompensationConfig(_Block):
+    voucher: VoucherConfig = Field(default_factory=VoucherConfig)
+    budget: BudgetConfig = Field(default_factory=BudgetConfig)
 
 
 class PoliciesConfig(BaseModel):
     """All policy settings of one shop (defaults merged with its overrides)."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    calendar: CalendarConfig = Field(default_factory=CalendarConfig)
+    address: AddressConfig = Field(default_factory=AddressConfig)
+    stale: StaleConfig = Field(default_factory=StaleConfig)
+    next_day: NextDayConfig = Field(default_factory=NextDayConfig)
+    shipment_delay: ShipmentDelayConfig = Field(default_factory=ShipmentDelayConfig)
+    review: ReviewConfig = Field(default_factory=ReviewConfig)
+    compensation: CompensationConfig = Field(default_factory=CompensationConfig)
+    retry_after_error: ConfigDuration = Duration.parse("1 hour")
 
 
 def merge_policy_overrides(defaults: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
