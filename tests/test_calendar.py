@@ -190,4 +190,4 @@ def test_next_delivery_day_skips_sunday_but_not_saturday() -> None:
 
 def test_naive_datetimes_are_refused() -> None:
     with pytest.raises(ValueError, match="aware"):
-        NL.add(datetime(2026, 11, 24, 10, 0), Duration.parse("1 day"))  # noqa: DTZ001
+        NL.add(datetime(2026, 11, 24, 10, 0), Duration.parse("1 day"))
