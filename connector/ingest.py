@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -127,64 +127,111 @@ def _apply_part(order: Order, event: OrderEvent) -> Order:
 # --- storing -------------------------------------------------------------------------------------
 
 
-def _insert_ignore(session: Session, table: Any, values: dict[str, Any]) -> bool:
-    """INSERT ... ON CONFLICT DO NOTHING; True if a row was inserted."""
+_ORDERS = OrderRow.__table__
+_STATEMENTS: dict[tuple[str, str], Any] = {}
+
+
+def _statement(session: Session, name: str) -> Any:
+    """Statements built once per dialect, so each delivery skips SQL construction and compilation."""
     dialect = session.get_bind().dialect.name
+    key = (dialect, name)
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        statement = _build_statement(dialect, name)
+        _STATEMENTS[key] = statement
+    return statement
+
+
+def _build_statement(dialect: str, name: str) -> Any:
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(table).values(**values).on_conflict_do_nothing().returning(table.id)
-    return session.execute(statement).scalar() is not None
+    if name == "receipt":
+        table = WebhookReceipt.__table__
+        return insert(table).on_conflict_do_nothing().returning(table.c.id)
+    if name == "order_row":
+        query = select(_ORDERS.c.id, _ORDERS.c.deleted, _ORDERS.c.platform_updated_at, _ORDERS.c.data).where(
+            _ORDERS.c.shop_id == bindparam("shop_id"), _ORDERS.c.external_id == bindparam("external_id")
+        )
+        return query.with_for_update() if dialect == "postgresql" else query
+    if name == "pending":
+        table = PendingEvent.__table__
+        return (
+            select(table.c.id, table.c.event)
+            .where(table.c.shop_id == bindparam("shop_id"), table.c.order_external_id == bindparam("external_id"))
+            .order_by(table.c.id)
+        )
+    if name == "insert_order":
+        return insert(_ORDERS)
+    if name == "update_order":
+        return update(_ORDERS).where(_ORDERS.c.id == bindparam("row_id"))
+    if name == "raw_event":
+        return insert(RawEvent.__table__)
+    raise KeyError(name)
 
 
-def _order_row(session: Session, shop_id: str, external_id: str) -> OrderRow | None:
-    query = select(OrderRow).where(OrderRow.shop_id == shop_id, OrderRow.external_id == external_id)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    return session.scalars(query).first()
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    id: int
+    deleted: bool
+    platform_updated_at: datetime
+    data: dict[str, Any]
 
 
-def _write_order(row: OrderRow, order: Order, now: datetime) -> None:
-    row.number = order.number
-    row.status = order.status.value
-    row.platform_status = order.platform_status[:64]
-    row.channel = order.channel.value
-    row.customer_email = (order.customer.email or "").lower() or None
-    row.customer_external_id = order.customer.external_id
-    row.created_at = order.created_at
-    row.platform_updated_at = order.updated_at
-    row.ingested_at = now
-    row.next_check_at = now
-    row.data = codec.dump_order(order)
+def _order_row(session: Session, shop_id: str, external_id: str) -> _Stored | None:
+    row = (
+        session.connection()
+        .execute(_statement(session, "order_row"), {"shop_id": shop_id, "external_id": external_id})
+        .first()
+    )
+    return _Stored(*row) if row is not None else None
+
+
+def _order_values(order: Order, now: datetime) -> dict[str, Any]:
+    return {
+        "number": order.number,
+        "status": order.status.value,
+        "platform_status": order.platform_status[:64],
+        "channel": order.channel.value,
+        "customer_email": (order.customer.email or "").lower() or None,
+        "customer_external_id": order.customer.external_id,
+        "created_at": order.created_at,
+        "platform_updated_at": order.updated_at,
+        "ingested_at": now,
+        "next_check_at": now,
+        "data": codec.dump_order(order),
+    }
+
+
+def _update_order(session: Session, row_id: int, values: dict[str, Any]) -> None:
+    session.connection().execute(_statement(session, "update_order"), {"row_id": row_id, **values})
 
 
 def store_order(session: Session, order: Order, now: datetime) -> Outcome:
     """Merge a snapshot into the stored order (or create it, with any events that waited for it)."""
     row = _order_row(session, order.shop_id, order.external_id)
     if row is None:
-        pending = list(
-            session.scalars(
-                select(PendingEvent)
-                .where(PendingEvent.shop_id == order.shop_id, PendingEvent.order_external_id == order.external_id)
-                .order_by(PendingEvent.id)
-            )
+        pending = (
+            session.connection()
+            .execute(_statement(session, "pending"), {"shop_id": order.shop_id, "external_id": order.external_id})
+            .all()
         )
         merged = derive_status(order)
-        for item in pending:
-            merged = _apply_part(merged, codec.load_event(item.event))
+        for _, event in pending:
+            merged = _apply_part(merged, codec.load_event(event))
         if pending:
-            session.execute(delete(PendingEvent).where(PendingEvent.id.in_([p.id for p in pending])))
-        row = OrderRow(shop_id=order.shop_id, external_id=order.external_id, deleted=False)
-        _write_order(row, merged, now)
-        session.add(row)
-        session.flush()
+            session.execute(delete(PendingEvent).where(PendingEvent.id.in_([p[0] for p in pending])))
+        values = _order_values(merged, now)
+        values.update(shop_id=order.shop_id, external_id=order.external_id, deleted=False)
+        session.connection().execute(_statement(session, "insert_order"), values)
         return Outcome.APPLIED
     stored = codec.load_order(row.data)
     merged = merge_orders(stored, order)
     undelete = row.deleted and order.updated_at > row.platform_updated_at
     if merged == stored and not undelete:
         return Outcome.STALE
+    values = _order_values(merged, now)
     if undelete:
-        row.deleted = False
-    _write_order(row, merged, now)
+        values["deleted"] = False
+    _update_order(session, row.id, values)
     return Outcome.APPLIED
 
 
@@ -205,8 +252,9 @@ def _store_part(session: Session, shop: Shop, event: OrderEvent, now: datetime) 
     merged = _apply_part(stored, event)
     if merged == stored:
         return Outcome.STALE
-    _write_order(row, merged, now)
-    row.platform_updated_at = max(row.platform_updated_at, stored.updated_at)
+    values = _order_values(merged, now)
+    values["platform_updated_at"] = max(row.platform_updated_at, stored.updated_at)
+    _update_order(session, row.id, values)
     return Outcome.APPLIED
 
 
@@ -220,11 +268,15 @@ def _store_snapshot(session: Session, shop: Shop, event: OrderEvent, now: dateti
 def _store_deleted(session: Session, shop: Shop, event: OrderEvent, now: datetime) -> Outcome:
     assert event.order_external_id
     row = _order_row(session, shop.id, event.order_external_id)
-    if row is None or row.deleted or event.occurred_at < row.platform_updated_at:
+    # a deletion without a time of its own (WooCommerce sends only the id; dated at the epoch) applies to
+    # the version we hold, so a later restore with a newer update timestamp undeletes it
+    undated = event.occurred_at <= _EPOCH
+    if row is None or row.deleted or (not undated and event.occurred_at < row.platform_updated_at):
         return Outcome.STALE
-    row.deleted = True
-    row.platform_updated_at = event.occurred_at
-    row.next_check_at = now
+    values: dict[str, Any] = {"deleted": True, "next_check_at": now}
+    if not undated:
+        values["platform_updated_at"] = event.occurred_at
+    session.execute(update(_ORDERS).where(_ORDERS.c.id == row.id).values(**values))
     return Outcome.APPLIED
 
 
@@ -259,28 +311,26 @@ def ingest(
     raw_max_bytes: int = 256 * 1024,
 ) -> Outcome:
     """Apply one event inside the caller's transaction; a repeated delivery changes nothing."""
-    if not _insert_ignore(
-        session,
-        WebhookReceipt,
-        {"shop_id": shop.id, "dedupe_key": event.dedupe_key[:255], "topic": event.topic[:64], "received_at": now},
-    ):
+    receipt = {"shop_id": shop.id, "dedupe_key": event.dedupe_key[:255], "topic": event.topic[:64], "received_at": now}
+    if session.connection().execute(_statement(session, "receipt"), receipt).scalar() is None:
         return Outcome.DUPLICATE
     outcome = HANDLERS[event.kind](session, shop, event, now)
     if raw is not None and event.kind not in _NO_RAW_LOG:
         body = raw.body[:raw_max_bytes]
-        session.add(
-            RawEvent(
-                shop_id=shop.id,
-                platform=shop.platform.value,
-                topic=raw.topic[:64],
-                dedupe_key=event.dedupe_key[:255],
-                order_external_id=event.order_external_id or (event.order.external_id if event.order else None),
-                received_at=now,
-                outcome=outcome.value,
-                body=body.decode("utf-8", errors="replace"),
-                body_bytes=len(raw.body),
-                truncated=len(raw.body) > raw_max_bytes,
-            )
+        session.connection().execute(
+            _statement(session, "raw_event"),
+            {
+                "shop_id": shop.id,
+                "platform": shop.platform.value,
+                "topic": raw.topic[:64],
+                "dedupe_key": event.dedupe_key[:255],
+                "order_external_id": event.order_external_id or (event.order.external_id if event.order else None),
+                "received_at": now,
+                "outcome": outcome.value,
+                "body": body.decode("utf-8", errors="replace"),
+                "body_bytes": len(raw.body),
+                "truncated": len(raw.body) > raw_max_bytes,
+            },
         )
     return outcome
 

@@ -44,7 +44,12 @@ def create_app(services: Services) -> Flask:
                 raise
             log.debug("optional blueprint %s not installed", module_name)
             continue
-        app.register_blueprint(module.bp)
+        blueprint = getattr(module, "bp", None)
+        if blueprint is None:
+            if required:
+                raise RuntimeError(f"{module_name} has no Blueprint named bp")
+            continue
+        app.register_blueprint(blueprint)
     return app
 
 
