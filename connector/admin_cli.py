@@ -20,11 +20,7 @@ from connector.store.db import transaction
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--config",
-        default=os.environ.get("ORDERCARE_CONFIG", "ordercare.yaml"),
-        help="configuration file (default: $ORDERCARE_CONFIG or ordercare.yaml)",
-    )
+    parser.add_argument("--config", "-c", help="configuration file (default: $ORDERCARE_CONFIG)")
     commands = parser.add_subparsers(dest="admin_command", metavar="{add,list}", required=True)
     add = commands.add_parser("add", help="create a dashboard account (or replace one with --replace)")
     add.add_argument("username")
@@ -46,7 +42,10 @@ def _read_password(args: argparse.Namespace, stdin: TextIO) -> str:
 def run(args: argparse.Namespace, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
     out = stdout or sys.stdout
     try:
-        settings = load_settings(args.config)
+        path = args.config or os.environ.get("ORDERCARE_CONFIG")
+        if not path:
+            raise ConfigError(["--config: give a configuration file (or set ORDERCARE_CONFIG)"])
+        settings = load_settings(path)
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

@@ -6,11 +6,14 @@ from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from connector.config import Settings
 from connector.services import Services
+from webhooks import create_app
 
 from .builders import Clock, build_services
 
@@ -30,3 +33,15 @@ def session(services: Services) -> Iterator[Session]:
     """A session whose rows are committed when the test body hands over (``session.commit()``)."""
     with services.sessions() as session:
         yield session
+
+
+@pytest.fixture
+def app(services: Services) -> Flask:
+    app = create_app(services)
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()

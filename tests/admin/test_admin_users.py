@@ -138,3 +138,9 @@ def test_cli_adds_and_lists_accounts(tmp_path: Path, db_url: str, capsys: pytest
 def test_cli_reports_a_bad_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert admin_cli.run(_parse("--config", str(tmp_path / "missing.yaml"), "list")) == 2
     assert "cannot read the file" in capsys.readouterr().err
+
+
+def test_cli_needs_a_config(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("ORDERCARE_CONFIG", raising=False)
+    assert admin_cli.run(_parse("list")) == 2
+    assert "--config: give a configuration file (or set ORDERCARE_CONFIG)" in capsys.readouterr().err

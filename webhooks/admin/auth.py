@@ -1,0 +1,158 @@
+"""Signing in and out, the session's idle and absolute expiry, CSRF on every POST, response headers.
+
+The session is Flask's signed cookie (HttpOnly, SameSite=Lax). It holds the account id, when the
+session began and when it was last used (by the service clock); the account and its shops are read
+from the database on every request, so removing an account or a shop takes effect at once.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from datetime import datetime, timedelta
+from math import ceil
+
+from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from connector.admin_users import LoginThrottle, authenticate, get_account
+from webhooks.admin import bp
+from webhooks.admin.common import Viewer, now, safe_next, services
+from webhooks.admin.queries import shops
+
+ACCOUNT, STARTED, SEEN, CSRF = "admin_account", "admin_started", "admin_seen", "admin_csrf"
+PUBLIC_ENDPOINTS = frozenset({"admin.login", "admin.static"})
+
+
+def csrf_token() -> str:
+    token = session.get(CSRF)
+    if not token:
+        token = session[CSRF] = secrets.token_urlsafe(32)
+    return str(token)
+
+
+def local_time(value: datetime | None, with_date: bool = True) -> str:
+    """A stored UTC time in the viewer's time zone, e.g. ``Tue 24 Nov 10:00``."""
+    if value is None:
+        return ""
+    viewer = g.get("admin_viewer")
+    local = value.astimezone(viewer.zone) if viewer is not None else value
+    return local.strftime("%a %d %b %H:%M" if with_date else "%H:%M")
+
+
+def csv_url(table: str) -> str:
+    """This page's address with its filters, asking for one table as CSV."""
+    args = {k: v for k, v in request.args.items() if k not in ("page", "format", "table")}
+    return url_for(str(request.endpoint), **(request.view_args or {}), **args, format="csv", table=table)
+
+
+@bp.context_processor
+def _template_helpers() -> dict[str, object]:
+    return {"admin_csrf_token": csrf_token, "local_time": local_time, "csv_url": csv_url}
+
+
+def _end_session() -> None:
+    for key in (ACCOUNT, STARTED, SEEN, CSRF):
+        session.pop(key, None)
+
+
+def _expired(current: datetime) -> bool:
+    config = current_app.config
+    seen, started = session.get(SEEN), session.get(STARTED)
+    if not isinstance(seen, (int, float)) or not isinstance(started, (int, float)):
+        return True
+    idle = timedelta(minutes=float(config["ORDERCARE_ADMIN_IDLE_MINUTES"])).total_seconds()
+    longest = timedelta(hours=float(config["ORDERCARE_ADMIN_MAX_HOURS"])).total_seconds()
+    stamp = current.timestamp()
+    return stamp - seen > idle or stamp - started > longest or seen > stamp + 60
+
+
+@bp.before_request
+def _guard() -> ResponseReturnValue | None:
+    if request.method == "POST":
+        sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
+        expected = session.get(CSRF)
+        if not expected or not hmac.compare_digest(str(expected), sent):
+            abort(403, description="The form had expired or did not come from this dashboard. Please try again.")
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    account_id = session.get(ACCOUNT)
+    current = now()
+    back = url_for("admin.login", next=request.full_path.rstrip("?") if request.method == "GET" else None)
+    if account_id is None:
+        return redirect(back)
+    if _expired(current):
+        _end_session()
+        flash("Your session has ended. Please sign in again.")
+        return redirect(back)
+    with services().sessions() as db:
+        account = get_account(db, int(account_id))
+        visible = tuple(shops(db, account.shop_ids)) if account else ()
+    if account is None:
+        _end_session()
+        return redirect(back)
+    session[SEEN] = current.timestamp()
+    g.admin_viewer = Viewer(account=account, shops=visible)
+    return None
+
+
+@bp.after_request
+def _headers(response: Response) -> Response:
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; "
+        "base-uri 'none'",
+    )
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if request.endpoint != "admin.static":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _throttle() -> LoginThrottle:
+    throttle: LoginThrottle = current_app.extensions["ordercare_admin_throttle"]
+    return throttle
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    if request.method == "GET":
+        return render_template("admin/login.html", username="", next=safe_next(""))
+    username = request.form.get("username", "").strip()[:255]
+    password = request.form.get("password", "")
+    current = now()
+    blocked = _throttle().blocked_until(username, current)
+    if blocked is not None:
+        minutes = max(1, ceil((blocked - current).total_seconds() / 60))
+        error = f"Too many failed sign-ins for this name. Try again in {minutes} minute{'s' if minutes > 1 else ''}."
+        return render_template("admin/login.html", username=username, error=error, next=safe_next("")), 429
+    with services().sessions() as db:
+        account = authenticate(db, username, password) if username and password else None
+    if account is None:
+        _throttle().failed(username, current)
+        error = "That name and password do not match an account."
+        return render_template("admin/login.html", username=username, error=error, next=safe_next("")), 401
+    _throttle().succeeded(username)
+    _end_session()
+    session[ACCOUNT] = account.id
+    session[STARTED] = session[SEEN] = current.timestamp()
+    csrf_token()
+    return redirect(safe_next(url_for("admin.today")))
+
+
+@bp.post("/logout")
+def logout() -> ResponseReturnValue:
+    _end_session()
+    flash("You are signed out.")
+    return redirect(url_for("admin.login"))
+
+
+@bp.errorhandler(400)
+@bp.errorhandler(403)
+@bp.errorhandler(404)
+def _error_page(error: HTTPException) -> ResponseReturnValue:
+    return render_template("admin/error.html", error=error), error.code or 500

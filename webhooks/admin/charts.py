@@ -1,0 +1,74 @@
+"""Server-side SVG charts with pygal: incidents per week by kind, on-time rate, voucher spend.
+
+The SVGs carry no script (``js=[]``): they are plain images, served from a route and shown with
+``<img>``, and every chart has its numbers in a table beside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import pygal
+from pygal.style import Style
+
+from connector.insights import MonthSpend, OnTimeRate, WeekCount
+
+STYLE = Style(
+    background="#ffffff",
+    plot_background="#ffffff",
+    foreground="#1f2933",
+    foreground_strong="#1f2933",
+    foreground_subtle="#9aa5b1",
+    font_family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
+    colors=("#2f6f9f", "#e07a1f", "#3c9d5d", "#c4424a", "#7b5ea7", "#8c6d46", "#5a6b7b"),
+    label_font_size=13,
+    major_label_font_size=13,
+    legend_font_size=13,
+    title_font_size=16,
+)
+
+
+def _config() -> dict[str, object]:
+    return {
+        "style": STYLE,
+        "js": [],
+        "width": 800,
+        "height": 380,
+        "explicit_size": False,
+        "legend_at_bottom": True,
+        "show_y_guides": True,
+        "margin": 16,
+        "no_data_text": "Nothing in this period",
+    }
+
+
+def incidents_per_week(weeks: Sequence[date], counts: Sequence[WeekCount]) -> bytes:
+    chart = pygal.StackedBar(title="Incidents per week", x_label_rotation=0, **_config())
+    chart.x_labels = [f"{w:%d %b}" for w in weeks]
+    index = {week: i for i, week in enumerate(weeks)}
+    kinds = sorted({c.kind for c in counts})
+    for kind in kinds:
+        values: list[int | None] = [None] * len(weeks)
+        for c in counts:
+            if c.kind == kind and c.week in index:
+                values[index[c.week]] = (values[index[c.week]] or 0) + c.count
+        chart.add(kind, values)
+    return bytes(chart.render())
+
+
+def on_time(rates: Sequence[OnTimeRate], title: str) -> bytes:
+    chart = pygal.HorizontalBar(title=title, range=(0, 100), value_formatter=lambda v: f"{v:.0f}%", **_config())
+    for rate in rates[:10]:
+        chart.add(f"{rate.label} ({rate.shipped})", [round(rate.rate * 100, 1)])
+    return bytes(chart.render())
+
+
+def voucher_spend(months: Sequence[MonthSpend]) -> bytes:
+    chart = pygal.Bar(title="Voucher spend per month", **_config())
+    labels = sorted({m.month for m in months})
+    chart.x_labels = [f"{m:%b %Y}" for m in labels]
+    for currency in sorted({m.currency for m in months}):
+        by_month = {m.month: float(m.amount) for m in months if m.currency == currency}
+        chart.add(currency, [by_month.get(m) for m in labels])
+    return bytes(chart.render())

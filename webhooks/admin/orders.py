@@ -1,0 +1,68 @@
+"""One order with everything on it, and recording a customer contact ("where is my order?", ...)."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import Session
+
+from connector.insights import CONTACT_KINDS
+from connector.store.db import transaction
+from connector.store.tables import CustomerContact, OrderRow
+from webhooks.admin import bp
+from webhooks.admin.common import now, safe_next, services, viewer
+from webhooks.admin.incidents import timeline_tables
+from webhooks.admin.queries import order_in_scope, order_view, orders_by_number
+from webhooks.admin.tabular import csv_response, wants_csv
+
+CONTACT_LABELS = {
+    "where_is_my_order": "Where is my order?",
+    "address_change": "Address change",
+    "complaint": "Complaint",
+    "other": "Other",
+}
+
+
+@bp.get("/orders/<int:order_id>")
+def order_detail(order_id: int) -> ResponseReturnValue:
+    with services().sessions() as db:
+        view = order_view(db, viewer().shop_ids, order_id)
+    if view is None:
+        abort(404)
+    if wants_csv():
+        return csv_response(timeline_tables(view), f"order-{order_id}")
+    return render_template("admin/incident.html", view=view, contact_kinds=CONTACT_LABELS)
+
+
+@bp.post("/contacts")
+def record_contact() -> ResponseReturnValue:
+    kind = request.form.get("kind", "")
+    if kind not in CONTACT_KINDS:
+        abort(400, description="kind: choose one of " + ", ".join(CONTACT_KINDS))
+    shop_ids = viewer().shop_ids
+    with transaction(services().sessions) as db:
+        order = _order(db, shop_ids)
+        db.add(CustomerContact(shop_id=order.shop_id, order_id=order.id, kind=kind, noted_at=now(), source="dashboard"))
+        number = order.number
+    flash(f"Noted: {CONTACT_LABELS[kind]} on order {number}.")
+    return redirect(safe_next(url_for("admin.patterns")))
+
+
+def _order(db: Session, shop_ids: tuple[str, ...]) -> OrderRow:
+    raw_id = request.form.get("order_id", "").strip()
+    if raw_id:
+        if not raw_id.isdigit():
+            abort(400, description=f"order_id: {raw_id!r} is not an order id")
+        found = order_in_scope(db, shop_ids, int(raw_id))
+        if found is None:
+            abort(404)
+        return found
+    number = request.form.get("order_number", "").strip()[:64]
+    if not number:
+        abort(400, description="order_number: give the order number the customer called about")
+    matches = orders_by_number(db, shop_ids, number)
+    if not matches:
+        abort(400, description=f"order_number: no order {number!r} in your shops")
+    if len(matches) > 1:
+        abort(400, description=f"order_number: several orders are numbered {number!r}; record it from the order's page")
+    return matches[0]
