@@ -1,0 +1,268 @@
+"""The outbox performer for NOTIFY_CUSTOMER: render the message, send it once, remember that it went.
+
+E-mail goes over SMTP with a Message-ID derived from the idempotency key and an ``EmailLog`` row per
+action; shops whose customer channel is ``platform_note`` get a customer note on the order instead (the
+platform e-mails it). An address question carries a signed fix link created at send time. A marketing
+message (review request) is skipped, with the reason as the action's result, when the stored order says
+the customer does not accept marketing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parseaddr
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from connector import codec
+from connector.actions import ActionKind, ActionRequest
+from connector.model import Address, Order
+from connector.notify import fixlinks
+from connector.notify.mailer import Mailer, SmtpMailer, build_email, message_id_for, sender_with_name
+from connector.notify.render import TEMPLATES, ContextError, RenderedMessage, Renderer, renderer_for
+from connector.platforms.base import PermanentError
+from connector.store.db import transaction
+from connector.store.tables import ActionRow, EmailLog, OrderRow
+
+if TYPE_CHECKING:
+    from connector.outbox import OutboxEnv
+    from connector.shops import Shop
+
+log = logging.getLogger(__name__)
+
+NOT_MARKETABLE = "not sent: the customer does not accept marketing e-mail"
+
+_MAILER_OVERRIDE: Mailer | None = None
+
+
+def use_mailer(mailer: Mailer | None) -> None:
+    """Send every customer e-mail of this process through ``mailer`` (None: SMTP from the settings)."""
+    global _MAILER_OVERRIDE
+    _MAILER_OVERRIDE = mailer
+
+
+@dataclass(frozen=True)
+class NotifyPayload:
+    template: str
+    to: str | None
+    locale: str | None
+    marketing: bool
+    context: dict[str, Any]
+
+    @classmethod
+    def parse(cls, payload: dict[str, Any]) -> NotifyPayload:
+        template = payload.get("template")
+        if template not in TEMPLATES:
+            raise PermanentError(f"payload.template: unknown message {template!r}; known: {', '.join(TEMPLATES)}")
+        to = payload.get("to")
+        if to is not None and (not isinstance(to, str) or "@" not in to):
+            raise PermanentError(f"payload.to: not an e-mail address: {to!r}")
+        locale = payload.get("locale")
+        if locale is not None and not isinstance(locale, str):
+            raise PermanentError(f"payload.locale: expected text, got {type(locale).__name__}")
+        marketing = payload.get("marketing", False)
+        if not isinstance(marketing, bool):
+            raise PermanentError(f"payload.marketing: expected true or false, got {marketing!r}")
+        context = payload.get("context")
+        if not isinstance(context, dict):
+            raise PermanentError("payload.context: expected an object")
+        return cls(str(template), to or None, locale, marketing, dict(context))
+
+
+@dataclass(frozen=True)
+class Prepared:
+    payload: NotifyPayload
+    shop: Shop
+    action: ActionRow | None
+    order: Order | None
+    message: RenderedMessage
+
+
+def address_lines(address: Address | None) -> list[str]:
+    if address is None:
+        return []
+    place = " ".join(p for p in (address.postcode, address.city) if p)
+    return [line for line in (address.address1, address.address2, place) if line]
+
+
+def _insert_log(env: OutboxEnv, values: dict[str, Any]) -> None:
+    with transaction(env.services.sessions) as session:
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        session.execute(insert(EmailLog).values(**values).on_conflict_do_nothing(index_elements=["action_id"]))
+
+
+class NotifyPerformer:
+    """Performs NOTIFY_CUSTOMER actions (see the module docstring)."""
+
+    def __init__(self, mailer: Mailer | None = None, renderer: Renderer | None = None) -> None:
+        self._mailer = mailer
+        self._renderer = renderer
+
+    def mailer(self, env: OutboxEnv) -> Mailer:
+        return self._mailer or _MAILER_OVERRIDE or SmtpMailer(env.services.settings.email)
+
+    def renderer(self, env: OutboxEnv) -> Renderer:
+        return self._renderer or renderer_for(env.services.settings.templates_dir)
+
+    # --- the Performer protocol ------------------------------------------------------------------
+
+    def perform(self, request: ActionRequest, env: OutboxEnv) -> dict[str, Any]:
+        logged = self._logged(request, env)
+        if logged is not None:
+            return logged
+        payload = NotifyPayload.parse(request.payload)
+        action, order = self._load(request, env)
+        if payload.marketing and order is not None and order.customer.accepts_marketing is False:
+            log.info("action %s: %s", request.action_id, NOT_MARKETABLE)
+            return {"skipped": NOT_MARKETABLE, "template": payload.template}
+        prepared = self._prepare(request, env, payload, action, order)
+        if prepared.shop.customer_channel == "platform_note":
+            return self._send_note(request, env, prepared)
+        return self._send_email(request, env, prepared)
+
+    def already_done(self, request: ActionRequest, env: OutboxEnv) -> dict[str, Any] | None:
+        logged = self._logged(request, env)
+        if logged is not None or env.shop(request.shop_id).customer_channel != "platform_note":
+            return logged
+        payload = NotifyPayload.parse(request.payload)
+        action, order = self._load(request, env)
+        prepared = self._prepare(request, env, payload, action, order)
+        result = env.client_for(request.shop_id).already_done(self._note_request(request, prepared))
+        if result is not None:
+            self._log(
+                request, env, prepared, recipient=payload.to or "customer note", message_id=self._mid(request, env)
+            )
+            return {**result, "channel": "platform_note", "template": payload.template}
+        return None
+
+    # --- steps -----------------------------------------------------------------------------------
+
+    def _logged(self, request: ActionRequest, env: OutboxEnv) -> dict[str, Any] | None:
+        with env.services.sessions() as session:
+            row = session.scalars(select(EmailLog).where(EmailLog.action_id == request.action_id)).first()
+            if row is None:
+                return None
+            return {"message_id": row.message_id, "template": row.template, "recipient": row.recipient}
+
+    def _load(self, request: ActionRequest, env: OutboxEnv) -> tuple[ActionRow | None, Order | None]:
+        with env.services.sessions() as session:
+            action = session.get(ActionRow, request.action_id)
+            row = session.get(OrderRow, action.order_id) if action is not None and action.order_id else None
+            return action, (codec.load_order(row.data) if row is not None else None)
+
+    def _prepare(
+        self,
+        request: ActionRequest,
+        env: OutboxEnv,
+        payload: NotifyPayload,
+        action: ActionRow | None,
+        order: Order | None,
+    ) -> Prepared:
+        shop = env.shop(request.shop_id)
+        context = dict(payload.context)
+        context.setdefault("shop_name", shop.name)
+        if payload.template == "address_question":
+            context.update(self._fix_link(request, env, shop, action, order))
+            if not context.get("address_lines") and order is not None:
+                context["address_lines"] = address_lines(order.shipping_address)
+        try:
+            message = self.renderer(env).render(payload.template, payload.locale or shop.locale, context)
+        except ContextError as exc:
+            raise PermanentError(f"payload.{exc}") from None
+        return Prepared(payload, shop, action, order, message)
+
+    def _fix_link(
+        self, request: ActionRequest, env: OutboxEnv, shop: Shop, action: ActionRow | None, order: Order | None
+    ) -> dict[str, Any]:
+        if action is None or action.order_id is None:
+            raise PermanentError("an address question needs the order it is about (the action has no order)")
+        settings = env.services.settings
+        token_id = fixlinks.token_id_for(settings.secret_key, request.idempotency_key)
+        with transaction(env.services.sessions) as session:
+            token = fixlinks.issue(
+                session,
+                token_id=token_id,
+                shop_id=request.shop_id,
+                order_id=action.order_id,
+                incident_id=action.incident_id,
+                now=env.services.now(),
+                valid_days=settings.fix_link_days,
+            )
+            expires_at: datetime = token.expires_at
+        return {
+            "fix_url": fixlinks.fix_url(settings.public_url, fixlinks.sign(settings.secret_key, token_id)),
+            "fix_expires_on": expires_at.astimezone(ZoneInfo(shop.timezone)).date().isoformat(),
+        }
+
+    def _mid(self, request: ActionRequest, env: OutboxEnv) -> str:
+        return message_id_for(request.idempotency_key, env.services.settings.email.sender)
+
+    def _log(
+        self, request: ActionRequest, env: OutboxEnv, prepared: Prepared, *, recipient: str, message_id: str
+    ) -> None:
+        _insert_log(
+            env,
+            {
+                "shop_id": request.shop_id,
+                "order_id": prepared.action.order_id if prepared.action is not None else None,
+                "action_id": request.action_id,
+                "template": prepared.payload.template,
+                "recipient": recipient[:320],
+                "subject": prepared.message.subject,
+                "message_id": message_id,
+                "sent_at": env.services.now(),
+            },
+        )
+
+    def _send_email(self, request: ActionRequest, env: OutboxEnv, prepared: Prepared) -> dict[str, Any]:
+        payload, message = prepared.payload, prepared.message
+        if payload.to is None:
+            raise PermanentError("payload.to: no customer e-mail address to send to")
+        email = env.services.settings.email
+        sender = sender_with_name(email.sender, prepared.shop.name)
+        headers: dict[str, str] = {}
+        if payload.marketing:
+            unsubscribe_to = parseaddr(email.reply_to or email.sender)[1]
+            headers["List-Unsubscribe"] = f"<mailto:{unsubscribe_to}?subject=stop>"
+        message_id = self._mid(request, env)
+        outgoing = build_email(
+            sender=sender,
+            recipient=payload.to,
+            subject=message.subject,
+            text=message.text,
+            html=message.html,
+            message_id=message_id,
+            date=env.services.now(),
+            reply_to=email.reply_to,
+            language=message.locale,
+            extra_headers=headers,
+        )
+        self.mailer(env).send(outgoing)
+        self._log(request, env, prepared, recipient=payload.to, message_id=message_id)
+        log.info("action %s: sent %s (%s)", request.action_id, payload.template, message.locale)
+        return {"message_id": message_id, "template": payload.template, "recipient": payload.to, "channel": "email"}
+
+    def _note_request(self, request: ActionRequest, prepared: Prepared) -> ActionRequest:
+        return ActionRequest(
+            action_id=request.action_id,
+            shop_id=request.shop_id,
+            kind=ActionKind.ADD_NOTE,
+            idempotency_key=request.idempotency_key,
+            payload={"text": prepared.message.text.strip(), "customer_note": True},
+            order_external_id=request.order_external_id,
+            attempt=request.attempt,
+        )
+
+    def _send_note(self, request: ActionRequest, env: OutboxEnv, prepared: Prepared) -> dict[str, Any]:
+        result = env.client_for(request.shop_id).perform(self._note_request(request, prepared))
+        self._log(
+            request, env, prepared, recipient=prepared.payload.to or "customer note", message_id=self._mid(request, env)
+        )
+        log.info("action %s: %s left as a customer note", request.action_id, prepared.payload.template)
+        return {**result, "template": prepared.payload.template, "channel": "platform_note"}
