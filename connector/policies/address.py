@@ -1,0 +1,143 @@
+"""The address policy: an address that cannot be delivered is held, tagged, noted and the customer asked.
+
+When the address is fixed in the shop admin (a later snapshot with a good address) our hold is released,
+a note left and the incident resolved; a fix through the customer's fix page resolves the incident
+itself, and the policy then stays quiet. An address already flagged once never raises a second incident.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import datetime
+
+from connector.actions import ActionKind
+from connector.address_check import AddressProblem, LookupUnavailable, check_address
+from connector.incidents import IncidentView
+from connector.model import Address, Order, OrderStatus
+from connector.policies.base import Decision, Open, PolicyContext, Resolve, notify_payload, plan_notify, tag
+from connector.policies.config import PoliciesConfig
+from connector.policies.notes import phrase, problem_text
+
+KIND = "address"
+SPLIT_SOURCES = frozenset({"split_meta"})  # Order.extra["address_source"] of split-field checkouts (WooCommerce)
+
+_CLOSED_REASONS: dict[OrderStatus, str] = {
+    OrderStatus.SHIPPED: "order shipped",
+    OrderStatus.PARTIALLY_SHIPPED: "order shipped",
+    OrderStatus.DELIVERED: "order delivered",
+    OrderStatus.CANCELLED: "order cancelled",
+    OrderStatus.REFUNDED: "order refunded",
+    OrderStatus.FAILED: "order failed",
+}
+
+
+def fingerprint(address: Address | None) -> str:
+    """Identifies one version of an address, so a flagged address is never flagged twice."""
+    if address is None:
+        return "none"
+    parts = [address.address1, address.address2, address.street, address.house_number, address.postcode]
+    parts += [address.city, address.country_code]
+    raw = json.dumps([" ".join((p or "").split()).casefold() for p in parts])
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+class AddressPolicy:
+    name = "address"
+
+    def enabled(self, config: PoliciesConfig) -> bool:
+        return config.address.enabled
+
+    def decide(
+        self, order: Order, incidents: Mapping[str, IncidentView], now: datetime, ctx: PolicyContext
+    ) -> Decision:
+        decision = Decision()
+        incident = incidents.get(KIND)
+        active = incident is not None and incident.active
+        closed = _CLOSED_REASONS.get(order.status)
+        if closed is not None or not order.requires_shipping:
+            if active:
+                decision.incidents.append(Resolve(KIND, closed or "no shipping needed"))
+            return decision
+        address = order.shipping_address
+        config = ctx.config.address
+        if address is not None and (address.country_code or "").upper() not in config.countries:
+            return decision
+        split = order.extra.get("address_source") in SPLIT_SOURCES
+        try:
+            problems = check_address(address, lookup=ctx.lookup, split_field_country=split)
+        except LookupUnavailable:
+            problems = check_address(address, split_field_country=split)
+            if not problems:
+                decision.look_again(ctx.calendar.add(now, config.retry_lookup_after))
+        if problems:
+            self._flag(decision, order, incident, problems, now, ctx)
+        elif active:
+            self._fixed_in_shop(decision, order, incident, now, ctx)
+        return decision
+
+    def _flag(
+        self,
+        decision: Decision,
+        order: Order,
+        incident: IncidentView | None,
+        problems: list[AddressProblem],
+        now: datetime,
+        ctx: PolicyContext,
+    ) -> None:
+        current = fingerprint(order.shipping_address)
+        if incident is not None:
+            seen = incident.details.get("fingerprints") or []
+            if incident.active or current in seen:
+                return  # already handled, or a stale snapshot of an address we flagged before
+        config = ctx.config.address
+        occurrence = incident.occurrence + 1 if incident is not None else 1
+        codes = [p.code for p in problems]
+        seen = list((incident.details.get("fingerprints") or []) if incident is not None else [])
+        hold = config.hold_fulfillment
+        email = notify_payload(order, ctx, "address_question", problems=codes) if config.ask_customer else None
+        details = {
+            "problems": codes,
+            "problem_details": [p.detail for p in problems],
+            "fingerprint": current,
+            "fingerprints": [*seen, current],
+            "held": hold,
+            "asked": email is not None,
+        }
+        decision.incidents.append(Open(KIND, 1, details))
+        prefix = f"{occurrence}-"
+        locale = ctx.locale
+        note = ctx.note(
+            "address_open",
+            now,
+            problems=problem_text(locale, codes),
+            held=phrase(locale, "held") if hold else "",
+            asked=phrase(locale, "asked") if email is not None else "",
+        )
+        if hold:
+            decision.plan(
+                KIND,
+                ActionKind.HOLD_FULFILLMENT,
+                self.name,
+                prefix + "hold",
+                {"reason": "incorrect_address", "note": note},
+            )
+        decision.plan(KIND, ActionKind.ADD_TAGS, self.name, prefix + "tag", {"tags": [tag("address")]})
+        decision.plan(KIND, ActionKind.ADD_NOTE, self.name, prefix + "note", {"text": note})
+        plan_notify(decision, KIND, self.name, prefix + "notify", email)
+
+    def _fixed_in_shop(
+        self, decision: Decision, order: Order, incident: IncidentView | None, now: datetime, ctx: PolicyContext
+    ) -> None:
+        assert incident is not None
+        prefix = f"{incident.occurrence}-"
+        held = bool(incident.details.get("held"))
+        if held:
+            decision.plan(KIND, ActionKind.RELEASE_HOLD, self.name, prefix + "release", {})
+        note = ctx.note("address_fixed_shop", now, released=phrase(ctx.locale, "released") if held else "")
+        decision.plan(KIND, ActionKind.ADD_NOTE, self.name, prefix + "fixed-note", {"text": note})
+        decision.incidents.append(Resolve(KIND, "address corrected in the shop"))
+
+
+POLICY = AddressPolicy()

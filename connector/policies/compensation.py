@@ -1,0 +1,206 @@
+"""Vouchers within a budget, shared by every policy that compensates a customer.
+
+A voucher is a one-use code for this customer with an expiry. It is granted only within every limit —
+per order, per customer per period, per shop per (shop-local) day, and at most a share of the order —
+and recorded either way: issued (with the CREATE_VOUCHER action) or refused (with the reason). The code
+is derived from the action's idempotency key and the service's secret: random-looking, never guessable,
+and the same on every replay, so a voucher can never be issued twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from connector.actions import ActionKind, PlannedAction, idempotency_key
+from connector.calendar import BusinessCalendar
+from connector.model import Order
+from connector.policies.config import CompensationConfig
+from connector.store.tables import ShopRow, VoucherRow
+
+ISSUED, REFUSED = "issued", "refused"
+CENT = Decimal("0.01")
+_TITLES = {"nl": "Excuses voor bestelling {number}", "en": "Sorry about order {number}"}
+
+
+def voucher_code(secret: str, key: str, length: int = 8) -> str:
+    """``OC-`` and ``length`` characters of an HMAC of the idempotency key (no 0/O or 1/I look-alikes)."""
+    digest = hmac.new(secret.encode(), key.encode(), hashlib.sha256).digest()
+    text = base64.b32encode(digest).decode().rstrip("=")
+    readable = text.translate(str.maketrans({"O": "9", "I": "8"}))
+    return "OC-" + readable[:length]
+
+
+def customer_key(shop_id: str, order: Order) -> str | None:
+    """Who the budget counts per: the platform's customer id, else the e-mail (hashed)."""
+    identity = order.customer.external_id or (order.customer.email or "").strip().lower()
+    if not identity:
+        return None
+    return hashlib.sha256(f"{shop_id}:{identity}".encode()).hexdigest()[:40]
+
+
+@dataclass(frozen=True)
+class VoucherOutcome:
+    state: str  # issued | refused
+    code: str
+    reason: str | None
+    amount: Decimal
+    context: dict[str, Any] | None  # the ``voucher`` of the message context when issued
+    action: PlannedAction | None  # CREATE_VOUCHER when issued
+
+
+def _amount(order: Order, config: CompensationConfig) -> Decimal | None:
+    voucher = config.voucher
+    if voucher.kind == "fixed":
+        return voucher.value.quantize(CENT)
+    if order.total is None:
+        return None
+    return (order.total.amount * voucher.value / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _refusal(
+    session: Session,
+    *,
+    shop_id: str,
+    order_id: int,
+    order: Order,
+    who: str | None,
+    amount: Decimal | None,
+    config: CompensationConfig,
+    calendar: BusinessCalendar,
+    now: datetime,
+) -> str | None:
+    """Why no voucher may be issued now, or None when every limit allows it."""
+    budget = config.budget
+    if who is None or not order.customer.email:
+        return "the customer has no e-mail address to tie the voucher to"
+    if amount is None or order.total is None:
+        return "the order total is unknown, so the voucher's cost cannot be checked"
+    issued = (
+        select(func.count()).select_from(VoucherRow).where(VoucherRow.shop_id == shop_id, VoucherRow.state == ISSUED)
+    )
+    for_order = session.scalar(issued.where(VoucherRow.order_id == order_id)) or 0
+    if for_order >= budget.per_order:
+        return f"per-order limit reached ({for_order} of {budget.per_order})"
+    window = budget.per_customer_per_days
+    since = now - timedelta(days=window.days)
+    for_customer = session.scalar(issued.where(VoucherRow.customer_key == who, VoucherRow.created_at >= since)) or 0
+    if for_customer >= window.count:
+        return f"customer already received {for_customer} voucher(s) in {window.days} days (limit {window.count})"
+    cap = (order.total.amount * budget.max_share_of_order).quantize(CENT)
+    if amount > cap:
+        return (
+            f"voucher {amount} {order.total.currency} is more than {budget.max_share_of_order:%} "
+            f"of the order ({order.total.amount} {order.total.currency})"
+        )
+    day_start = calendar.at(calendar.local_date(now), time(0, 0))
+    spent = session.scalar(
+        select(func.coalesce(func.sum(VoucherRow.amount), 0)).where(
+            VoucherRow.shop_id == shop_id, VoucherRow.state == ISSUED, VoucherRow.created_at >= day_start
+        )
+    )
+    spent = Decimal(str(spent or 0)).quantize(CENT)
+    if spent + amount > budget.per_shop_per_day:
+        return f"the shop's daily budget {budget.per_shop_per_day} would be exceeded ({spent} used, {amount} asked)"
+    return None
+
+
+def grant(
+    session: Session,
+    *,
+    shop_id: str,
+    order_id: int,
+    order: Order,
+    incident_id: int | None,
+    policy: str,
+    step: str,
+    locale: str,
+    config: CompensationConfig,
+    calendar: BusinessCalendar,
+    secret: str,
+    now: datetime,
+) -> VoucherOutcome:
+    """Decide and record one voucher; asking again for the same step returns the recorded outcome."""
+    key = idempotency_key(shop_id, order.external_id, policy, step)
+    code = voucher_code(secret, key)
+    existing = session.scalars(select(VoucherRow).where(VoucherRow.shop_id == shop_id, VoucherRow.code == code)).first()
+    if existing is not None:
+        return _outcome_of(existing, order, locale, policy, step, calendar)
+    if session.get_bind().dialect.name == "postgresql":  # one grant at a time per shop keeps the day budget exact
+        session.execute(select(ShopRow.id).where(ShopRow.id == shop_id).with_for_update())
+    who = customer_key(shop_id, order)
+    amount = _amount(order, config)
+    reason = _refusal(
+        session,
+        shop_id=shop_id,
+        order_id=order_id,
+        order=order,
+        who=who,
+        amount=amount,
+        config=config,
+        calendar=calendar,
+        now=now,
+    )
+    ends_day = calendar.local_date(now) + timedelta(days=config.voucher.valid_days)
+    row = VoucherRow(
+        shop_id=shop_id,
+        order_id=order_id,
+        incident_id=incident_id,
+        customer_key=who or "unknown",
+        code=code,
+        kind=config.voucher.kind,
+        value=config.voucher.value,
+        amount=amount or Decimal("0"),
+        currency=order.total.currency if order.total else "EUR",
+        state=REFUSED if reason else ISSUED,
+        reason=reason,
+        created_at=now,
+        expires_at=calendar.at(ends_day + timedelta(days=1), time(0, 0)) - timedelta(seconds=1),
+    )
+    session.add(row)
+    session.flush()
+    return _outcome_of(row, order, locale, policy, step, calendar)
+
+
+def value_text(kind: str, value: str, currency: str) -> str:
+    """'10%' or '5.00 EUR', for staff notes."""
+    return f"{value}%" if kind == "percentage" else f"{value} {currency}"
+
+
+def _outcome_of(
+    row: VoucherRow, order: Order, locale: str, policy: str, step: str, calendar: BusinessCalendar
+) -> VoucherOutcome:
+    if row.state != ISSUED:
+        return VoucherOutcome(REFUSED, row.code, row.reason, Decimal(row.amount), None, None)
+    assert row.expires_at is not None
+    value = Decimal(row.value).normalize()
+    value_text = f"{value:f}" if row.kind == "percentage" else f"{Decimal(row.value).quantize(CENT)}"
+    ends_at = row.expires_at
+    context = {
+        "code": row.code,
+        "kind": row.kind,
+        "value": value_text,
+        "currency": row.currency,
+        "ends_at": calendar.local_date(ends_at).isoformat(),
+    }
+    payload = {
+        "code": row.code,
+        "kind": row.kind,
+        "value": value_text,
+        "currency": row.currency,
+        "starts_at": row.created_at.isoformat(),
+        "ends_at": ends_at.isoformat(),
+        "customer_external_id": order.customer.external_id,
+        "email": order.customer.email,
+        "title": _TITLES.get(locale, _TITLES["en"]).format(number=order.number),
+    }
+    action = PlannedAction(kind=ActionKind.CREATE_VOUCHER, policy=policy, step=step, payload=payload)
+    return VoucherOutcome(ISSUED, row.code, None, Decimal(row.amount), context, action)

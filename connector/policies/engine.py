@@ -1,0 +1,360 @@
+"""The scheduler tick: select due orders, let every enabled policy decide, write what they decided.
+
+Due orders come from the ``next_check_at`` index (oldest first; ``FOR UPDATE SKIP LOCKED`` on PostgreSQL
+so several workers share the work), their incidents from one query. Each order's writes — incidents,
+vouchers, outbox rows — happen in a savepoint, so one bad order is logged and counted, never fatal; the
+order's next check is the earliest moment any policy wants to look again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, fields, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from connector import codec
+from connector.address_check import AddressLookup, PdokLookup
+from connector.incidents import (
+    RESOLVED,
+    IncidentView,
+    add_details,
+    escalate,
+    load_for_orders,
+    open_incident,
+    resolve,
+)
+from connector.model import Order
+from connector.outbox import plan
+from connector.policies import address, compensation, next_day, review, shipment_delay, stale
+from connector.policies.base import Annotate, Decision, Escalate, Open, Policy, PolicyContext, Resolve, Step
+from connector.policies.config import PoliciesConfig
+from connector.policies.notes import day, note_text
+from connector.services import Services
+from connector.shops import Shop
+from connector.store.db import transaction
+from connector.store.tables import IncidentRow, OrderRow, VoucherRow
+
+log = logging.getLogger(__name__)
+
+# the order matters: later policies see the incidents earlier ones opened in the same tick
+POLICIES: dict[str, Policy] = {
+    policy.name: policy
+    for policy in (address.POLICY, next_day.POLICY, stale.POLICY, shipment_delay.POLICY, review.POLICY)
+}
+
+MIN_LOOK_AHEAD = timedelta(seconds=1)
+
+
+@dataclass
+class TickReport:
+    evaluated: int = 0  # due orders looked at, including those that failed
+    errors: int = 0
+    incidents_opened: int = 0
+    incidents_escalated: int = 0
+    incidents_resolved: int = 0
+    actions_planned: int = 0
+    vouchers_issued: int = 0
+    vouchers_refused: int = 0
+
+    def add(self, other: TickReport) -> None:
+        for item in fields(self):
+            setattr(self, item.name, getattr(self, item.name) + getattr(other, item.name))
+
+
+# --- deciding (pure) -----------------------------------------------------------------------------
+
+
+def _after(views: dict[str, IncidentView], op: Any, now: datetime) -> None:
+    """What the incidents look like after ``op``, for the policies that decide next."""
+    current = views.get(op.kind)
+    if isinstance(op, Open):
+        occurrence = current.occurrence + 1 if current is not None and not current.active else 1
+        state = "open" if op.level <= 1 else "escalated"
+        views[op.kind] = IncidentView(op.kind, state, op.level, occurrence, now, details=dict(op.details))
+    elif current is not None and isinstance(op, Escalate):
+        views[op.kind] = replace(current, state="escalated", level=op.level)
+    elif current is not None and isinstance(op, Resolve):
+        views[op.kind] = replace(current, state=RESOLVED, resolved_at=now, resolution=op.reason)
+
+
+def evaluate(
+    order: Order,
+    incidents: Mapping[str, IncidentView],
+    now: datetime,
+    ctx: PolicyContext,
+    policies: Iterable[Policy] | None = None,
+) -> list[Decision]:
+    """Every enabled policy's decision about one order, in registry order."""
+    views = dict(incidents)
+    decisions = []
+    for policy in policies if policies is not None else POLICIES.values():
+        if not policy.enabled(ctx.config):
+            continue
+        decision = policy.decide(order, dict(views), now, ctx)
+        for op in decision.incidents:
+            _after(views, op, now)
+        decisions.append(decision)
+    return decisions
+
+
+def next_check(decisions: Iterable[Decision], now: datetime) -> datetime | None:
+    """The earliest look-again of all policies (never at or before ``now``), None when only an event matters."""
+    wanted = [d.next_check for d in decisions if d.next_check is not None]
+    return max(min(wanted), now + MIN_LOOK_AHEAD) if wanted else None
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+
+@dataclass
+class _OrderWrite:
+    session: Session
+    services: Services
+    ctx: PolicyContext
+    order_id: int
+    order: Order
+    incidents: dict[str, IncidentRow]
+    now: datetime
+    report: TickReport
+
+    def incident(self, kind: str) -> IncidentRow:
+        row = self.incidents.get(kind)
+        if row is None:
+            raise LookupError(f"no {kind} incident on order {self.order.external_id}")
+        return row
+
+    def open(self, op: Open) -> None:
+        row, opened = open_incident(
+            self.session,
+            shop_id=self.ctx.shop.id,
+            order_id=self.order_id,
+            kind=op.kind,
+            now=self.now,
+            level=op.level,
+            details=op.details,
+            existing=self.incidents.get(op.kind),
+            metrics=self.services.metrics,
+        )
+        self.incidents[op.kind] = row
+        self.report.incidents_opened += int(opened)
+
+    def escalate(self, op: Escalate) -> None:
+        self.report.incidents_escalated += int(
+            escalate(self.session, self.incident(op.kind), op.level, self.now, op.details)
+        )
+
+    def resolve(self, op: Resolve) -> None:
+        row = self.incident(op.kind)
+        if resolve(self.session, row.id, op.reason, self.now, self.services.metrics):
+            self.report.incidents_resolved += 1
+        self.session.refresh(row)
+
+    def annotate(self, op: Annotate) -> None:
+        add_details(self.incident(op.kind), op.details, self.now)
+
+    def apply(self, decision: Decision) -> None:
+        for op in decision.incidents:
+            _OPS[type(op)](self, op)
+        steps = list(decision.actions)
+        payloads: dict[str, dict[str, Any]] = {}
+        for request in decision.vouchers:
+            row = self.incident(request.incident)
+            outcome = compensation.grant(
+                self.session,
+                shop_id=self.ctx.shop.id,
+                order_id=self.order_id,
+                order=self.order,
+                incident_id=row.id,
+                policy=request.policy,
+                step=request.step,
+                locale=self.ctx.locale,
+                config=self.ctx.config.compensation,
+                calendar=self.ctx.calendar,
+                secret=self.services.settings.secret_key,
+                now=self.now,
+            )
+            voucher: dict[str, Any] = {"state": outcome.state, "code": outcome.code, "amount": str(outcome.amount)}
+            if outcome.reason:
+                voucher["reason"] = outcome.reason
+            add_details(row, {"voucher": voucher}, self.now)
+            if outcome.action is not None:
+                self.report.vouchers_issued += 1
+                steps.insert(0, Step(outcome.action, request.incident))
+            else:
+                self.report.vouchers_refused += 1
+            if request.notify_step is not None:
+                payloads[request.notify_step] = {"voucher": outcome.context}
+            if request.note_step is not None:
+                payloads[request.note_step] = {"note_suffix": self._voucher_line(outcome)}
+        for step in steps:
+            self._plan(step, payloads.get(step.action.step))
+        self.session.flush()
+
+    def _voucher_line(self, outcome: compensation.VoucherOutcome) -> str:
+        locale = self.ctx.locale
+        context = outcome.context
+        if context is None:
+            return note_text(locale, "voucher_refused", reason=outcome.reason)
+        return note_text(
+            locale,
+            "voucher_issued",
+            code=outcome.code,
+            value=compensation.value_text(context["kind"], context["value"], context["currency"]),
+            ends=day(locale, date.fromisoformat(context["ends_at"])),
+        )
+
+    def _plan(self, step: Step, change: dict[str, Any] | None) -> None:
+        action = step.action
+        if change is not None:
+            payload = dict(action.payload)
+            if "voucher" in change and "context" in payload:
+                payload["context"] = {**payload["context"], "voucher": change["voucher"]}
+            if "note_suffix" in change and "text" in payload:
+                payload["text"] = payload["text"] + change["note_suffix"]
+            action = replace(action, payload=payload)
+        incident = self.incidents.get(step.incident) if step.incident else None
+        action_id = plan(
+            self.session,
+            shop_id=self.ctx.shop.id,
+            order_id=self.order_id,
+            order_external_id=self.order.external_id,
+            action=action,
+            now=self.now,
+            incident_id=incident.id if incident is not None else None,
+        )
+        if action_id is None:
+            return
+        self.report.actions_planned += 1
+        if action.kind.value == "create_voucher":
+            self.session.execute(
+                update(VoucherRow)
+                .where(VoucherRow.shop_id == self.ctx.shop.id, VoucherRow.code == action.payload["code"])
+                .values(action_id=action_id)
+            )
+
+
+_OPS: dict[type, Callable[[_OrderWrite, Any], None]] = {
+    Open: _OrderWrite.open,
+    Escalate: _OrderWrite.escalate,
+    Resolve: _OrderWrite.resolve,
+    Annotate: _OrderWrite.annotate,
+}
+
+
+# --- the tick ------------------------------------------------------------------------------------
+
+_LOOKUPS: dict[tuple[str, float], AddressLookup] = {}
+
+
+def _lookup(config: PoliciesConfig) -> AddressLookup | None:
+    settings = config.address.lookup
+    if settings.provider is None:
+        return None
+    key = (settings.base_url, settings.timeout_seconds)
+    if key not in _LOOKUPS:
+        _LOOKUPS[key] = PdokLookup(settings.base_url, settings.timeout_seconds)
+    return _LOOKUPS[key]
+
+
+def policies_for(services: Services, shop_id: str) -> PoliciesConfig:
+    """The shop's merged policies; shops installed through an app flow use the defaults."""
+    try:
+        return services.settings.policies_for(shop_id)
+    except KeyError:
+        return services.settings.policies_for(None)
+
+
+def context_for(services: Services, shop: Shop, lookup: AddressLookup | None = None) -> PolicyContext:
+    config = policies_for(services, shop.id)
+    calendar = config.calendar.build(shop.timezone, shop.country)
+    return PolicyContext(shop=shop, config=config, calendar=calendar, lookup=lookup or _lookup(config))
+
+
+def _due(session: Session, now: datetime, limit: int) -> list[Any]:
+    query = (
+        select(OrderRow.id, OrderRow.shop_id, OrderRow.external_id, OrderRow.data)
+        .where(OrderRow.next_check_at <= now, OrderRow.deleted.is_(False))
+        .order_by(OrderRow.next_check_at, OrderRow.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=OrderRow)
+    return list(session.execute(query).all())
+
+
+def run_tick(services: Services, now: datetime, *, limit: int | None = None) -> TickReport:
+    """One tick over at most ``limit`` due orders (default ``scheduler.tick_batch``), in one transaction."""
+    report = TickReport()
+    limit = limit or services.settings.scheduler.tick_batch
+    contexts: dict[str, PolicyContext | None] = {}
+    with transaction(services.sessions) as session:
+        session.execute(
+            update(OrderRow)
+            .where(OrderRow.next_check_at <= now, OrderRow.deleted.is_(True))
+            .values(next_check_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        rows = _due(session, now, limit)
+        if rows:
+            shops = {shop.id: shop for shop in services.shops.all(active_only=False)}
+            incidents = load_for_orders(session, [row.id for row in rows])
+            updates = [_evaluate_one(session, services, row, incidents, shops, contexts, now, report) for row in rows]
+            session.execute(update(OrderRow).execution_options(synchronize_session=False), updates)
+    services.metrics.ticks.inc()
+    return report
+
+
+def _evaluate_one(
+    session: Session,
+    services: Services,
+    row: Any,
+    incidents: Mapping[int, list[IncidentRow]],
+    shops: Mapping[str, Shop],
+    contexts: dict[str, PolicyContext | None],
+    now: datetime,
+    report: TickReport,
+) -> dict[str, Any]:
+    report.evaluated += 1
+    try:
+        if row.shop_id not in contexts:
+            shop = shops.get(row.shop_id)
+            contexts[row.shop_id] = context_for(services, shop) if shop and shop.status != "uninstalled" else None
+        ctx = contexts[row.shop_id]
+        if ctx is None:
+            services.metrics.tick_orders.labels("skipped").inc()
+            return {"id": row.id, "next_check_at": None}
+        order = codec.load_order(row.data)
+        by_kind = {incident.kind: incident for incident in incidents.get(row.id, ())}
+        decisions = evaluate(order, {k: IncidentView.of(v) for k, v in by_kind.items()}, now, ctx)
+        if any(not d.empty for d in decisions):
+            with session.begin_nested():
+                writer = _OrderWrite(session, services, ctx, row.id, order, by_kind, now, report)
+                for decision in decisions:
+                    writer.apply(decision)
+        services.metrics.tick_orders.labels("ok").inc()
+        return {"id": row.id, "next_check_at": next_check(decisions, now)}
+    except Exception:
+        log.exception("order %s of shop %s could not be evaluated", row.external_id, row.shop_id)
+        report.errors += 1
+        services.metrics.tick_orders.labels("error").inc()
+        ctx = contexts.get(row.shop_id)
+        retry = ctx.config.retry_after_error if ctx is not None else None
+        later = ctx.calendar.add(now, retry) if ctx is not None and retry is not None else now + timedelta(hours=1)
+        return {"id": row.id, "next_check_at": later}
+
+
+def run_until_idle(services: Services, now: datetime, *, limit: int | None = None, max_ticks: int = 1000) -> TickReport:
+    """Ticks at ``now`` until no order is due (the demo's simulated clock calls this at each step)."""
+    total = TickReport()
+    limit = limit or services.settings.scheduler.tick_batch
+    for _ in range(max_ticks):
+        report = run_tick(services, now, limit=limit)
+        total.add(report)
+        if report.evaluated < limit:
+            break
+    return total

@@ -1,0 +1,106 @@
+"""The next-day policy: an order with a next-day method that missed its dispatch deadline.
+
+The promise comes from the platform when it names one, else from the calendar (cut-off, dispatch
+deadline, carrier delivery days). Past the deadline and not shipped: tag, staff note, an apology with the
+new concrete delivery date and a voucher within the compensation budget. Resolved once it ships.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from connector.actions import ActionKind
+from connector.incidents import IncidentView
+from connector.model import Order, OrderStatus
+from connector.policies.base import (
+    Decision,
+    Open,
+    PolicyContext,
+    Resolve,
+    VoucherRequest,
+    notify_payload,
+    plan_notify,
+    promise_for,
+    tag,
+)
+from connector.policies.config import PoliciesConfig
+from connector.policies.notes import day, moment, phrase
+
+KIND = "next_day"
+
+_WAITING = frozenset({OrderStatus.PAID, OrderStatus.PROCESSING, OrderStatus.ON_HOLD})
+_DONE_REASONS: dict[OrderStatus, str] = {
+    OrderStatus.PARTIALLY_SHIPPED: "shipped",
+    OrderStatus.SHIPPED: "shipped",
+    OrderStatus.DELIVERED: "delivered",
+    OrderStatus.CANCELLED: "cancelled",
+    OrderStatus.REFUNDED: "refunded",
+    OrderStatus.FAILED: "failed",
+}
+
+
+class NextDayPolicy:
+    name = "next_day"
+
+    def enabled(self, config: PoliciesConfig) -> bool:
+        return config.next_day.enabled
+
+    def decide(
+        self, order: Order, incidents: Mapping[str, IncidentView], now: datetime, ctx: PolicyContext
+    ) -> Decision:
+        decision = Decision()
+        incident = incidents.get(KIND)
+        if order.status in _DONE_REASONS:
+            if incident is not None and incident.active:
+                decision.incidents.append(Resolve(KIND, _DONE_REASONS[order.status]))
+            return decision
+        config = ctx.config.next_day
+        if incident is not None or order.status not in _WAITING or not config.matches(order.shipping_method):
+            return decision  # once per order; unpaid orders carry no promise yet
+        address = incidents.get("address")
+        if address is not None and address.active:
+            return decision  # held for the customer's address: not a missed promise of the shop
+        promise = promise_for(order, ctx)
+        if promise is None:
+            return decision
+        if now < promise.dispatch_by:
+            decision.look_again(promise.dispatch_by)
+            return decision
+        new_date = ctx.calendar.next_day_promise(now, config.cutoff, config.dispatch_by).deliver_on
+        email = (
+            notify_payload(order, ctx, "next_day_missed", new_delivery_date=new_date, reason="late")
+            if config.notify_customer
+            else None
+        )
+        decision.incidents.append(
+            Open(
+                KIND,
+                1,
+                {
+                    "dispatch_by": promise.dispatch_by.isoformat(),
+                    "promised": promise.deliver_on.isoformat(),
+                    "new_delivery_date": new_date.isoformat(),
+                    "told_customer": email is not None,
+                },
+            )
+        )
+        locale = ctx.locale
+        note = ctx.note(
+            "next_day",
+            now,
+            method=order.shipping_method,
+            promised=day(locale, promise.deliver_on),
+            deadline=moment(locale, promise.dispatch_by.astimezone(ctx.calendar.tz)),
+            new_date=day(locale, new_date),
+            told=phrase(locale, "told") if email is not None else "",
+        )
+        decision.plan(KIND, ActionKind.ADD_TAGS, self.name, "1-tag", {"tags": [tag("next-day")]})
+        decision.plan(KIND, ActionKind.ADD_NOTE, self.name, "1-note", {"text": note})
+        notify_step = plan_notify(decision, KIND, self.name, "1-notify", email)
+        if config.voucher:
+            decision.vouchers.append(VoucherRequest(self.name, "1-voucher", KIND, notify_step, "1-note"))
+        return decision
+
+
+POLICY = NextDayPolicy()

@@ -1,0 +1,120 @@
+"""Staff notes: short, dated, human lines on the order in the shop's language (Dutch and English).
+
+Each note starts with the shop-local date and time and ``ordercare``, then says in one or two sentences
+what we saw and what we did, so staff (and their own automations) can act on it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from babel.dates import format_date, format_datetime
+
+NOTES: dict[str, dict[str, str]] = {
+    "nl": {
+        "address_open": "adres klopt niet: {problems}.{held}{asked}",
+        "address_fixed_shop": "adres is in de winkel aangepast; {released}incident gesloten.",
+        "stale_unshipped": "betaald op {since} en nog niet verzonden.{told}",
+        "stale_on_hold": "staat sinds {since} in de wacht (on-hold).{told}",
+        "stale_pending": "wacht sinds {since} op betaling.{told}",
+        "stale_call": "nog steeds niet verzonden; belafspraak aangemaakt.",
+        "next_day": "'{method}' beloofd voor {promised}, niet verzonden voor {deadline}. "
+        "Nieuwe bezorgdatum {new_date}.{told}",
+        "delay": "pakket {reason_text}; stap {level} van de vertragingsladder.{told}{call}",
+        "voucher_issued": " Kortingscode {code} ({value}) gemaakt, geldig t/m {ends}.",
+        "voucher_refused": " Geen kortingscode: {reason}.",
+    },
+    "en": {
+        "address_open": "address problem: {problems}.{held}{asked}",
+        "address_fixed_shop": "address corrected in the shop admin; {released}incident closed.",
+        "stale_unshipped": "paid on {since} and not shipped yet.{told}",
+        "stale_on_hold": "on hold since {since}.{told}",
+        "stale_pending": "waiting for payment since {since}.{told}",
+        "stale_call": "still not shipped; call task created.",
+        "next_day": "'{method}' promised for {promised}, not shipped by {deadline}. "
+        "New delivery date {new_date}.{told}",
+        "delay": "parcel {reason_text}; delay ladder step {level}.{told}{call}",
+        "voucher_issued": " Voucher {code} ({value}) created, valid until {ends}.",
+        "voucher_refused": " No voucher: {reason}.",
+    },
+}
+
+PHRASES: dict[str, dict[str, str]] = {
+    "nl": {
+        "held": " Verzending staat vast.",
+        "asked": " Klant is gevraagd het adres aan te vullen.",
+        "told": " Klant is op de hoogte gebracht.",
+        "call": " Belafspraak aangemaakt.",
+        "released": "onze blokkade is opgeheven; ",
+        "late": "is later dan beloofd (verwacht {date})",
+        "no_scan": "heeft sinds {date} geen scan van de vervoerder",
+        "carrier_failure": "heeft een probleem bij de vervoerder ({status})",
+    },
+    "en": {
+        "held": " Fulfilment is on hold.",
+        "asked": " Customer asked to complete the address.",
+        "told": " Customer informed.",
+        "call": " Call task created.",
+        "released": "our hold is released; ",
+        "late": "is later than promised (expected {date})",
+        "no_scan": "has had no carrier scan since {date}",
+        "carrier_failure": "has a carrier problem ({status})",
+    },
+}
+
+PROBLEMS: dict[str, dict[str, str]] = {
+    "nl": {
+        "missing_address": "geen verzendadres",
+        "missing_street": "straatnaam ontbreekt",
+        "missing_house_number": "huisnummer ontbreekt",
+        "house_number_not_numeric": "huisnummer is geen getal",
+        "missing_postcode": "postcode ontbreekt",
+        "postcode_format": "postcode heeft niet de juiste vorm",
+        "missing_city": "plaats ontbreekt",
+        "postcode_city_mismatch": "postcode en plaats horen niet bij elkaar",
+        "unsupported_country": "land onbekend",
+    },
+    "en": {
+        "missing_address": "no shipping address",
+        "missing_street": "street name missing",
+        "missing_house_number": "house number missing",
+        "house_number_not_numeric": "house number is not a number",
+        "missing_postcode": "postcode missing",
+        "postcode_format": "postcode has the wrong format",
+        "missing_city": "city missing",
+        "postcode_city_mismatch": "postcode and city do not match",
+        "unsupported_country": "unknown country",
+    },
+}
+
+
+def _language(locale: str) -> str:
+    return locale if locale in NOTES else "en"
+
+
+def phrase(locale: str, key: str, **fields: Any) -> str:
+    return PHRASES[_language(locale)][key].format(**fields)
+
+
+def problem_text(locale: str, codes: list[str]) -> str:
+    names = PROBLEMS[_language(locale)]
+    return "; ".join(names.get(code, code) for code in codes)
+
+
+def day(locale: str, value: date) -> str:
+    """A date as staff read it: '24 nov. 2026' / 'Nov 24, 2026'."""
+    return format_date(value, format="medium", locale=_language(locale))
+
+
+def moment(locale: str, value: datetime) -> str:
+    return format_datetime(value, format="d MMM yyyy HH:mm", tzinfo=value.tzinfo, locale=_language(locale))
+
+
+def note_text(locale: str, key: str, **fields: Any) -> str:
+    return NOTES[_language(locale)][key].format(**fields)
+
+
+def render_note(locale: str, key: str, local_now: datetime, **fields: Any) -> str:
+    """``<date time> ordercare: <text>`` in the shop's language."""
+    return f"{moment(locale, local_now)} ordercare: {note_text(locale, key, **fields)}"

@@ -1,0 +1,57 @@
+"""The review policy: one review request, ``after_delivery`` after an on-time delivery with no incident.
+
+Review requests are marketing: skipped when the customer declined marketing, has no e-mail, the parcel
+came later than promised, or (``only_if_no_incident``) anything went wrong with the order. Deliveries
+older than ``give_up_after`` (e.g. found by a late reconcile) get no request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from connector.incidents import IncidentView
+from connector.model import Order, OrderStatus
+from connector.policies.base import Decision, PolicyContext, live_shipments, notify_payload, plan_notify, promise_for
+from connector.policies.config import PoliciesConfig
+
+
+def delivered_at(order: Order) -> datetime | None:
+    """When the last live parcel arrived, if every one of them did."""
+    live = live_shipments(order)
+    times = [s.delivered_time for s in live]
+    if not live or any(t is None for t in times):
+        return None
+    return max(t for t in times if t is not None)
+
+
+class ReviewPolicy:
+    name = "review"
+
+    def enabled(self, config: PoliciesConfig) -> bool:
+        return config.review.enabled
+
+    def decide(
+        self, order: Order, incidents: Mapping[str, IncidentView], now: datetime, ctx: PolicyContext
+    ) -> Decision:
+        decision = Decision()
+        config = ctx.config.review
+        if order.status is not OrderStatus.DELIVERED or order.customer.accepts_marketing is False:
+            return decision
+        arrived = delivered_at(order)
+        if arrived is None or (config.only_if_no_incident and incidents):
+            return decision
+        promise = promise_for(order, ctx)
+        if promise is not None and ctx.local_date(arrived) > promise.deliver_on:
+            return decision  # late: no review request after a broken promise
+        due = ctx.calendar.add(arrived, config.after_delivery)
+        if now < due:
+            decision.look_again(due)
+            return decision
+        if now >= ctx.calendar.add(arrived, config.give_up_after):
+            return decision
+        plan_notify(decision, None, self.name, "request", notify_payload(order, ctx, "review_request", marketing=True))
+        return decision
+
+
+POLICY = ReviewPolicy()

@@ -1,0 +1,201 @@
+"""The shipment-delay policy: a parcel late against its promise, without a carrier scan, or in trouble.
+
+Step ``k`` of the ladder is due when the parcel is ``ladder[k].late`` late against the promised (or
+carrier-estimated) date. A missing scan (``no_scan_for``) or a carrier failure/attempted delivery counts
+as already one step late: step 1 at once, step ``k`` after ``ladder[k-1].late``. Each step is taken once;
+when ticks fall behind, the highest due step is taken and the skipped ones are not repeated. Resolved on
+delivery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from connector.actions import ActionKind
+from connector.incidents import IncidentView
+from connector.model import Order, OrderStatus, Shipment, ShipmentStatus
+from connector.policies.base import (
+    Decision,
+    Escalate,
+    Open,
+    PolicyContext,
+    Resolve,
+    VoucherRequest,
+    live_shipments,
+    notify_payload,
+    plan_notify,
+    promise_for,
+    tag,
+)
+from connector.policies.config import PoliciesConfig
+from connector.policies.notes import day, phrase
+
+KIND = "shipment_delay"
+
+_ENDED: dict[OrderStatus, str] = {
+    OrderStatus.CANCELLED: "cancelled",
+    OrderStatus.REFUNDED: "refunded",
+    OrderStatus.FAILED: "failed",
+    OrderStatus.DELIVERED: "delivered",
+}
+
+
+@dataclass(frozen=True)
+class _Trouble:
+    reason: str  # late | no_scan | carrier_failure
+    dues: tuple[datetime, ...]  # when each ladder step is due for this trouble
+    since: date  # shop-local: the expected day, the last scan's day or the failure's day
+    status: str | None = None
+
+
+def _delivered(shipment: Shipment) -> bool:
+    return shipment.delivered_time is not None or shipment.current_status is ShipmentStatus.DELIVERED
+
+
+def _expected_day(order: Order, shipment: Shipment, ctx: PolicyContext) -> date | None:
+    promise = promise_for(order, ctx)
+    if promise is not None:
+        return promise.deliver_on
+    expected = shipment.expected_delivery_at
+    return ctx.local_date(expected) if expected is not None else None
+
+
+def _troubles(order: Order, shipment: Shipment, ctx: PolicyContext) -> list[_Trouble]:
+    calendar, config = ctx.calendar, ctx.config.shipment_delay
+    ladder = config.ladder
+    found: list[_Trouble] = []
+    expected = _expected_day(order, shipment, ctx)
+    if expected is not None:
+        found.append(_Trouble("late", tuple(calendar.late_after(expected, s.late) for s in ladder), expected))
+    signals: list[tuple[str, datetime, str | None]] = []
+    scan = shipment.last_scan_at
+    if scan is not None:
+        signals.append(("no_scan", calendar.add(scan, config.no_scan_for), None))
+    status = shipment.current_status
+    if status.is_problem:
+        latest = max((e for e in shipment.events if e.status is status), key=lambda e: e.happened_at, default=None)
+        at = latest.happened_at if latest else (shipment.updated_at or shipment.shipped_at)
+        if at is not None:
+            signals.append(("carrier_failure", at, status.value))
+    for reason, start, state in signals:
+        dues = (start, *(calendar.add(start, s.late) for s in ladder[:-1]))
+        seen = scan if reason == "no_scan" and scan is not None else start
+        found.append(_Trouble(reason, dues, ctx.local_date(seen), state))
+    return found
+
+
+class ShipmentDelayPolicy:
+    name = "shipment_delay"
+
+    def enabled(self, config: PoliciesConfig) -> bool:
+        return config.shipment_delay.enabled
+
+    def decide(
+        self, order: Order, incidents: Mapping[str, IncidentView], now: datetime, ctx: PolicyContext
+    ) -> Decision:
+        decision = Decision()
+        incident = incidents.get(KIND)
+        active = incident is not None and incident.active
+        live = live_shipments(order)
+        ended = _ENDED.get(order.status)
+        if ended is None and live and all(_delivered(s) for s in live) and order.status.is_shipped:
+            ended = "delivered"
+        if ended is not None:
+            if active:
+                decision.incidents.append(Resolve(KIND, ended))
+            return decision
+        if not order.status.is_shipped or not live:
+            return decision
+        troubles = [t for s in live if not _delivered(s) for t in _troubles(order, s, ctx)]
+        if not troubles:
+            return decision
+        ladder = ctx.config.shipment_delay.ladder
+        steps = len(ladder)
+        firsts = [min(troubles, key=lambda t, k=k: t.dues[k]) for k in range(steps)]
+        reached = max((k + 1 for k in range(steps) if firsts[k].dues[k] <= now), default=0)
+        current = incident.level if active and incident is not None else 0
+        if reached > current:
+            self._step(decision, order, incident, active, reached, firsts[reached - 1], firsts, now, ctx)
+        following = max(reached, current)
+        if following < steps:
+            decision.look_again(firsts[following].dues[following])
+        return decision
+
+    def _step(
+        self,
+        decision: Decision,
+        order: Order,
+        incident: IncidentView | None,
+        active: bool,
+        level: int,
+        trouble: _Trouble,
+        firsts: list[_Trouble],
+        now: datetime,
+        ctx: PolicyContext,
+    ) -> None:
+        ladder = ctx.config.shipment_delay.ladder
+        todo = ladder[level - 1].do
+        details = {"reason": trouble.reason, "level": level}
+        if active:
+            decision.incidents.append(Escalate(KIND, level, details))
+            occurrence = incident.occurrence if incident is not None else 1
+        else:
+            decision.incidents.append(Open(KIND, level, details))
+            occurrence = incident.occurrence + 1 if incident is not None else 1
+        prefix = f"{occurrence}-level-{level}-"
+        new_date, hear_by = self._dates(order, level, firsts, now, ctx)
+        email = None
+        if "notify" in todo:
+            email = notify_payload(
+                order,
+                ctx,
+                "delay_notice",
+                new_delivery_date=new_date,
+                hear_from_us_by=hear_by,
+                level=level,
+                reason=trouble.reason,
+            )
+        locale = ctx.locale
+        reason_text = phrase(locale, trouble.reason, date=day(locale, trouble.since), status=trouble.status or "")
+        note = ctx.note(
+            "delay",
+            now,
+            reason_text=reason_text,
+            level=level,
+            told=phrase(locale, "told") if email is not None else "",
+            call=phrase(locale, "call") if "call_task" in todo else "",
+        )
+        decision.plan(KIND, ActionKind.ADD_TAGS, self.name, prefix + "tag", {"tags": [tag(f"late-{level}")]})
+        decision.plan(KIND, ActionKind.ADD_NOTE, self.name, prefix + "note", {"text": note})
+        notify_step = plan_notify(decision, KIND, self.name, prefix + "notify", email)
+        if "voucher" in todo:
+            decision.vouchers.append(VoucherRequest(self.name, prefix + "voucher", KIND, notify_step, prefix + "note"))
+        if "call_task" in todo:
+            decision.plan(
+                KIND,
+                ActionKind.CREATE_CALL_TASK,
+                self.name,
+                prefix + "call",
+                {
+                    "reason": f"parcel delayed ({trouble.reason}), step {level}: call the customer",
+                    "due_at": now.isoformat(),
+                },
+            )
+
+    def _dates(
+        self, order: Order, level: int, firsts: list[_Trouble], now: datetime, ctx: PolicyContext
+    ) -> tuple[date | None, date | None]:
+        """The carrier's new estimate if it is still ahead; else when the customer hears from us next."""
+        today = ctx.local_date(now)
+        estimates = [s.expected_delivery_at for s in live_shipments(order) if s.expected_delivery_at is not None]
+        ahead = [ctx.local_date(e) for e in estimates if ctx.local_date(e) >= today]
+        if ahead:
+            return max(ahead), None
+        if level < len(firsts):
+            return None, max(ctx.local_date(firsts[level].dues[level]), today)
+        return None, ctx.calendar.add_working_days_to_date(today, 2)
+
+
+POLICY = ShipmentDelayPolicy()

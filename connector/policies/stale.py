@@ -1,0 +1,171 @@
+"""The stale policy: orders stuck in the queue — paid and not shipped, on hold or unpaid for too long.
+
+Past the threshold the order is tagged, staff get a note with the likely reason and the customer an
+update with a concrete date (or the date they will hear from us by); past ``call_task_after`` a call
+task follows. Resolved when the order ships or ends; a change of reason starts a new occurrence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+
+from connector.actions import ActionKind
+from connector.calendar import Duration
+from connector.incidents import RESOLVED, IncidentView
+from connector.model import Order, OrderStatus
+from connector.policies.base import (
+    Decision,
+    Escalate,
+    Open,
+    PolicyContext,
+    Resolve,
+    notify_payload,
+    plan_notify,
+    ready_at,
+    tag,
+)
+from connector.policies.config import PoliciesConfig, StaleConfig
+from connector.policies.notes import day, phrase
+
+KIND = "stale"
+OWN_HOLD_PREFIX = "ordercare"  # holds we placed (their handle) do not make an order stale
+
+
+@dataclass(frozen=True)
+class _Reason:
+    name: str
+    threshold: str  # the StaleConfig field
+
+
+_REASONS: dict[OrderStatus, _Reason] = {
+    OrderStatus.PAID: _Reason("unshipped", "unshipped_after"),
+    OrderStatus.PROCESSING: _Reason("unshipped", "unshipped_after"),
+    OrderStatus.ON_HOLD: _Reason("on_hold", "on_hold_after"),
+    OrderStatus.PLACED: _Reason("pending", "pending_after"),
+}
+
+_DONE_REASONS: dict[OrderStatus, str] = {
+    OrderStatus.PARTIALLY_SHIPPED: "shipped",
+    OrderStatus.SHIPPED: "shipped",
+    OrderStatus.DELIVERED: "delivered",
+    OrderStatus.CANCELLED: "cancelled",
+    OrderStatus.REFUNDED: "refunded",
+    OrderStatus.FAILED: "failed",
+}
+
+
+def _since(order: Order, reason: str) -> datetime:
+    return order.created_at if reason == "pending" else ready_at(order)
+
+
+class StalePolicy:
+    name = "stale"
+
+    def enabled(self, config: PoliciesConfig) -> bool:
+        return config.stale.enabled
+
+    def decide(
+        self, order: Order, incidents: Mapping[str, IncidentView], now: datetime, ctx: PolicyContext
+    ) -> Decision:
+        decision = Decision()
+        incident = incidents.get(KIND)
+        active = incident is not None and incident.active
+        reason = _REASONS.get(order.status)
+        if reason is None:
+            if active:
+                decision.incidents.append(Resolve(KIND, _DONE_REASONS.get(order.status, order.status.value)))
+            return decision
+        if active and incident is not None and incident.details.get("reason") != reason.name:
+            decision.incidents.append(Resolve(KIND, f"no longer {incident.details.get('reason')}"))
+            incident, active = _resolved(incident), False
+        address = incidents.get("address")
+        if address is not None and address.active:
+            return decision  # waiting for the customer's address: that incident explains the delay
+        if reason.name == "on_hold" and any((h.handle or "").startswith(OWN_HOLD_PREFIX) for h in order.active_holds):
+            return decision
+        config = ctx.config.stale
+        since = _since(order, reason.name)
+        threshold: Duration = getattr(config, reason.threshold)
+        due = ctx.calendar.add(since, threshold)
+        call_due = ctx.calendar.add(since, config.call_task_after)
+        if not active:
+            if now < due:
+                decision.look_again(due)
+                return decision
+            self._open(decision, order, incident, reason.name, since, now, ctx, config)
+            level = 1
+            occurrence = incident.occurrence + 1 if incident is not None else 1
+        else:
+            assert incident is not None
+            level, occurrence = incident.level, incident.occurrence
+        if level < 2:
+            if now >= call_due:
+                self._call(decision, occurrence, reason.name, now, ctx)
+            else:
+                decision.look_again(call_due)
+        return decision
+
+    def _open(
+        self,
+        decision: Decision,
+        order: Order,
+        incident: IncidentView | None,
+        reason: str,
+        since: datetime,
+        now: datetime,
+        ctx: PolicyContext,
+        config: StaleConfig,
+    ) -> None:
+        occurrence = incident.occurrence + 1 if incident is not None else 1
+        prefix = f"{occurrence}-"
+        new_date, hear_by = _dates(reason, now, ctx)
+        email = (
+            notify_payload(
+                order, ctx, "stale_update", new_delivery_date=new_date, hear_from_us_by=hear_by, reason=reason
+            )
+            if config.notify_customer
+            else None
+        )
+        decision.incidents.append(
+            Open(KIND, 1, {"reason": reason, "since": since.isoformat(), "told_customer": email is not None})
+        )
+        note = ctx.note(
+            f"stale_{reason}",
+            now,
+            since=day(ctx.locale, ctx.local_date(since)),
+            told=phrase(ctx.locale, "told") if email is not None else "",
+        )
+        decision.plan(KIND, ActionKind.ADD_TAGS, self.name, prefix + "tag", {"tags": [tag("stale")]})
+        decision.plan(KIND, ActionKind.ADD_NOTE, self.name, prefix + "note", {"text": note})
+        plan_notify(decision, KIND, self.name, prefix + "notify", email)
+
+    def _call(self, decision: Decision, occurrence: int, reason: str, now: datetime, ctx: PolicyContext) -> None:
+        prefix = f"{occurrence}-"
+        decision.incidents.append(Escalate(KIND, 2, {"call_task": True}))
+        decision.plan(
+            KIND,
+            ActionKind.CREATE_CALL_TASK,
+            self.name,
+            prefix + "call",
+            {"reason": f"order stuck ({reason}): call the customer", "due_at": now.isoformat()},
+        )
+        decision.plan(KIND, ActionKind.ADD_NOTE, self.name, prefix + "call-note", {"text": ctx.note("stale_call", now)})
+
+
+def _resolved(incident: IncidentView) -> IncidentView:
+    return replace(incident, state=RESOLVED)
+
+
+def _dates(reason: str, now: datetime, ctx: PolicyContext) -> tuple[date | None, date | None]:
+    """Unshipped: the delivery date if it leaves by the next dispatch; otherwise when we will write again."""
+    calendar = ctx.calendar
+    today = calendar.local_date(now)
+    if reason == "unshipped":
+        config = ctx.config.next_day
+        return calendar.next_day_promise(now, config.cutoff, config.dispatch_by).deliver_on, None
+    return None, calendar.add_working_days_to_date(today, 1)
+
+
+POLICY = StalePolicy()

@@ -1,0 +1,147 @@
+"""Builders for the policy tests: Dutch orders at fixed times, a shop, a policy context."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from connector.actions import ActionKind
+from connector.incidents import IncidentView
+from connector.model import (
+    Address,
+    Customer,
+    Money,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Platform,
+    Shipment,
+    ShipmentEvent,
+    ShipmentStatus,
+)
+from connector.policies.base import Decision, PolicyContext
+from connector.policies.config import PoliciesConfig
+from connector.shops import Shop
+
+AMS = ZoneInfo("Europe/Amsterdam")
+PAID = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # Tuesday 10:00 in Amsterdam
+
+
+def ams(*args: int) -> datetime:
+    return datetime(*args, tzinfo=AMS)
+
+
+def address(**changes: Any) -> Address:
+    base: dict[str, Any] = {
+        "first_name": "Sanne",
+        "last_name": "de Vries",
+        "address1": "Hoofdstraat 12",
+        "postcode": "1234 AB",
+        "city": "Amsterdam",
+        "country_code": "NL",
+        "street": "Hoofdstraat",
+        "house_number": "12",
+    }
+    base.update(changes)
+    return Address(**base)
+
+
+def customer(**changes: Any) -> Customer:
+    base: dict[str, Any] = {
+        "external_id": "77",
+        "first_name": "Sanne",
+        "last_name": "de Vries",
+        "email": "sanne@example.nl",
+        "locale": "nl",
+    }
+    base.update(changes)
+    return Customer(**base)
+
+
+def order(external_id: str = "1001", *, at: datetime = PAID, **changes: Any) -> Order:
+    base: dict[str, Any] = {
+        "shop_id": "fietsen",
+        "platform": Platform.SHOPIFY,
+        "external_id": external_id,
+        "number": f"#{external_id}",
+        "status": OrderStatus.PAID,
+        "platform_status": "paid/unfulfilled",
+        "created_at": at,
+        "updated_at": at,
+        "customer": customer(),
+        "shipping_address": address(),
+        "lines": (OrderLine("l1", "Fietsbel", 2, Money(Decimal("12.50"), "EUR")),),
+        "total": Money(Decimal("50.00"), "EUR"),
+        "shipping_method": "Standaard verzending",
+        "paid_at": at,
+    }
+    base.update(changes)
+    return Order(**base)
+
+
+def shipment(
+    shipped_at: datetime,
+    *,
+    scans: tuple[datetime, ...] = (),
+    status: ShipmentStatus = ShipmentStatus.IN_TRANSIT,
+    **changes: Any,
+) -> Shipment:
+    events = tuple(
+        ShipmentEvent(external_id=f"e{i}", status=ShipmentStatus.IN_TRANSIT, happened_at=t) for i, t in enumerate(scans)
+    )
+    base: dict[str, Any] = {
+        "external_id": "s1",
+        "status": status,
+        "carrier": "PostNL",
+        "tracking_number": "3SABCD123",
+        "tracking_url": "https://postnl.nl/tracktrace/3SABCD123",
+        "shipped_at": shipped_at,
+        "updated_at": shipped_at,
+        "events": events,
+    }
+    base.update(changes)
+    return Shipment(**base)
+
+
+def shop(**changes: Any) -> Shop:
+    base: dict[str, Any] = {
+        "id": "fietsen",
+        "platform": Platform.SHOPIFY,
+        "key": "fietsen-test.myshopify.com",
+        "name": "Fietsenwinkel",
+        "status": "active",
+        "timezone": "Europe/Amsterdam",
+        "locale": "nl",
+        "country": "NL",
+        "source": "config",
+    }
+    base.update(changes)
+    return Shop(**base)
+
+
+def context(policies: dict[str, Any] | None = None, lookup: Any = None, **shop_changes: Any) -> PolicyContext:
+    the_shop = shop(**shop_changes)
+    config = PoliciesConfig.model_validate(policies or {})
+    return PolicyContext(
+        shop=the_shop,
+        config=config,
+        calendar=config.calendar.build(the_shop.timezone, the_shop.country),
+        lookup=lookup,
+    )
+
+
+def incident(kind: str, *, state: str = "open", level: int = 1, occurrence: int = 1, **details: Any) -> IncidentView:
+    return IncidentView(kind, state, level, occurrence, PAID, id=1, details=details)
+
+
+def planned(decision: Decision) -> list[tuple[str, str, str | None]]:
+    """(kind, step, incident kind) of every planned action, in order."""
+    return [(s.action.kind.value, s.action.step, s.incident) for s in decision.actions]
+
+
+def payload(decision: Decision, kind: ActionKind) -> dict[str, Any]:
+    found = [s.action.payload for s in decision.actions if s.action.kind is kind]
+    assert len(found) == 1, f"expected one {kind}, got {len(found)}"
+    return found[0]
