@@ -1,0 +1,1046 @@
+"""A local stand-in for one or more Shopify shops (demo, tests, benchmarks), served on loopback.
+
+``ShopifySandbox`` is a WSGI app. Per shop (``/shops/<domain>/...``) it serves the GraphQL Admin API
+(documents validated against the shipped 2026-10 schema and executed with graphql-core against an
+in-memory shop), a cost-based leaky bucket with Shopify's THROTTLED shape, seedable fault injection, and
+the OAuth authorize / access-token endpoints. Python helpers create and change orders and fulfilments
+(REST-shaped JSON, Dutch defaults) and deliver them as signed webhooks, as Shopify does.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import gzip
+import itertools
+import json
+import math
+import random
+import re
+import secrets
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import requests
+from graphql import (
+    GraphQLError,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    build_client_schema,
+    execute,
+    get_named_type,
+    is_leaf_type,
+    parse,
+    validate,
+    value_from_ast_untyped,
+)
+from graphql.language import FieldNode, FragmentDefinitionNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from connector.platforms.shopify.adapter import sign
+from connector.platforms.shopify.install import query_hmac
+
+SCHEMA_PATH = Path(__file__).with_name("data") / "admin_2026-10.introspection.json.gz"
+OUR_TOPICS = frozenset(
+    {
+        "ORDERS_CREATE", "ORDERS_UPDATED", "ORDERS_PAID", "ORDERS_FULFILLED", "ORDERS_PARTIALLY_FULFILLED",
+        "ORDERS_CANCELLED", "ORDERS_EDITED", "FULFILLMENTS_CREATE", "FULFILLMENTS_UPDATE",
+        "FULFILLMENT_EVENTS_CREATE", "FULFILLMENT_ORDERS_PLACED_ON_HOLD", "FULFILLMENT_ORDERS_HOLD_RELEASED",
+        "APP_UNINSTALLED",
+    }
+)  # fmt: skip
+_HOLDABLE = frozenset({"OPEN", "IN_PROGRESS", "ON_HOLD", "SCHEDULED"})
+
+
+@cache
+def admin_schema() -> GraphQLSchema:
+    """The Admin API schema (2026-10), built once per process."""
+    with gzip.open(SCHEMA_PATH, "rt", encoding="utf-8") as handle:
+        schema = build_client_schema(json.load(handle)["data"])
+    schema._validation_errors = []  # graphql-core refuses the schema as a whole over deprecation rules
+    return schema
+
+
+@dataclass
+class BucketConfig:
+    maximum: float = 1000.0
+    restore_rate: float = 100.0  # points per second
+    mutation_cost: int = 10
+
+
+@dataclass
+class Faults:
+    """Rates (0..1) of injected trouble per GraphQL call, drawn from one seeded generator."""
+
+    server_error_rate: float = 0.0  # 502/503, nothing applied
+    timeout_rate: float = 0.0  # applied, then the answer comes after ``timeout_seconds`` (clients give up)
+    timeout_seconds: float = 2.0
+    slow_rate: float = 0.0  # answered correctly after ``slow_seconds``
+    slow_seconds: float = 0.2
+    garbage_rate: float = 0.0  # 200 with a body that is not JSON, nothing applied
+    throttle_rate: float = 0.0  # THROTTLED regardless of the bucket, nothing applied
+    seed: int = 0
+
+
+def _connection(items: list[Any], first: int | None = None, after: str | None = None) -> dict[str, Any]:
+    start = int(base64.b64decode(after).decode()) if after else 0
+    end = len(items) if first is None else start + first
+    page = items[start:end]
+    cursors = [base64.b64encode(str(start + i + 1).encode()).decode() for i in range(len(page))]
+    return {
+        "nodes": page,
+        "edges": [{"node": n, "cursor": c} for n, c in zip(page, cursors, strict=True)],
+        "pageInfo": {
+            "hasNextPage": end < len(items),
+            "hasPreviousPage": start > 0,
+            "startCursor": cursors[0] if cursors else None,
+            "endCursor": cursors[-1] if cursors else None,
+        },
+    }
+
+
+def _gid(kind: str, value: Any) -> str:
+    return f"gid://shopify/{kind}/{value}"
+
+
+def _tail(gid: Any) -> str:
+    return str(gid).rsplit("/", 1)[-1]
+
+
+def _user_error(message: str, field_path: list[str] | None = None, code: str | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"field": field_path, "message": message}
+    if code is not None:
+        error["code"] = code
+    return error
+
+
+def _utc_iso(text: str | None) -> str | None:
+    if not text:
+        return None
+    return datetime.fromisoformat(text).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class SandboxShop:
+    """One shop's in-memory state: orders (REST-shaped), fulfilment orders, discounts, subscriptions."""
+
+    def __init__(self, sandbox: ShopifySandbox, domain: str, secret: str, access_token: str, timezone: str) -> None:
+        self.sandbox = sandbox
+        self.domain = domain
+        self.secret = secret
+        self.timezone = ZoneInfo(timezone)
+        self.tokens: dict[str, datetime | None] = {access_token: None}
+        self.refresh_tokens: set[str] = set()
+        self.access_token = access_token
+        self.orders: dict[str, dict[str, Any]] = {}
+        self.fulfillment_orders: dict[str, dict[str, Any]] = {}  # FO id -> {id, order_id, status, holds}
+        self.discounts: dict[str, dict[str, Any]] = {}  # code -> discount
+        self.subscriptions: list[dict[str, Any]] = []
+        self.counters: Counter[str] = Counter()
+        self.available = sandbox.bucket.maximum
+        self.bucket_at: float | None = None
+        self.deliveries: list[tuple[str, int]] = []  # (topic, HTTP status) of webhooks sent
+
+    # --- time and ids ---------------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """The shop's API base URL (``api_base_url`` in the config) once the sandbox is served."""
+        if self.sandbox.url is None:
+            raise RuntimeError("serve the sandbox first (BackgroundServer) and set sandbox.url")
+        return f"{self.sandbox.url}/shops/{self.domain}"
+
+    def now_text(self) -> str:
+        return self.sandbox.clock().astimezone(self.timezone).isoformat(timespec="seconds")
+
+    def _touch(self, order: dict[str, Any]) -> None:
+        order["updated_at"] = self.now_text()
+
+    # --- helpers for tests and the demo -------------------------------------------------------------
+
+    def create_order(self, **overrides: Any) -> dict[str, Any]:
+        """A new order (Dutch defaults, ids above 2^53); keyword arguments replace top-level fields."""
+        oid = self.sandbox.next_id()
+        now = self.now_text()
+        number = 1000 + len(self.orders) + 1
+        order: dict[str, Any] = {
+            "admin_graphql_api_id": _gid("Order", oid),
+            "id": oid,
+            "name": f"#{number}",
+            "order_number": number,
+            "email": "sanne.devries@example.nl",
+            "contact_email": "sanne.devries@example.nl",
+            "phone": "+31612345678",
+            "created_at": now,
+            "updated_at": now,
+            "processed_at": now,
+            "cancelled_at": None,
+            "closed_at": None,
+            "financial_status": "paid",
+            "fulfillment_status": None,
+            "tags": "",
+            "note": None,
+            "note_attributes": [],
+            "test": False,
+            "source_name": "web",
+            "currency": "EUR",
+            "total_price": "64.95",
+            "customer_locale": "nl",
+            "buyer_accepts_marketing": False,
+            "customer": {
+                "admin_graphql_api_id": _gid("Customer", 7300000000000000123),
+                "id": 7300000000000000123,
+                "email": "sanne.devries@example.nl",
+                "first_name": "Sanne",
+                "last_name": "de Vries",
+                "phone": "+31612345678",
+            },
+            "shipping_address": {
+                "first_name": "Sanne",
+                "last_name": "de Vries",
+                "name": "Sanne de Vries",
+                "company": None,
+                "address1": "Hoofdstraat 12a",
+                "address2": None,
+                "city": "Utrecht",
+                "province": "Utrecht",
+                "province_code": "UT",
+                "zip": "3511 AB",
+                "country": "Netherlands",
+                "country_code": "NL",
+                "phone": "+31612345678",
+            },
+            "shipping_lines": [
+                {"id": self.sandbox.next_id(), "title": "Morgen in huis (PostNL)", "code": "postnl-next-day",
+                 "price": "4.95", "source": "shopify", "is_removed": False}
+            ],
+            "line_items": [
+                {"admin_graphql_api_id": _gid("LineItem", lid), "id": lid, "name": "Fietsbel messing",
+                 "title": "Fietsbel messing", "quantity": 2, "current_quantity": 2, "price": "12.50",
+                 "sku": "BEL-MS", "product_id": 8800000000000000001, "requires_shipping": True}
+                for lid in (self.sandbox.next_id(),)
+            ],
+            "fulfillments": [],
+        }  # fmt: skip
+        for key, value in overrides.items():
+            order[key] = value
+        if order["id"] != oid:  # an explicit id keeps the GID in step
+            order["admin_graphql_api_id"] = _gid("Order", order["id"])
+        with self.sandbox.lock:
+            self.orders[str(order["id"])] = order
+            fo_id = str(self.sandbox.next_id())
+            self.fulfillment_orders[fo_id] = {"id": fo_id, "order_id": str(order["id"]), "status": "OPEN", "holds": []}
+        return copy.deepcopy(order)
+
+    def order(self, order_id: Any) -> dict[str, Any]:
+        with self.sandbox.lock:
+            return copy.deepcopy(self.orders[str(order_id)])
+
+    def update_order(self, order_id: Any, **changes: Any) -> dict[str, Any]:
+        with self.sandbox.lock:
+            order = self.orders[str(order_id)]
+            order.update(changes)
+            self._touch(order)
+            return copy.deepcopy(order)
+
+    def holds(self, order_id: Any) -> list[dict[str, Any]]:
+        with self.sandbox.lock:
+            return [
+                copy.deepcopy(h)
+                for fo in self.fulfillment_orders.values()
+                if fo["order_id"] == str(order_id)
+                for h in fo["holds"]
+            ]
+
+    def fulfil(
+        self,
+        order_id: Any,
+        *,
+        tracking_company: str = "PostNL",
+        tracking_number: str | None = None,
+        shipment_status: str | None = None,
+    ) -> dict[str, Any]:
+        """Ship the whole order: a fulfilment with tracking, the order ``fulfilled``, its FO closed."""
+        with self.sandbox.lock:
+            order = self.orders[str(order_id)]
+            fid = self.sandbox.next_id()
+            number = tracking_number or f"3S{secrets.token_hex(6).upper()}"
+            now = self.now_text()
+            fulfilment = {
+                "admin_graphql_api_id": _gid("Fulfillment", fid),
+                "id": fid,
+                "order_id": order["id"],
+                "name": f"{order['name']}.{len(order['fulfillments']) + 1}",
+                "status": "success",
+                "shipment_status": shipment_status,
+                "created_at": now,
+                "updated_at": now,
+                "tracking_company": tracking_company,
+                "tracking_number": number,
+                "tracking_numbers": [number],
+                "tracking_url": f"https://jouw.postnl.nl/track-and-trace/{number}",
+                "tracking_urls": [f"https://jouw.postnl.nl/track-and-trace/{number}"],
+                "line_items": copy.deepcopy(order["line_items"]),
+                "destination": copy.deepcopy(order.get("shipping_address")),
+            }
+            order["fulfillments"].append(fulfilment)
+            order["fulfillment_status"] = "fulfilled"
+            self._touch(order)
+            for fo in self.fulfillment_orders.values():
+                if fo["order_id"] == str(order_id):
+                    fo["status"] = "CLOSED"
+            return copy.deepcopy(fulfilment)
+
+    def _fulfilment(self, fulfillment_id: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        for order in self.orders.values():
+            for item in order["fulfillments"]:
+                if str(item["id"]) == str(fulfillment_id):
+                    return order, item
+        raise KeyError(f"fulfilment {fulfillment_id} not in {self.domain}")
+
+    def update_fulfillment(self, fulfillment_id: Any, **changes: Any) -> dict[str, Any]:
+        with self.sandbox.lock:
+            order, item = self._fulfilment(fulfillment_id)
+            item.update(changes)
+            item["updated_at"] = self.now_text()
+            self._touch(order)
+            return copy.deepcopy(item)
+
+    def add_fulfillment_event(
+        self,
+        fulfillment_id: Any,
+        status: str,
+        *,
+        message: str | None = None,
+        estimated_delivery_at: datetime | None = None,
+        city: str | None = None,
+    ) -> dict[str, Any]:
+        """A carrier scan (``in_transit``, ``delayed``, ``delivered``...): the body of ``fulfillment_events/create``."""
+        with self.sandbox.lock:
+            order, item = self._fulfilment(fulfillment_id)
+            eid = self.sandbox.next_id()
+            now = self.now_text()
+            item["shipment_status"] = status
+            item["updated_at"] = now
+            return {
+                "admin_graphql_api_id": _gid("FulfillmentEvent", eid),
+                "id": eid,
+                "fulfillment_id": item["id"],
+                "order_id": order["id"],
+                "status": status,
+                "message": message,
+                "happened_at": now,
+                "created_at": now,
+                "updated_at": now,
+                "estimated_delivery_at": estimated_delivery_at.astimezone(self.timezone).isoformat(timespec="seconds")
+                if estimated_delivery_at
+                else None,
+                "city": city,
+                "province": None,
+                "country": "NL",
+                "zip": None,
+                "address1": None,
+                "latitude": None,
+                "longitude": None,
+            }
+
+    # --- webhooks ---------------------------------------------------------------------------------------
+
+    def signed(
+        self, topic: str, body: Mapping[str, Any] | bytes, *, webhook_id: str | None = None
+    ) -> tuple[dict[str, str], bytes]:
+        """Headers and raw body of a delivery, signed with the shop's secret as Shopify signs them."""
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "X-Shopify-Topic": topic,
+            "X-Shopify-Hmac-Sha256": sign(raw, self.secret),
+            "X-Shopify-Shop-Domain": self.domain,
+            "X-Shopify-API-Version": "2026-10",
+            "X-Shopify-Webhook-Id": webhook_id
+            or f"{secrets.token_hex(4)}-{secrets.token_hex(2)}-{secrets.token_hex(6)}",
+            "X-Shopify-Event-Id": secrets.token_hex(8),
+            "X-Shopify-Triggered-At": self.sandbox.clock().astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        }
+        return headers, raw
+
+    def send(
+        self, topic: str, body: Mapping[str, Any] | bytes, url: str, *, webhook_id: str | None = None
+    ) -> requests.Response:
+        """POST one signed delivery to ``url`` (our ``/webhooks/shopify``)."""
+        headers, raw = self.signed(topic, body, webhook_id=webhook_id)
+        response = requests.post(url, data=raw, headers=headers, timeout=(1.0, 5.0))
+        self.deliveries.append((topic, response.status_code))
+        return response
+
+    def emit(self, topic: str, body: Mapping[str, Any]) -> list[requests.Response]:
+        """Deliver to every subscription for ``topic`` (as registered through ``webhookSubscriptionCreate``)."""
+        enum_name = topic.upper().replace("/", "_")
+        with self.sandbox.lock:
+            urls = [s["uri"] for s in self.subscriptions if s["topic"] == enum_name]
+        return [self.send(topic, body, url) for url in urls]
+
+    # --- GraphQL views --------------------------------------------------------------------------------
+
+    def _order_by_gid(self, gid: Any) -> dict[str, Any] | None:
+        return self.orders.get(_tail(gid))
+
+    def _fo_view(self, fo: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "__typename": "FulfillmentOrder",
+            "id": _gid("FulfillmentOrder", fo["id"]),
+            "status": fo["status"],
+            "fulfillmentHolds": [dict(h, __typename="FulfillmentHold") for h in fo["holds"]],
+            "order": lambda info, **_: self._order_view(self.orders[fo["order_id"]]),
+        }
+
+    def _money(self, amount: Any, currency: str) -> dict[str, Any]:
+        money = {"amount": str(amount), "currencyCode": currency}
+        return {"shopMoney": money, "presentmentMoney": money}
+
+    def _address_view(self, address: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        if not address:
+            return None
+        return {
+            "firstName": address.get("first_name"),
+            "lastName": address.get("last_name"),
+            "company": address.get("company"),
+            "address1": address.get("address1"),
+            "address2": address.get("address2"),
+            "zip": address.get("zip"),
+            "city": address.get("city"),
+            "provinceCode": address.get("province_code"),
+            "countryCodeV2": address.get("country_code"),
+            "countryCode": address.get("country_code"),
+            "phone": address.get("phone"),
+        }
+
+    def _order_view(self, order: dict[str, Any]) -> dict[str, Any]:
+        currency = order.get("currency") or "EUR"
+        fos = [fo for fo in self.fulfillment_orders.values() if fo["order_id"] == str(order["id"])]
+        on_hold = any(fo["status"] == "ON_HOLD" for fo in fos)
+        fulfilment = {None: "UNFULFILLED", "fulfilled": "FULFILLED", "partial": "PARTIALLY_FULFILLED"}.get(
+            order.get("fulfillment_status"), "UNFULFILLED"
+        )
+        if on_hold and fulfilment == "UNFULFILLED":
+            fulfilment = "ON_HOLD"
+        customer = order.get("customer") or None
+        shipping = next((s for s in order.get("shipping_lines") or [] if not s.get("is_removed")), None)
+        lines = [
+            {
+                "id": li.get("admin_graphql_api_id") or _gid("LineItem", li["id"]),
+                "name": li.get("name"),
+                "title": li.get("title"),
+                "quantity": li.get("quantity", 1),
+                "currentQuantity": li.get("current_quantity", li.get("quantity", 1)),
+                "sku": li.get("sku"),
+                "requiresShipping": li.get("requires_shipping", True),
+                "originalUnitPriceSet": self._money(li.get("price", "0.00"), currency),
+            }
+            for li in order.get("line_items") or []
+        ]
+        fulfilments = [
+            {
+                "id": f.get("admin_graphql_api_id") or _gid("Fulfillment", f["id"]),
+                "status": str(f.get("status") or "success").upper(),
+                "displayStatus": str(f["shipment_status"]).upper() if f.get("shipment_status") else "FULFILLED",
+                "createdAt": _utc_iso(f.get("created_at")),
+                "updatedAt": _utc_iso(f.get("updated_at")),
+                "estimatedDeliveryAt": None,
+                "deliveredAt": _utc_iso(f.get("updated_at")) if f.get("shipment_status") == "delivered" else None,
+                "trackingInfo": [
+                    {
+                        "company": f.get("tracking_company"),
+                        "number": f.get("tracking_number"),
+                        "url": f.get("tracking_url"),
+                    }
+                ],
+            }
+            for f in order.get("fulfillments") or []
+        ]
+        return {
+            "__typename": "Order",
+            "id": _gid("Order", order["id"]),
+            "legacyResourceId": str(order["id"]),
+            "name": order.get("name"),
+            "createdAt": _utc_iso(order.get("created_at")),
+            "updatedAt": _utc_iso(order.get("updated_at")),
+            "processedAt": _utc_iso(order.get("processed_at") or order.get("created_at")),
+            "cancelledAt": _utc_iso(order.get("cancelled_at")),
+            "displayFinancialStatus": str(order.get("financial_status") or "pending").upper(),
+            "displayFulfillmentStatus": fulfilment,
+            "tags": [t.strip() for t in str(order.get("tags") or "").split(",") if t.strip()],
+            "note": order.get("note"),
+            "email": order.get("email"),
+            "phone": order.get("phone"),
+            "sourceName": order.get("source_name"),
+            "test": bool(order.get("test")),
+            "customerLocale": order.get("customer_locale"),
+            "currencyCode": currency,
+            "totalPriceSet": self._money(order.get("total_price", "0.00"), currency),
+            "customAttributes": [
+                {"key": a["name"], "value": a.get("value")} for a in order.get("note_attributes") or []
+            ],
+            "customer": None
+            if customer is None
+            else {
+                "id": customer.get("admin_graphql_api_id") or _gid("Customer", customer["id"]),
+                "firstName": customer.get("first_name"),
+                "lastName": customer.get("last_name"),
+                "email": customer.get("email"),
+                "phone": customer.get("phone"),
+                "emailMarketingConsent": None,
+            },
+            "shippingAddress": self._address_view(order.get("shipping_address")),
+            "shippingLine": None
+            if shipping is None
+            else {"title": shipping.get("title"), "code": shipping.get("code")},
+            "lineItems": lambda info, first=None, after=None, **_: _connection(lines, first, after),
+            "fulfillments": lambda info, first=None, **_: fulfilments[:first] if first else fulfilments,
+            "fulfillmentOrders": lambda info, first=None, after=None, **_: _connection(
+                [self._fo_view(fo) for fo in fos], first, after
+            ),
+        }
+
+    # --- GraphQL root fields ----------------------------------------------------------------------------
+
+    def root(self) -> dict[str, Any]:
+        return {
+            "order": lambda info, id: None if (o := self._order_by_gid(id)) is None else self._order_view(o),
+            "orders": self._orders,
+            "codeDiscountNodeByCode": lambda info, code: self._discount_node(code),
+            "webhookSubscriptions": self._subscriptions,
+            "tagsAdd": self._tags_add,
+            "orderUpdate": self._order_update,
+            "discountCodeBasicCreate": self._discount_create,
+            "fulfillmentOrderHold": self._hold,
+            "fulfillmentOrderReleaseHold": self._release,
+            "webhookSubscriptionCreate": self._subscribe,
+        }
+
+    def _orders(
+        self,
+        info: Any,
+        first: int | None = None,
+        after: str | None = None,
+        query: str | None = None,
+        sortKey: str | None = None,
+        reverse: bool = False,
+        **_: Any,
+    ) -> dict[str, Any]:
+        items = list(self.orders.values())
+        match = re.search(r"updated_at:(>=|>)'?([^' ]+)'?", query or "")
+        if match:
+            bound = datetime.fromisoformat(match.group(2).replace("Z", "+00:00"))
+            strict = match.group(1) == ">"
+            items = [
+                o for o in items
+                if (t := datetime.fromisoformat(o["updated_at"])) > bound or (not strict and t == bound)
+            ]  # fmt: skip
+        key = {"UPDATED_AT": "updated_at", "CREATED_AT": "created_at"}.get(sortKey or "", "processed_at")
+        items.sort(key=lambda o: (datetime.fromisoformat(o.get(key) or o["created_at"]), int(o["id"])), reverse=reverse)
+        return _connection([self._order_view(o) for o in items], first, after)
+
+    def _discount_node(self, code: str) -> dict[str, Any] | None:
+        discount = self.discounts.get(code.upper())
+        if discount is None:
+            return None
+        return {
+            "__typename": "DiscountCodeNode",
+            "id": discount["id"],
+            "codeDiscount": {
+                "__typename": "DiscountCodeBasic",
+                "title": discount["title"],
+                "status": "ACTIVE",
+                "startsAt": discount["startsAt"],
+                "endsAt": discount.get("endsAt"),
+                "usageLimit": discount.get("usageLimit"),
+                "appliesOncePerCustomer": discount.get("appliesOncePerCustomer", False),
+            },
+        }
+
+    def _subscriptions(self, info: Any, first: int | None = None, after: str | None = None, **_: Any) -> dict[str, Any]:
+        nodes = [
+            {
+                "id": s["id"],
+                "topic": s["topic"],
+                "uri": s["uri"],
+                "endpoint": {"__typename": "WebhookHttpEndpoint", "callbackUrl": s["uri"]},
+            }
+            for s in self.subscriptions
+        ]
+        return _connection(nodes, first, after)
+
+    def _tags_add(self, info: Any, id: str, tags: list[str] | str) -> dict[str, Any]:
+        order = self._order_by_gid(id)
+        if order is None:
+            return {"node": None, "userErrors": [_user_error("Order does not exist", ["id"])]}
+        items = tags.split(",") if isinstance(tags, str) else tags
+        current = [t.strip() for t in str(order.get("tags") or "").split(",") if t.strip()]
+        added = [t.strip() for t in items if t.strip() and t.strip() not in current]
+        if added:
+            order["tags"] = ", ".join(current + added)
+            self._touch(order)
+        self.counters["tags_added"] += len(added)
+        self.counters["tagsAdd"] += 1
+        return {"node": {"__typename": "Order", "id": _gid("Order", order["id"])}, "userErrors": []}
+
+    def _order_update(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+        order = self._order_by_gid(input.get("id"))
+        if order is None:
+            return {"order": None, "userErrors": [_user_error("Order does not exist", ["id"])]}
+        if "note" in input:
+            order["note"] = input["note"]
+            self.counters["notes_written"] += 1
+        if "customAttributes" in input:
+            order["note_attributes"] = [
+                {"name": a["key"], "value": a["value"]} for a in input["customAttributes"] or []
+            ]
+            self.counters["attributes_set"] += 1
+        if "tags" in input:
+            tags = input["tags"] or []
+            order["tags"] = ", ".join(tags if isinstance(tags, list) else [tags])
+        if "shippingAddress" in input:
+            address = input["shippingAddress"] or {}
+            if not address.get("countryCode"):
+                return {
+                    "order": None,
+                    "userErrors": [_user_error("Country can't be blank", ["shippingAddress", "countryCode"])],
+                }
+            order["shipping_address"] = {
+                "first_name": address.get("firstName"),
+                "last_name": address.get("lastName"),
+                "company": address.get("company"),
+                "address1": address.get("address1"),
+                "address2": address.get("address2"),
+                "zip": address.get("zip"),
+                "city": address.get("city"),
+                "province_code": address.get("provinceCode"),
+                "country_code": address.get("countryCode"),
+                "phone": address.get("phone"),
+            }
+            self.counters["addresses_updated"] += 1
+        for key, rest in (("email", "email"), ("phone", "phone")):
+            if key in input:
+                order[rest] = input[key]
+        self._touch(order)
+        return {"order": self._order_view(order), "userErrors": []}
+
+    def _discount_create(self, info: Any, basicCodeDiscount: dict[str, Any]) -> dict[str, Any]:
+        data = basicCodeDiscount
+        errors = []
+        for key in ("code", "title", "startsAt", "customerGets"):
+            if not data.get(key):
+                errors.append(_user_error(f"{key} can't be blank", ["basicCodeDiscount", key], "BLANK"))
+        if not data.get("context") and not data.get("customerSelection"):
+            errors.append(_user_error("Context can't be blank", ["basicCodeDiscount", "context"], "BLANK"))
+        code = str(data.get("code") or "")
+        if code and code.upper() in self.discounts:
+            errors.append(
+                _user_error("Code must be unique. Please try a different code.", ["basicCodeDiscount", "code"], "TAKEN")
+            )
+        value = ((data.get("customerGets") or {}).get("value")) or {}
+        if value.get("percentage") is not None and not 0 <= float(value["percentage"]) <= 1:
+            where = ["basicCodeDiscount", "customerGets", "value"]
+            errors.append(_user_error("Value must be between 0.0 and 1.0", where, "VALUE_OUTSIDE_RANGE"))
+        if errors:
+            return {"codeDiscountNode": None, "userErrors": errors}
+        node_id = _gid("DiscountCodeNode", self.sandbox.next_id())
+        self.discounts[code.upper()] = {"id": node_id, **copy.deepcopy(data)}
+        self.counters["discounts_created"] += 1
+        return {"codeDiscountNode": {"__typename": "DiscountCodeNode", "id": node_id}, "userErrors": []}
+
+    def _hold(self, info: Any, id: str, fulfillmentHold: dict[str, Any]) -> dict[str, Any]:
+        fo = self.fulfillment_orders.get(_tail(id))
+        empty = {"fulfillmentHold": None, "fulfillmentOrder": None, "remainingFulfillmentOrder": None}
+        if fo is None:
+            return {**empty, "userErrors": [_user_error("Fulfillment order does not exist.", ["id"])]}
+        if fo["status"] not in _HOLDABLE:
+            return {**empty, "userErrors": [_user_error("The fulfillment order cannot be put on hold.", ["id"])]}
+        handle = fulfillmentHold.get("handle") or ""
+        if any(h["handle"] == handle for h in fo["holds"]):
+            message = "The handle provided for the fulfillment hold is already in use by this app for another hold."
+            return {**empty, "userErrors": [_user_error(message, ["fulfillmentHold", "handle"])]}
+        if len(fo["holds"]) >= 10:
+            return {**empty, "userErrors": [_user_error("Maximum number of holds reached.", ["id"])]}
+        hold = {
+            "id": _gid("FulfillmentHold", self.sandbox.next_id()),
+            "handle": handle,
+            "reason": fulfillmentHold["reason"],
+            "reasonNotes": fulfillmentHold.get("reasonNotes"),
+            "heldByRequestingApp": True,
+            "displayReason": str(fulfillmentHold["reason"]).replace("_", " ").capitalize(),
+        }
+        fo["holds"].append(hold)
+        fo["status"] = "ON_HOLD"
+        self._touch(self.orders[fo["order_id"]])
+        self.counters["holds_placed"] += 1
+        return {
+            "fulfillmentHold": dict(hold, __typename="FulfillmentHold"),
+            "fulfillmentOrder": self._fo_view(fo),
+            "remainingFulfillmentOrder": None,
+            "userErrors": [],
+        }
+
+    def _release(self, info: Any, id: str, holdIds: list[str] | None = None, **_: Any) -> dict[str, Any]:
+        fo = self.fulfillment_orders.get(_tail(id))
+        if fo is None:
+            return {"fulfillmentOrder": None, "userErrors": [_user_error("Fulfillment order does not exist.", ["id"])]}
+        present = {h["id"] for h in fo["holds"]}
+        wanted = set(holdIds) if holdIds is not None else present
+        unknown = wanted - present
+        if unknown:
+            return {"fulfillmentOrder": None, "userErrors": [_user_error("Invalid hold ids.", ["holdIds"])]}
+        fo["holds"] = [h for h in fo["holds"] if h["id"] not in wanted]
+        if not fo["holds"] and fo["status"] == "ON_HOLD":
+            fo["status"] = "OPEN"
+        self._touch(self.orders[fo["order_id"]])
+        self.counters["holds_released"] += len(wanted)
+        return {"fulfillmentOrder": self._fo_view(fo), "userErrors": []}
+
+    def _subscribe(self, info: Any, topic: str, webhookSubscription: dict[str, Any]) -> dict[str, Any]:
+        uri = webhookSubscription.get("uri") or webhookSubscription.get("callbackUrl")
+        if not uri:
+            error = _user_error("Address can't be blank", ["webhookSubscription", "uri"])
+            return {"webhookSubscription": None, "userErrors": [error]}
+        if any(s["topic"] == topic and s["uri"] == uri for s in self.subscriptions):
+            message = "Address for this topic has already been taken"
+            return {"webhookSubscription": None, "userErrors": [_user_error(message, ["webhookSubscription", "uri"])]}
+        sub = {"id": _gid("WebhookSubscription", self.sandbox.next_id()), "topic": topic, "uri": uri}
+        self.subscriptions.append(sub)
+        self.counters["webhooks_created"] += 1
+        return {"webhookSubscription": dict(sub), "userErrors": []}
+
+
+# --- cost ----------------------------------------------------------------------------------------------
+
+
+def _arg(node: FieldNode, name: str, variables: Mapping[str, Any]) -> Any:
+    for argument in node.arguments or ():
+        if argument.name.value == name:
+            return value_from_ast_untyped(argument.value, variables)
+    return None
+
+
+def _selection_cost(
+    schema: GraphQLSchema,
+    parent: Any,
+    selection_set: SelectionSetNode | None,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    variables: Mapping[str, Any],
+) -> int:
+    if selection_set is None:
+        return 0
+    total = 0
+    for selection in selection_set.selections:
+        if isinstance(selection, InlineFragmentNode):
+            target = schema.get_type(selection.type_condition.name.value) if selection.type_condition else parent
+            total += _selection_cost(schema, target, selection.selection_set, fragments, variables)
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = fragments[selection.name.value]
+            target = schema.get_type(fragment.type_condition.name.value)
+            total += _selection_cost(schema, target, fragment.selection_set, fragments, variables)
+        elif isinstance(selection, FieldNode):
+            fields = getattr(parent, "fields", {})
+            definition = fields.get(selection.name.value)
+            if definition is None:
+                continue
+            named = get_named_type(definition.type)
+            if is_leaf_type(named):
+                continue
+            child = _selection_cost(schema, named, selection.selection_set, fragments, variables)
+            size = _arg(selection, "first", variables) or _arg(selection, "last", variables)
+            unwrapped = definition.type.of_type if isinstance(definition.type, GraphQLNonNull) else definition.type
+            if named.name.endswith("Connection"):
+                total += 2 + int(size or 1) * child
+            elif isinstance(unwrapped, GraphQLList):
+                total += int(size or 1) * (1 + child)
+            else:
+                total += 1 + child
+    return total
+
+
+def query_cost(
+    schema: GraphQLSchema, operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode],
+    variables: Mapping[str, Any], mutation_cost: int,
+) -> int:  # fmt: skip
+    """Shopify's rule of thumb: objects 1, scalars 0, connections sized by ``first``, mutations 10."""
+    root = schema.mutation_type if operation.operation.value == "mutation" else schema.query_type
+    cost = _selection_cost(schema, root, operation.selection_set, fragments, variables)
+    if operation.operation.value == "mutation":
+        cost += mutation_cost * sum(1 for s in operation.selection_set.selections if isinstance(s, FieldNode))
+    return max(cost, 1)
+
+
+# --- the WSGI app --------------------------------------------------------------------------------------
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    return Response(json.dumps(data), status=status, mimetype="application/json")
+
+
+@dataclass
+class _App:
+    api_key: str
+    api_secret: str
+    codes: dict[str, str] = field(default_factory=dict)  # code -> shop domain
+
+
+class ShopifySandbox:
+    """Stand-in for Shopify. ``add_shop`` a shop, serve with ``BackgroundServer``, set ``url``, call away."""
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        bucket: BucketConfig | None = None,
+        faults: Faults | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        self.bucket = bucket or BucketConfig()
+        self.faults = faults or Faults()
+        self.monotonic = monotonic
+        self.sleep = sleep
+        self.rng = random.Random(self.faults.seed)
+        self.lock = threading.RLock()
+        self.shops: dict[str, SandboxShop] = {}
+        self.apps: dict[str, _App] = {}
+        self.url: str | None = None
+        self._ids = itertools.count(5_900_000_000_000_000_001)  # above 2^53, as real Shopify ids are
+        self._rules = Map(
+            [
+                Rule("/shops/<domain>/admin/api/<version>/graphql.json", endpoint="graphql", methods=["POST"]),
+                Rule("/admin/api/<version>/graphql.json", endpoint="graphql", methods=["POST"]),
+                Rule("/shops/<domain>/admin/oauth/authorize", endpoint="authorize", methods=["GET"]),
+                Rule("/shops/<domain>/admin/oauth/access_token", endpoint="access_token", methods=["POST"]),
+            ]
+        )
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    def add_shop(
+        self,
+        domain: str,
+        secret: str,
+        *,
+        access_token: str | None = None,
+        timezone: str = "Europe/Amsterdam",
+    ) -> SandboxShop:
+        """A shop whose webhooks are signed with ``secret`` and whose API accepts ``access_token``."""
+        shop = SandboxShop(self, domain.lower(), secret, access_token or f"shpat_{secrets.token_hex(16)}", timezone)
+        with self.lock:
+            self.shops[shop.domain] = shop
+        return shop
+
+    def register_app(self, api_key: str, api_secret: str) -> None:
+        """The app the OAuth endpoints know (``settings.shopify_app``)."""
+        self.apps[api_key] = _App(api_key, api_secret)
+
+    def install_request(self, domain: str, api_key: str) -> dict[str, str]:
+        """The signed query Shopify's admin sends to the app's install URL."""
+        params = {"shop": domain, "timestamp": str(int(self.clock().timestamp())), "host": "YWRtaW4uc2hvcGlmeS5jb20"}
+        params["hmac"] = query_hmac(params, self.apps[api_key].api_secret)
+        return params
+
+    # --- WSGI -----------------------------------------------------------------------------------------
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        request = Request(environ)
+        try:
+            endpoint, args = self._rules.bind_to_environ(environ).match()
+            response = getattr(self, f"_{endpoint}")(request, **args)
+        except HTTPException as exc:
+            response = exc.get_response()
+        return response(environ, start_response)
+
+    def _shop_for(self, request: Request, domain: str | None) -> SandboxShop:
+        if domain is not None:
+            shop = self.shops.get(domain.lower())
+        else:
+            token = request.headers.get("X-Shopify-Access-Token", "")
+            shop = next((s for s in self.shops.values() if token in s.tokens), None)
+        if shop is None:
+            raise NotFound()
+        return shop
+
+    def _authorized(self, shop: SandboxShop, request: Request) -> bool:
+        token = request.headers.get("X-Shopify-Access-Token", "")
+        if token not in shop.tokens:
+            return False
+        expires = shop.tokens[token]
+        return expires is None or self.clock() < expires
+
+    def _refill(self, shop: SandboxShop) -> dict[str, float]:
+        now = self.monotonic()
+        if shop.bucket_at is not None:
+            shop.available = min(
+                self.bucket.maximum, shop.available + (now - shop.bucket_at) * self.bucket.restore_rate
+            )
+        shop.bucket_at = now
+        return {
+            "maximumAvailable": self.bucket.maximum,
+            "currentlyAvailable": math.floor(shop.available * 10) / 10,
+            "restoreRate": self.bucket.restore_rate,
+        }
+
+    def _throttled(self, shop: SandboxShop, requested: int, status: dict[str, float]) -> Response:
+        shop.counters["throttled"] += 1
+        return _json(
+            {
+                "errors": [
+                    {
+                        "message": "Throttled",
+                        "extensions": {
+                            "code": "THROTTLED",
+                            "documentation": "https://shopify.dev/api/usage/rate-limits",
+                        },
+                    }
+                ],
+                "extensions": {
+                    "cost": {"requestedQueryCost": requested, "actualQueryCost": None, "throttleStatus": status}
+                },
+            }
+        )
+
+    def _fault(self) -> str | None:
+        f = self.faults
+        with self.lock:
+            roll = self.rng.random()
+        for name, rate in (
+            ("throttle", f.throttle_rate),
+            ("server_error", f.server_error_rate),
+            ("garbage", f.garbage_rate),
+            ("timeout", f.timeout_rate),
+            ("slow", f.slow_rate),
+        ):
+            if roll < rate:
+                return name
+            roll -= rate
+        return None
+
+    def _graphql(self, request: Request, version: str, domain: str | None = None) -> Response:
+        shop = self._shop_for(request, domain)
+        if not self._authorized(shop, request):
+            return _json(
+                {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}, 401
+            )
+        try:
+            body = json.loads(request.get_data())
+            document = parse(str(body["query"]))
+        except (ValueError, KeyError, TypeError):
+            return _json({"errors": [{"message": "Parse error: the request body is not a GraphQL request"}]}, 400)
+        except GraphQLError as exc:
+            return _json({"errors": [exc.formatted]})
+        schema = admin_schema()
+        errors = validate(schema, document)
+        if errors:
+            formatted = [dict(e.formatted, extensions={"code": "GRAPHQL_VALIDATION_FAILED"}) for e in errors]
+            return _json({"errors": formatted})
+        variables = body.get("variables") or {}
+        operation_name = body.get("operationName")
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        operation = next((o for o in operations if o.name and o.name.value == operation_name), operations[0])
+        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        fault = self._fault()
+        with self.lock:
+            shop.counters["calls"] += 1
+            requested = query_cost(schema, operation, fragments, variables, self.bucket.mutation_cost)
+            status = self._refill(shop)
+            if fault == "throttle":
+                shop.counters["faults.throttle"] += 1
+                return self._throttled(shop, requested, status)
+            if requested > self.bucket.maximum:
+                limit = int(self.bucket.maximum)
+                message = f"Query cost is {requested}, which exceeds the single query max cost limit ({limit})."
+                error = {"message": message, "extensions": {"code": "MAX_COST_EXCEEDED", "cost": requested}}
+                return _json({"errors": [error]})
+            if requested > shop.available:
+                return self._throttled(shop, requested, status)
+            if fault in ("server_error", "garbage"):
+                shop.counters[f"faults.{fault}"] += 1
+                if fault == "server_error":
+                    return Response("<html><body>502 Bad Gateway</body></html>", status=502, mimetype="text/html")
+                return Response("<!DOCTYPE html><html>Shopify is temporarily unavail", status=200, mimetype="text/html")
+            shop.available -= requested
+            result = execute(
+                schema, document, root_value=shop.root(), variable_values=variables, operation_name=operation_name
+            )
+            status = self._refill(shop)
+        payload: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            payload["errors"] = [e.formatted for e in result.errors]
+        payload["extensions"] = {
+            "cost": {"requestedQueryCost": requested, "actualQueryCost": requested, "throttleStatus": status}
+        }
+        if fault == "timeout":
+            shop.counters["faults.timeout"] += 1
+            self.sleep(self.faults.timeout_seconds)
+        elif fault == "slow":
+            shop.counters["faults.slow"] += 1
+            self.sleep(self.faults.slow_seconds)
+        return _json(payload)
+
+    # --- OAuth ------------------------------------------------------------------------------------------
+
+    def _authorize(self, request: Request, domain: str) -> Response:
+        """The merchant approves at once: redirect to ``redirect_uri`` with a code, signed as Shopify signs it."""
+        shop = self._shop_for(request, domain)
+        app = self.apps.get(request.args.get("client_id", ""))
+        redirect_uri = request.args.get("redirect_uri")
+        if app is None or not redirect_uri:
+            return Response("Oauth error invalid_request: The client_id or redirect_uri is not valid", status=400)
+        code = secrets.token_hex(16)
+        app.codes[code] = shop.domain
+        params = {
+            "code": code,
+            "host": "YWRtaW4uc2hvcGlmeS5jb20",
+            "shop": shop.domain,
+            "state": request.args.get("state", ""),
+            "timestamp": str(int(self.clock().timestamp())),
+        }
+        params["hmac"] = query_hmac(params, app.api_secret)
+        return Response(status=302, headers={"Location": f"{redirect_uri}?{urlencode(params)}"})
+
+    def _access_token(self, request: Request, domain: str) -> Response:
+        shop = self._shop_for(request, domain)
+        form = request.form
+        app = self.apps.get(form.get("client_id", ""))
+        if app is None or form.get("client_secret") != app.api_secret:
+            return _json({"error": "invalid_client"}, 401)
+        if form.get("grant_type") == "refresh_token":
+            token = form.get("refresh_token", "")
+            if token not in shop.refresh_tokens:
+                return _json({"error": "invalid_grant"}, 400)
+            shop.refresh_tokens.discard(token)
+            expiring = True
+        else:
+            if app.codes.pop(form.get("code", ""), None) != shop.domain:
+                return _json({"error": "invalid_grant", "error_description": "authorization code was not found"}, 400)
+            expiring = form.get("expiring") == "1"
+        access = f"shpat_{secrets.token_hex(16)}"
+        body: dict[str, Any] = {"access_token": access, "scope": "read_orders,write_orders,write_discounts"}
+        if expiring:
+            refresh = f"shprt_{secrets.token_hex(16)}"
+            shop.refresh_tokens.add(refresh)
+            shop.tokens[access] = self.clock() + timedelta(seconds=3600)
+            body.update(expires_in=3600, refresh_token=refresh, refresh_token_expires_in=7776000)
+        else:
+            shop.tokens[access] = None
+        shop.access_token = access
+        shop.counters["tokens_issued"] += 1
+        return _json(body)
