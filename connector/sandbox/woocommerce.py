@@ -200,7 +200,7 @@ class WooSandbox:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
         response = self._dispatch(request)
-        return response(environ, start_response)  # type: ignore[no-any-return]
+        return response(environ, start_response)
 
     # --- time and ids ----------------------------------------------------------------------------
 
@@ -844,16 +844,17 @@ class WooSandbox:
             if (o["status"] != "trash" if "any" in statuses else o["status"] in statuses)
         ]
         gmt = request.args.get("dates_are_gmt") in ("true", "1")
-        for name, field_name, keep in (
-            ("modified_after", "date_modified", lambda a, b: a > b),
-            ("modified_before", "date_modified", lambda a, b: a < b),
-            ("after", "date_created", lambda a, b: a > b),
-            ("before", "date_created", lambda a, b: a < b),
+        for name, field_name, after in (
+            ("modified_after", "date_modified", True),
+            ("modified_before", "date_modified", False),
+            ("after", "date_created", True),
+            ("before", "date_created", False),
         ):
             value = request.args.get(name)
             if value:
                 column = f"{field_name}_gmt" if gmt else field_name
-                orders = [o for o in orders if keep(o[column], value[:19])]
+                bound = value[:19]
+                orders = [o for o in orders if (o[column] > bound if after else o[column] < bound)]
         orders.sort(key=sort_keys[orderby], reverse=request.args.get("order", "desc") == "desc")
         return self._page(request, [self._rest_order(o) for o in orders])
 

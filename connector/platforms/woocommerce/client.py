@@ -236,9 +236,15 @@ class WooCommerceClient:
     # --- the protocol ----------------------------------------------------------------------------
 
     def perform(self, request: ActionRequest) -> dict[str, Any]:
+        """Do the action; a repeat attempt first checks whether an earlier one took effect after all
+        (a timeout or an unreadable answer can hide a write that happened)."""
         performer = self._performers.get(request.kind)
         if performer is None:
             raise PermanentError(f"WooCommerce cannot perform {request.kind.value}")
+        if request.attempt > 1:
+            done = self.already_done(request)
+            if done is not None:
+                return done
         return performer(request)
 
     def already_done(self, request: ActionRequest) -> dict[str, Any] | None:
