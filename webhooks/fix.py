@@ -478,7 +478,7 @@ def _accept(page: Page) -> Response:
         stored = codec.load_order(row.data)
         row.data = codec.dump_order(stored.with_changes(shipping_address=address))
         row.next_check_at = now
-        steps = (
+        steps: tuple[tuple[ActionKind, str, dict[str, Any]], ...] = (
             (ActionKind.UPDATE_ADDRESS, "address", {"address": codec.dump(address)}),
             (ActionKind.RELEASE_HOLD, "release", {}),
             (ActionKind.ADD_NOTE, "note", {"text": note}),
