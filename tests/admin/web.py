@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from flask.testing import FlaskClient
+from sqlalchemy import Select
 from werkzeug.test import TestResponse
 
+from connector.services import Services
+
 from .builders import PASSWORD
+
+T = TypeVar("T")
 
 
 def csrf(client: FlaskClient) -> str:
@@ -25,3 +30,19 @@ def post(client: FlaskClient, path: str, **data: Any) -> TestResponse:
     with client.session_transaction() as session:
         token = session.get("admin_csrf", "")
     return client.post(path, data={"csrf_token": token, **data})
+
+
+def load(services: Services, model: type[T], ident: int) -> T:
+    """A fresh copy of one row, read in its own short session (SQLite: never hold a lock over a request)."""
+    with services.sessions() as session:
+        row = session.get(model, ident)
+        assert row is not None, (model, ident)
+        session.expunge_all()
+        return row
+
+
+def rows(services: Services, statement: Select[tuple[T]]) -> list[T]:
+    with services.sessions() as session:
+        found = list(session.scalars(statement))
+        session.expunge_all()
+        return found

@@ -78,7 +78,7 @@ def _date_arg(name: str, default: date | None) -> date | None:
         abort(400, description=f"{name}: {raw!r} is not a date; use YYYY-MM-DD")
 
 
-def date_range(default_days: int | None, zone: ZoneInfo) -> DateRange | None:
+def date_range(default_days: int | None, zone: ZoneInfo, max_days: int | None = None) -> DateRange | None:
     """The ``from``/``to`` query arguments (local dates, both included); None when open-ended."""
     last_default = today(zone) if default_days is not None else None
     first_default = last_default - timedelta(days=default_days - 1) if last_default and default_days else None
@@ -90,8 +90,8 @@ def date_range(default_days: int | None, zone: ZoneInfo) -> DateRange | None:
     last = last or today(zone)
     if first > last:
         abort(400, description=f"from: {first} is after to: {last}")
-    if (last - first).days > 3 * 366:
-        abort(400, description="from: choose a range of at most three years")
+    if max_days is not None and (last - first).days + 1 > max_days:
+        abort(400, description=f"from: choose a range of at most {max_days} days")
     start, end = day_bounds(first, last, zone)
     return DateRange(first, last, start, end)
 

@@ -15,10 +15,11 @@ from webhooks.admin.orders import CONTACT_LABELS
 from webhooks.admin.tabular import Table, csv_response, wants_csv
 
 DEFAULT_DAYS = 12 * 7
+MAX_DAYS = 3 * 366
 
 
 def _period() -> DateRange:
-    period = date_range(DEFAULT_DAYS, viewer().zone)
+    period = date_range(DEFAULT_DAYS, viewer().zone, MAX_DAYS)
     assert period is not None
     return period
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, distinct, func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from connector.codec import load_order
@@ -243,7 +243,7 @@ class FilterOptions:
 
 def filter_options(session: Session, shop_ids: Collection[str]) -> FilterOptions:
     def values(expression: Any, needs_order: bool = True) -> list[str]:
-        query = select(distinct(expression)).select_from(IncidentRow)
+        query = select(expression).distinct().select_from(IncidentRow)
         if needs_order:
             query = query.join(OrderRow, OrderRow.id == IncidentRow.order_id)
         rows = session.scalars(query.where(IncidentRow.shop_id.in_(shop_ids)).limit(200))
@@ -279,6 +279,9 @@ class ActionItem:
     done_at: datetime | None
     last_error: str | None
     attempts: list[Attempt]
+
+
+LANES = ("saw", "did", "customer", "staff", "resolved")  # the order of entries at the same instant
 
 
 @dataclass(frozen=True)
@@ -379,7 +382,7 @@ def _timeline(view_parts: dict[str, Any], incidents: list[IncidentRow], snapshot
         if incident.resolved_at is not None:
             what = f"incident {incident.kind} resolved"
             entries.append(TimelineEntry(incident.resolved_at, "resolved", what, incident.resolution or ""))
-    return sorted(entries, key=lambda e: (e.at, e.lane))
+    return sorted(entries, key=lambda e: (e.at, LANES.index(e.lane)))
 
 
 def _parts(session: Session, order: OrderRow, incident_id: int | None) -> dict[str, Any]:
