@@ -39,12 +39,12 @@ def _without_scripts(root: Any) -> Any:
     return root
 
 
-def _config() -> dict[str, object]:
+def _config(width: int = 800, height: int = 380) -> dict[str, object]:
     return {
         "style": STYLE,
         "js": [],
-        "width": 800,
-        "height": 380,
+        "width": width,
+        "height": height,
         "explicit_size": False,
         "legend_at_bottom": True,
         "show_y_guides": True,
@@ -54,7 +54,7 @@ def _config() -> dict[str, object]:
 
 
 def incidents_per_week(weeks: Sequence[date], counts: Sequence[WeekCount]) -> bytes:
-    chart = pygal.StackedBar(title="Incidents per week", x_label_rotation=0, **_config())
+    chart = pygal.StackedBar(x_label_rotation=0, **_config())
     chart.add_xml_filter(_without_scripts)
     chart.x_labels = [f"{w:%d %b}" for w in weeks]
     index = {week: i for i, week in enumerate(weeks)}
@@ -68,8 +68,8 @@ def incidents_per_week(weeks: Sequence[date], counts: Sequence[WeekCount]) -> by
     return bytes(chart.render())
 
 
-def on_time(rates: Sequence[OnTimeRate], title: str) -> bytes:
-    chart = pygal.HorizontalBar(title=title, range=(0, 100), value_formatter=lambda v: f"{v:.0f}%", **_config())
+def on_time(rates: Sequence[OnTimeRate]) -> bytes:
+    chart = pygal.HorizontalBar(range=(0, 100), value_formatter=lambda v: f"{v:.0f}%", **_config(height=320))
     chart.add_xml_filter(_without_scripts)
     for rate in rates[:10]:
         chart.add(f"{rate.label} ({rate.shipped})", [round(rate.rate * 100, 1)])
@@ -77,7 +77,7 @@ def on_time(rates: Sequence[OnTimeRate], title: str) -> bytes:
 
 
 def voucher_spend(months: Sequence[MonthSpend]) -> bytes:
-    chart = pygal.Bar(title="Voucher spend per month", **_config())
+    chart = pygal.Bar(**_config(width=520, height=380))
     chart.add_xml_filter(_without_scripts)
     labels = sorted({m.month for m in months})
     chart.x_labels = [f"{m:%b %Y}" for m in labels]

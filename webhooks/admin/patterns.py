@@ -87,7 +87,7 @@ def _on_time_chart() -> bytes:
     who, period = viewer(), _period()
     with services().sessions() as db:
         rates = insights.on_time_rates(db, who.shop_ids, period.start, period.end)
-    return charts.on_time(rates.by_carrier, "On time by carrier (%)")
+    return charts.on_time(rates.by_carrier)
 
 
 def _spend_chart() -> bytes:
