@@ -33,15 +33,18 @@ UNKNOWN = "(unknown)"
 
 def carrier_of(order: type[OrderRow] = OrderRow) -> ColumnElement[str]:
     """The carrier of the order's first shipment, from the order snapshot."""
-    return order.data[("shipments", 0, "carrier")].as_string()
+    expression: ColumnElement[str] = order.data[("shipments", 0, "carrier")].as_string()
+    return expression
 
 
 def shipping_method_of(order: type[OrderRow] = OrderRow) -> ColumnElement[str]:
-    return order.data["shipping_method"].as_string()
+    expression: ColumnElement[str] = order.data["shipping_method"].as_string()
+    return expression
 
 
 def country_of(order: type[OrderRow] = OrderRow) -> ColumnElement[str]:
-    return order.data[("shipping_address", "country_code")].as_string()
+    expression: ColumnElement[str] = order.data[("shipping_address", "country_code")].as_string()
+    return expression
 
 
 def _dialect(session: Session) -> str:
@@ -157,7 +160,7 @@ class HintThresholds:
     min_share: float = 0.3
 
 
-def _grouped(session: Session, query: Select[Any], limit: int) -> list[CauseCount]:
+def _grouped(session: Session, query: Select[str, int], limit: int) -> list[CauseCount]:
     rows = session.execute(query.order_by(func.count(IncidentRow.id.distinct()).desc()).limit(limit * 4)).all()
     merged: dict[str, int] = defaultdict(int)
     for label, count in rows:

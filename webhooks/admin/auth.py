@@ -11,6 +11,7 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 from math import ceil
+from typing import Any
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
@@ -44,8 +45,9 @@ def local_time(value: datetime | None, with_date: bool = True) -> str:
 
 def csv_url(table: str) -> str:
     """This page's address with its filters, asking for one table as CSV."""
-    args = {k: v for k, v in request.args.items() if k not in ("page", "format", "table")}
-    return url_for(str(request.endpoint), **(request.view_args or {}), **args, format="csv", table=table)
+    args: dict[str, Any] = {k: v for k, v in request.args.items() if k not in ("page", "format", "table")}
+    args.update(request.view_args or {}, format="csv", table=table)
+    return url_for(str(request.endpoint), **args)
 
 
 @bp.context_processor

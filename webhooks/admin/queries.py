@@ -6,13 +6,14 @@ never read; a detail lookup outside those shops returns None (the view answers 4
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from connector.codec import load_order
 from connector.insights import carrier_of, country_of, shipping_method_of
@@ -173,14 +174,17 @@ class IncidentItem:
     country: str | None
 
 
-def _incident_query(shop_ids: Collection[str], filters: IncidentFilters) -> Select[Any]:
+IncidentQuery = Select[IncidentRow, str, str, str, str]
+
+
+def _incident_query(shop_ids: Collection[str], filters: IncidentFilters) -> IncidentQuery:
     method, carrier, country = shipping_method_of(), carrier_of(), country_of()
-    query = (
+    query: IncidentQuery = (
         select(IncidentRow, OrderRow.number, method, carrier, country)
         .join(OrderRow, OrderRow.id == IncidentRow.order_id)
         .where(IncidentRow.shop_id.in_(shop_ids))
     )
-    conditions = {
+    conditions: dict[str, Callable[[Any], ColumnElement[bool]]] = {
         "kind": lambda v: IncidentRow.kind == v,
         "state": lambda v: IncidentRow.state.in_(STATES[v]),
         "shipping_method": lambda v: method == v,
