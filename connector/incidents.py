@@ -8,11 +8,11 @@ reopened with its ``occurrence`` counted up, so the steps of the new occurrence 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from connector.metrics import Metrics
@@ -39,30 +39,51 @@ class IncidentView:
     def active(self) -> bool:
         return self.state != RESOLVED
 
-    @classmethod
-    def of(cls, row: IncidentRow) -> IncidentView:
-        return cls(
-            kind=row.kind,
-            state=row.state,
-            level=row.level,
-            occurrence=row.occurrence,
-            opened_at=row.opened_at,
-            id=row.id,
-            resolved_at=row.resolved_at,
-            resolution=row.resolution,
-            details=dict(row.details or {}),
-        )
+
+_TABLE = IncidentRow.__table__
+_COLUMNS = (
+    _TABLE.c.id,
+    _TABLE.c.order_id,
+    _TABLE.c.kind,
+    _TABLE.c.state,
+    _TABLE.c.level,
+    _TABLE.c.occurrence,
+    _TABLE.c.opened_at,
+    _TABLE.c.resolved_at,
+    _TABLE.c.resolution,
+    _TABLE.c.details,
+)
+_INSERT = _TABLE.insert().returning(_TABLE.c.id)
+_UPDATE = _TABLE.update().where(_TABLE.c.id == bindparam("incident_id"))
 
 
-def load_for_orders(session: Session, order_ids: Iterable[int]) -> dict[int, list[IncidentRow]]:
-    """The incidents of many orders in one query, by order id."""
+def _view(row: Any) -> IncidentView:
+    return IncidentView(
+        kind=row.kind,
+        state=row.state,
+        level=row.level,
+        occurrence=row.occurrence,
+        opened_at=row.opened_at,
+        id=row.id,
+        resolved_at=row.resolved_at,
+        resolution=row.resolution,
+        details=dict(row.details or {}),
+    )
+
+
+def load_for_orders(session: Session, order_ids: Iterable[int]) -> dict[int, dict[str, IncidentView]]:
+    """The incidents of many orders in one query: order id -> kind -> incident."""
     ids = list(order_ids)
-    found: dict[int, list[IncidentRow]] = {}
-    if not ids:
-        return found
-    for row in session.scalars(select(IncidentRow).where(IncidentRow.order_id.in_(ids))):
-        found.setdefault(row.order_id, []).append(row)
+    found: dict[int, dict[str, IncidentView]] = {}
+    if ids:
+        for row in session.execute(select(*_COLUMNS).where(_TABLE.c.order_id.in_(ids))):
+            found.setdefault(row.order_id, {})[row.kind] = _view(row)
     return found
+
+
+def get(session: Session, order_id: int, kind: str) -> IncidentView | None:
+    row = session.execute(select(*_COLUMNS).where(_TABLE.c.order_id == order_id, _TABLE.c.kind == kind)).first()
+    return _view(row) if row is not None else None
 
 
 def open_incident(
@@ -74,53 +95,53 @@ def open_incident(
     now: datetime,
     level: int = 1,
     details: Mapping[str, Any] | None = None,
-    existing: IncidentRow | None = None,
+    existing: IncidentView | None = None,
+    known: bool = False,
     metrics: Metrics | None = None,
-) -> tuple[IncidentRow, bool]:
-    """Open (or reopen) the order's incident of this kind; (row, True) if it was not already active."""
-    row = existing
-    if row is None:
-        row = session.scalars(
-            select(IncidentRow).where(IncidentRow.order_id == order_id, IncidentRow.kind == kind)
-        ).first()
-    if row is not None and row.state != RESOLVED:
-        return row, False
-    if row is None:
-        row = IncidentRow(shop_id=shop_id, order_id=order_id, kind=kind, occurrence=1)
-        session.add(row)
+) -> tuple[IncidentView, bool]:
+    """Open (or reopen) the order's incident of this kind; (incident, True) if it was not already active.
+
+    ``known``: the caller loaded the order's incidents, so ``existing`` is the truth and no query is needed.
+    """
+    current = existing if known else get(session, order_id, kind)
+    if current is not None and current.active:
+        return current, False
+    state = OPEN if level <= 1 else ESCALATED
+    values = {"state": state, "level": level, "opened_at": now, "updated_at": now, "details": dict(details or {})}
+    if current is None:
+        incident_id = session.execute(
+            _INSERT, {"shop_id": shop_id, "order_id": order_id, "kind": kind, "occurrence": 1, **values}
+        ).scalar_one()
+        occurrence = 1
     else:
-        row.occurrence = row.occurrence + 1
-        row.resolved_at = None
-        row.resolution = None
-    row.state = OPEN if level <= 1 else ESCALATED
-    row.level = level
-    row.opened_at = now
-    row.updated_at = now
-    row.details = dict(details or {})
-    session.flush()
+        incident_id, occurrence = current.id, current.occurrence + 1
+        session.execute(
+            _UPDATE,
+            {"incident_id": incident_id, "occurrence": occurrence, "resolved_at": None, "resolution": None, **values},
+        )
     if metrics is not None:
         metrics.incidents_opened.labels(kind).inc()
-    return row, True
+    view = IncidentView(kind, state, level, occurrence, now, id=incident_id, details=values["details"])
+    return view, True
 
 
 def escalate(
-    session: Session, row: IncidentRow, level: int, now: datetime, details: Mapping[str, Any] | None = None
-) -> bool:
-    """Raise an active incident to ``level``; False if it is resolved or already at that level or above."""
-    if row.state == RESOLVED or level <= row.level:
-        return False
-    row.level = level
-    row.state = ESCALATED
-    row.updated_at = now
-    if details:
-        row.details = {**(row.details or {}), **details}
-    session.flush()
-    return True
+    session: Session, incident: IncidentView, level: int, now: datetime, details: Mapping[str, Any] | None = None
+) -> IncidentView | None:
+    """Raise an active incident to ``level``; None if it is resolved or already at that level or above."""
+    if not incident.active or level <= incident.level:
+        return None
+    merged = {**incident.details, **(details or {})}
+    session.execute(
+        _UPDATE, {"incident_id": incident.id, "level": level, "state": ESCALATED, "updated_at": now, "details": merged}
+    )
+    return replace(incident, level=level, state=ESCALATED, details=merged)
 
 
-def add_details(row: IncidentRow, details: Mapping[str, Any], now: datetime) -> None:
-    row.details = {**(row.details or {}), **details}
-    row.updated_at = now
+def add_details(session: Session, incident: IncidentView, details: Mapping[str, Any], now: datetime) -> IncidentView:
+    merged = {**incident.details, **details}
+    session.execute(_UPDATE, {"incident_id": incident.id, "updated_at": now, "details": merged})
+    return replace(incident, details=merged)
 
 
 def resolve(session: Session, incident_id: int, reason: str, now: datetime, metrics: Metrics | None = None) -> bool:
@@ -131,7 +152,7 @@ def resolve(session: Session, incident_id: int, reason: str, now: datetime, metr
         .where(IncidentRow.id == incident_id, IncidentRow.state != RESOLVED)
         .values(state=RESOLVED, resolved_at=now, updated_at=now, resolution=reason)
         .returning(IncidentRow.kind)
-        .execution_options(synchronize_session="fetch")
+        .execution_options(synchronize_session=False)
     ).scalar()
     if kind is None:
         return False

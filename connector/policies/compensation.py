@@ -13,20 +13,33 @@ import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from connector.actions import ActionKind, PlannedAction, idempotency_key
 from connector.calendar import BusinessCalendar
 from connector.model import Order
 from connector.policies.config import CompensationConfig
-from connector.store.tables import ShopRow, VoucherRow
+from connector.store.tables import ShopRow, UTCDateTime, VoucherRow
 
 ISSUED, REFUSED = "issued", "refused"
+_V = VoucherRow.__table__
+_ISSUED = (_V.c.shop_id == bindparam("shop_id")) & (_V.c.state == ISSUED)
+_FOR_ORDER = select(func.count()).where(_ISSUED, _V.c.order_id == bindparam("order_id"))
+_FOR_CUSTOMER = select(func.count()).where(
+    _ISSUED, _V.c.customer_key == bindparam("customer_key"), _V.c.created_at > bindparam("since", type_=UTCDateTime())
+)
+_SPENT = select(func.coalesce(func.sum(_V.c.amount), 0)).where(
+    _ISSUED, _V.c.created_at >= bindparam("since", type_=UTCDateTime())
+)
+_BY_CODE = select(_V).where(_V.c.shop_id == bindparam("shop_id"), _V.c.code == bindparam("code"))
+_INSERT = _V.insert()
+_LINK = _V.update().where(_V.c.shop_id == bindparam("v_shop"), _V.c.code == bindparam("v_code"))
 CENT = Decimal("0.01")
 _TITLES = {"nl": "Excuses voor bestelling {number}", "en": "Sorry about order {number}"}
 
@@ -92,7 +105,9 @@ def _refusal(
         return f"per-order limit reached ({for_order} of {budget.per_order})"
     window = budget.per_customer_per_days
     since = now - timedelta(days=window.days)
-    for_customer = session.scalar(issued.where(VoucherRow.customer_key == who, VoucherRow.created_at >= since)) or 0
+    for_customer = (
+        session.execute(_FOR_CUSTOMER, {"shop_id": shop_id, "customer_key": who, "since": since}).scalar() or 0
+    )
     if for_customer >= window.count:
         return f"customer already received {for_customer} voucher(s) in {window.days} days (limit {window.count})"
     cap = (order.total.amount * budget.max_share_of_order).quantize(CENT)
@@ -102,11 +117,7 @@ def _refusal(
             f"of the order ({order.total.amount} {order.total.currency})"
         )
     day_start = calendar.at(calendar.local_date(now), time(0, 0))
-    spent = session.scalar(
-        select(func.coalesce(func.sum(VoucherRow.amount), 0)).where(
-            VoucherRow.shop_id == shop_id, VoucherRow.state == ISSUED, VoucherRow.created_at >= day_start
-        )
-    )
+    spent = session.execute(_SPENT, {"shop_id": shop_id, "since": day_start}).scalar()
     spent = Decimal(str(spent or 0)).quantize(CENT)
     if spent + amount > budget.per_shop_per_day:
         return f"the shop's daily budget {budget.per_shop_per_day} would be exceeded ({spent} used, {amount} asked)"
@@ -131,7 +142,7 @@ def grant(
     """Decide and record one voucher; asking again for the same step returns the recorded outcome."""
     key = idempotency_key(shop_id, order.external_id, policy, step)
     code = voucher_code(secret, key)
-    existing = session.scalars(select(VoucherRow).where(VoucherRow.shop_id == shop_id, VoucherRow.code == code)).first()
+    existing = session.execute(_BY_CODE, {"shop_id": shop_id, "code": code}).first()
     if existing is not None:
         return _outcome_of(existing, order, locale, policy, step, calendar)
     if session.get_bind().dialect.name == "postgresql":  # one grant at a time per shop keeps the day budget exact
@@ -150,24 +161,29 @@ def grant(
         now=now,
     )
     ends_day = calendar.local_date(now) + timedelta(days=config.voucher.valid_days)
-    row = VoucherRow(
-        shop_id=shop_id,
-        order_id=order_id,
-        incident_id=incident_id,
-        customer_key=who or "unknown",
-        code=code,
-        kind=config.voucher.kind,
-        value=config.voucher.value,
-        amount=amount or Decimal("0"),
-        currency=order.total.currency if order.total else "EUR",
-        state=REFUSED if reason else ISSUED,
-        reason=reason,
-        created_at=now,
-        expires_at=calendar.at(ends_day + timedelta(days=1), time(0, 0)) - timedelta(seconds=1),
-    )
-    session.add(row)
-    session.flush()
-    return _outcome_of(row, order, locale, policy, step, calendar)
+    row = {
+        "shop_id": shop_id,
+        "order_id": order_id,
+        "incident_id": incident_id,
+        "action_id": None,
+        "customer_key": who or "unknown",
+        "code": code,
+        "kind": config.voucher.kind,
+        "value": config.voucher.value,
+        "amount": amount or Decimal("0"),
+        "currency": order.total.currency if order.total else "EUR",
+        "state": REFUSED if reason else ISSUED,
+        "reason": reason,
+        "created_at": now,
+        "expires_at": calendar.at(ends_day + timedelta(days=1), time(0, 0)) - timedelta(seconds=1),
+    }
+    session.execute(_INSERT, row)
+    return _outcome_of(SimpleNamespace(**row), order, locale, policy, step, calendar)
+
+
+def link_action(session: Session, shop_id: str, code: str, action_id: int) -> None:
+    """Remember which outbox row creates the voucher on the platform."""
+    session.execute(_LINK, {"v_shop": shop_id, "v_code": code, "action_id": action_id})
 
 
 def value_text(kind: str, value: str, currency: str) -> str:
@@ -176,7 +192,7 @@ def value_text(kind: str, value: str, currency: str) -> str:
 
 
 def _outcome_of(
-    row: VoucherRow, order: Order, locale: str, policy: str, step: str, calendar: BusinessCalendar
+    row: Any, order: Order, locale: str, policy: str, step: str, calendar: BusinessCalendar
 ) -> VoucherOutcome:
     if row.state != ISSUED:
         return VoucherOutcome(REFUSED, row.code, row.reason, Decimal(row.amount), None, None)
@@ -196,8 +212,8 @@ def _outcome_of(
         "kind": row.kind,
         "value": value_text,
         "currency": row.currency,
-        "starts_at": row.created_at.isoformat(),
-        "ends_at": ends_at.isoformat(),
+        "starts_at": row.created_at.astimezone(UTC).isoformat(),
+        "ends_at": ends_at.astimezone(UTC).isoformat(),
         "customer_external_id": order.customer.external_id,
         "email": order.customer.email,
         "title": _TITLES.get(locale, _TITLES["en"]).format(number=order.number),

@@ -14,10 +14,11 @@ from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from connector import codec
+from connector.actions import ActionKind
 from connector.address_check import AddressLookup, PdokLookup
 from connector.incidents import (
     RESOLVED,
@@ -37,7 +38,7 @@ from connector.policies.notes import day, note_text
 from connector.services import Services
 from connector.shops import Shop
 from connector.store.db import transaction
-from connector.store.tables import IncidentRow, OrderRow, VoucherRow
+from connector.store.tables import OrderRow
 
 log = logging.getLogger(__name__)
 
@@ -118,18 +119,18 @@ class _OrderWrite:
     ctx: PolicyContext
     order_id: int
     order: Order
-    incidents: dict[str, IncidentRow]
+    incidents: dict[str, IncidentView]
     now: datetime
     report: TickReport
 
-    def incident(self, kind: str) -> IncidentRow:
-        row = self.incidents.get(kind)
-        if row is None:
+    def incident(self, kind: str) -> IncidentView:
+        view = self.incidents.get(kind)
+        if view is None or view.id is None:
             raise LookupError(f"no {kind} incident on order {self.order.external_id}")
-        return row
+        return view
 
     def open(self, op: Open) -> None:
-        row, opened = open_incident(
+        view, opened = open_incident(
             self.session,
             shop_id=self.ctx.shop.id,
             order_id=self.order_id,
@@ -138,24 +139,26 @@ class _OrderWrite:
             level=op.level,
             details=op.details,
             existing=self.incidents.get(op.kind),
+            known=True,
             metrics=self.services.metrics,
         )
-        self.incidents[op.kind] = row
+        self.incidents[op.kind] = view
         self.report.incidents_opened += int(opened)
 
     def escalate(self, op: Escalate) -> None:
-        self.report.incidents_escalated += int(
-            escalate(self.session, self.incident(op.kind), op.level, self.now, op.details)
-        )
+        view = escalate(self.session, self.incident(op.kind), op.level, self.now, op.details)
+        if view is not None:
+            self.incidents[op.kind] = view
+            self.report.incidents_escalated += 1
 
     def resolve(self, op: Resolve) -> None:
-        row = self.incident(op.kind)
-        if resolve(self.session, row.id, op.reason, self.now, self.services.metrics):
+        view = self.incident(op.kind)
+        if resolve(self.session, view.id, op.reason, self.now, self.services.metrics):  # type: ignore[arg-type]
             self.report.incidents_resolved += 1
-        self.session.refresh(row)
+        self.incidents[op.kind] = replace(view, state=RESOLVED, resolved_at=self.now, resolution=op.reason)
 
     def annotate(self, op: Annotate) -> None:
-        add_details(self.incident(op.kind), op.details, self.now)
+        self.incidents[op.kind] = add_details(self.session, self.incident(op.kind), op.details, self.now)
 
     def apply(self, decision: Decision) -> None:
         for op in decision.incidents:
@@ -163,13 +166,13 @@ class _OrderWrite:
         steps = list(decision.actions)
         payloads: dict[str, dict[str, Any]] = {}
         for request in decision.vouchers:
-            row = self.incident(request.incident)
+            incident = self.incident(request.incident)
             outcome = compensation.grant(
                 self.session,
                 shop_id=self.ctx.shop.id,
                 order_id=self.order_id,
                 order=self.order,
-                incident_id=row.id,
+                incident_id=incident.id,
                 policy=request.policy,
                 step=request.step,
                 locale=self.ctx.locale,
@@ -181,7 +184,7 @@ class _OrderWrite:
             voucher: dict[str, Any] = {"state": outcome.state, "code": outcome.code, "amount": str(outcome.amount)}
             if outcome.reason:
                 voucher["reason"] = outcome.reason
-            add_details(row, {"voucher": voucher}, self.now)
+            self.incidents[request.incident] = add_details(self.session, incident, {"voucher": voucher}, self.now)
             if outcome.action is not None:
                 self.report.vouchers_issued += 1
                 steps.insert(0, Step(outcome.action, request.incident))
@@ -193,7 +196,6 @@ class _OrderWrite:
                 payloads[request.note_step] = {"note_suffix": self._voucher_line(outcome)}
         for step in steps:
             self._plan(step, payloads.get(step.action.step))
-        self.session.flush()
 
     def _voucher_line(self, outcome: compensation.VoucherOutcome) -> str:
         locale = self.ctx.locale
@@ -230,12 +232,8 @@ class _OrderWrite:
         if action_id is None:
             return
         self.report.actions_planned += 1
-        if action.kind.value == "create_voucher":
-            self.session.execute(
-                update(VoucherRow)
-                .where(VoucherRow.shop_id == self.ctx.shop.id, VoucherRow.code == action.payload["code"])
-                .values(action_id=action_id)
-            )
+        if action.kind is ActionKind.CREATE_VOUCHER:
+            compensation.link_action(self.session, self.ctx.shop.id, action.payload["code"], action_id)
 
 
 _OPS: dict[type, Callable[[_OrderWrite, Any], None]] = {
@@ -275,6 +273,10 @@ def context_for(services: Services, shop: Shop, lookup: AddressLookup | None = N
     return PolicyContext(shop=shop, config=config, calendar=calendar, lookup=lookup or _lookup(config))
 
 
+_ORDERS = OrderRow.__table__
+_NEXT_CHECK = _ORDERS.update().where(_ORDERS.c.id == bindparam("order_id"))
+
+
 def _due(session: Session, now: datetime, limit: int) -> list[Any]:
     query = (
         select(OrderRow.id, OrderRow.shop_id, OrderRow.external_id, OrderRow.data)
@@ -292,6 +294,7 @@ def run_tick(services: Services, now: datetime, *, limit: int | None = None) -> 
     report = TickReport()
     limit = limit or services.settings.scheduler.tick_batch
     contexts: dict[str, PolicyContext | None] = {}
+    shops = {shop.id: shop for shop in services.shops.all(active_only=False)}  # before the write transaction
     with transaction(services.sessions) as session:
         session.execute(
             update(OrderRow)
@@ -301,10 +304,9 @@ def run_tick(services: Services, now: datetime, *, limit: int | None = None) -> 
         )
         rows = _due(session, now, limit)
         if rows:
-            shops = {shop.id: shop for shop in services.shops.all(active_only=False)}
             incidents = load_for_orders(session, [row.id for row in rows])
             updates = [_evaluate_one(session, services, row, incidents, shops, contexts, now, report) for row in rows]
-            session.execute(update(OrderRow).execution_options(synchronize_session=False), updates)
+            session.execute(_NEXT_CHECK, updates)
     services.metrics.ticks.inc()
     return report
 
@@ -313,7 +315,7 @@ def _evaluate_one(
     session: Session,
     services: Services,
     row: Any,
-    incidents: Mapping[int, list[IncidentRow]],
+    incidents: Mapping[int, Mapping[str, IncidentView]],
     shops: Mapping[str, Shop],
     contexts: dict[str, PolicyContext | None],
     now: datetime,
@@ -327,17 +329,17 @@ def _evaluate_one(
         ctx = contexts[row.shop_id]
         if ctx is None:
             services.metrics.tick_orders.labels("skipped").inc()
-            return {"id": row.id, "next_check_at": None}
+            return {"order_id": row.id, "next_check_at": None}
         order = codec.load_order(row.data)
-        by_kind = {incident.kind: incident for incident in incidents.get(row.id, ())}
-        decisions = evaluate(order, {k: IncidentView.of(v) for k, v in by_kind.items()}, now, ctx)
+        by_kind = dict(incidents.get(row.id, {}))
+        decisions = evaluate(order, by_kind, now, ctx)
         if any(not d.empty for d in decisions):
             with session.begin_nested():
                 writer = _OrderWrite(session, services, ctx, row.id, order, by_kind, now, report)
                 for decision in decisions:
                     writer.apply(decision)
         services.metrics.tick_orders.labels("ok").inc()
-        return {"id": row.id, "next_check_at": next_check(decisions, now)}
+        return {"order_id": row.id, "next_check_at": next_check(decisions, now)}
     except Exception:
         log.exception("order %s of shop %s could not be evaluated", row.external_id, row.shop_id)
         report.errors += 1
@@ -345,7 +347,7 @@ def _evaluate_one(
         ctx = contexts.get(row.shop_id)
         retry = ctx.config.retry_after_error if ctx is not None else None
         later = ctx.calendar.add(now, retry) if ctx is not None and retry is not None else now + timedelta(hours=1)
-        return {"id": row.id, "next_check_at": later}
+        return {"order_id": row.id, "next_check_at": later}
 
 
 def run_until_idle(services: Services, now: datetime, *, limit: int | None = None, max_ticks: int = 1000) -> TickReport:
