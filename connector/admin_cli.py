@@ -27,7 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add.add_argument("--shop", action="append", required=True, dest="shops", metavar="ID", help="repeat for more")
     add.add_argument("--password-stdin", action="store_true", help="read the password from the first input line")
     add.add_argument("--replace", action="store_true", help="set a new password and shop list on an existing account")
-    commands.add_parser("list", help="list dashboard accounts and their shops")
+    listing = commands.add_parser("list", help="list dashboard accounts and their shops")
+    for sub in (add, listing):  # --config is accepted after the subcommand too
+        sub.add_argument("--config", "-c", default=argparse.SUPPRESS, help="configuration file")
 
 
 def _read_password(args: argparse.Namespace, stdin: TextIO) -> str:

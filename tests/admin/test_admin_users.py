@@ -124,7 +124,7 @@ def test_cli_adds_and_lists_accounts(tmp_path: Path, db_url: str, capsys: pytest
     assert out.getvalue() == "added anna for shops fietsen\n"
 
     listed = io.StringIO()
-    assert admin_cli.run(_parse("--config", config, "list"), stdout=listed) == 0
+    assert admin_cli.run(_parse("list", "--config", config), stdout=listed) == 0
     assert listed.getvalue() == "anna\tfietsen\n"
 
     bad = _parse("--config", config, "add", "bert", "--shop", "bakkerij", "--password-stdin")
