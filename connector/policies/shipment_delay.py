@@ -54,19 +54,38 @@ def _delivered(shipment: Shipment) -> bool:
     return shipment.delivered_time is not None or shipment.current_status is ShipmentStatus.DELIVERED
 
 
-def _expected_day(order: Order, shipment: Shipment, ctx: PolicyContext) -> date | None:
+def _told_day(incidents: Mapping[str, IncidentView]) -> date | None:
+    """The latest delivery date we already gave the customer (a missed next-day or stale update)."""
+    told = [
+        date.fromisoformat(str(incident.details["new_delivery_date"]))
+        for incident in incidents.values()
+        if incident.details.get("new_delivery_date")
+    ]
+    return max(told, default=None)
+
+
+def _expected_day(
+    order: Order, shipment: Shipment, ctx: PolicyContext, incidents: Mapping[str, IncidentView]
+) -> date | None:
     promise = promise_for(order, ctx)
     if promise is not None:
-        return promise.deliver_on
-    expected = shipment.expected_delivery_at
-    return ctx.local_date(expected) if expected is not None else None
+        expected: date | None = promise.deliver_on
+    else:
+        estimate = shipment.expected_delivery_at
+        expected = ctx.local_date(estimate) if estimate is not None else None
+    told = _told_day(incidents)
+    if expected is not None and told is not None:
+        return max(expected, told)  # the customer plans on the newer date: late means late against that one
+    return expected
 
 
-def _troubles(order: Order, shipment: Shipment, ctx: PolicyContext) -> list[_Trouble]:
+def _troubles(
+    order: Order, shipment: Shipment, ctx: PolicyContext, incidents: Mapping[str, IncidentView]
+) -> list[_Trouble]:
     calendar, config = ctx.calendar, ctx.config.shipment_delay
     ladder = config.ladder
     found: list[_Trouble] = []
-    expected = _expected_day(order, shipment, ctx)
+    expected = _expected_day(order, shipment, ctx, incidents)
     if expected is not None:
         found.append(_Trouble("late", tuple(calendar.late_after(expected, s.late) for s in ladder), expected))
     signals: list[tuple[str, datetime, str | None]] = []
@@ -108,7 +127,7 @@ class ShipmentDelayPolicy:
             return decision
         if not order.status.is_shipped or not live:
             return decision
-        troubles = [t for s in live if not _delivered(s) for t in _troubles(order, s, ctx)]
+        troubles = [t for s in live if not _delivered(s) for t in _troubles(order, s, ctx, incidents)]
         if not troubles:
             return decision
         ladder = ctx.config.shipment_delay.ladder

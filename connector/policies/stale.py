@@ -129,7 +129,16 @@ class StalePolicy:
             else None
         )
         decision.incidents.append(
-            Open(KIND, 1, {"reason": reason, "since": since.isoformat(), "told_customer": email is not None})
+            Open(
+                KIND,
+                1,
+                {
+                    "reason": reason,
+                    "since": since.isoformat(),
+                    "told_customer": email is not None,
+                    "new_delivery_date": new_date.isoformat() if new_date and email is not None else None,
+                },
+            )
         )
         note = ctx.note(
             f"stale_{reason}",

@@ -159,3 +159,14 @@ def test_review_respects_consent_incidents_lateness_and_age() -> None:
     assert REVIEW.decide(delivered(), {}, ams(2026, 12, 23, 10, 0) - SECOND, context()).actions  # type: ignore[arg-type]
     assert REVIEW.decide(delivered(), {}, ams(2026, 12, 23, 10, 0), context()).empty  # type: ignore[arg-type]
     assert REVIEW.decide(order(status=OrderStatus.SHIPPED), {}, now, context()).empty
+
+
+def test_late_counts_from_the_newer_date_we_already_gave_the_customer() -> None:
+    told = {"next_day": incident("next_day", state="resolved", new_delivery_date="2026-11-27")}
+    at_step_one = ams(2026, 11, 27, 9, 0)
+    decision = DELAY.decide(in_transit(), told, at_step_one, context())  # type: ignore[arg-type]
+    assert decision.empty  # not late against Friday 27 yet
+    assert decision.next_check == ams(2026, 11, 27, 10, 0)  # when the missing scan would count
+    older = {"next_day": incident("next_day", state="resolved", new_delivery_date="2026-11-25")}
+    decision = DELAY.decide(in_transit(), older, at_step_one, context())  # type: ignore[arg-type]
+    assert decision.incidents == [Open("shipment_delay", 1, {"reason": "late", "level": 1})]

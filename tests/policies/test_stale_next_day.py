@@ -35,7 +35,16 @@ def test_unshipped_at_two_working_days_tags_notes_and_tells_the_customer() -> No
         ("notify_customer", "1-notify", "stale"),
     ]
     assert decision.incidents == [
-        Open("stale", 1, {"reason": "unshipped", "since": paid.paid_at.isoformat(), "told_customer": True})  # type: ignore[union-attr]
+        Open(
+            "stale",
+            1,
+            {
+                "reason": "unshipped",
+                "since": paid.paid_at.isoformat(),  # type: ignore[union-attr]
+                "told_customer": True,
+                "new_delivery_date": "2026-11-27",
+            },
+        )
     ]
     assert payload(decision, ActionKind.ADD_TAGS) == {"tags": ["ordercare:stale"]}
     assert payload(decision, ActionKind.ADD_NOTE)["text"] == (
