@@ -1,0 +1,505 @@
+"""``ordercare demo``: a scripted week of orders for a Shopify and a WooCommerce sandbox shop.
+
+Everything runs on loopback through the real code paths: the sandboxes send signed webhooks over HTTP to
+ordercare's web server, the policy tick decides on a simulated clock, the outbox writes back through the
+real platform clients, and e-mails go over SMTP to a local mail catcher. The story is printed hour by hour;
+``--json`` prints only a summary object.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+import signal
+import socket
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import requests
+from sqlalchemy import func, select
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+START = datetime(2026, 11, 23, 8, 0, tzinfo=AMSTERDAM)  # Monday
+END = datetime(2026, 11, 30, 9, 0, tzinfo=AMSTERDAM)  # the Monday after
+SHOPIFY_DOMAIN = "fietsen-demo.myshopify.com"
+SHOPIFY_SECRET = "demo-shopify-app-secret"  # noqa: S105 - a sandbox credential
+SHOPIFY_TOKEN = "shpat_demo_token"  # noqa: S105 - a sandbox credential
+
+
+class SimClock:
+    """The demo's clock: every part of the demo reads it; only the script moves it."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start.astimezone(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class MailCatcher:
+    """A local SMTP server that keeps every message it receives."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.messages: list[EmailMessage] = []
+        self._lock = threading.Lock()
+        catcher = self
+
+        class Handler:
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+                parsed = message_from_bytes(envelope.content, policy=policy.default)
+                with catcher._lock:
+                    catcher.messages.append(parsed)  # type: ignore[arg-type]
+                return "250 Message accepted"
+
+        self.port = _free_port()
+        self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+
+    def start(self) -> MailCatcher:
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# --- the script ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Step:
+    at: datetime
+    say: str
+    do: Callable[[Demo], None]
+
+
+@dataclass
+class Demo:
+    as_json: bool
+    clock: SimClock
+    out: list[str] = field(default_factory=list)
+    refs: dict[str, Any] = field(default_factory=dict)
+    services: Any = None
+    env: Any = None
+    shopify: Any = None  # SandboxShop
+    woo: Any = None  # WooSandbox
+    mail: MailCatcher | None = None
+    web_url: str = ""
+    shopify_versions: dict[str, str] = field(default_factory=dict)
+
+    def say(self, text: str) -> None:
+        if not self.as_json:
+            print(text, flush=True)
+
+    # shop-side helpers -------------------------------------------------------------------------------
+
+    @property
+    def shopify_hook(self) -> str:
+        return f"{self.web_url}/webhooks/shopify"
+
+    def shopify_order(self, ref: str, **fields: Any) -> None:
+        order = self.shopify.create_order(**fields)
+        self.refs[ref] = order["id"]
+        self.shopify.emit("orders/create", order)
+        self.shopify_versions[str(order["id"])] = order["updated_at"]
+
+    def shopify_ship(self, ref: str) -> None:
+        fulfilment = self.shopify.fulfil(self.refs[ref], tracking_company="PostNL")
+        self.refs[f"{ref}:fulfilment"] = fulfilment["id"]
+        self.shopify.emit("fulfillments/create", fulfilment)
+        self.shopify.emit("orders/fulfilled", self.shopify.order(self.refs[ref]))
+
+    def shopify_scan(self, ref: str, status: str, estimate: datetime | None = None) -> None:
+        event = self.shopify.add_fulfillment_event(
+            self.refs[f"{ref}:fulfilment"], status, estimated_delivery_at=estimate, city="Utrecht"
+        )
+        self.shopify.emit("fulfillment_events/create", event)
+
+    def sync_shopify_changes(self) -> None:
+        """Shopify sends orders/updated when an order changes, our own write-backs included."""
+        for order_id, version in list(self.shopify_versions.items()):
+            order = self.shopify.order(order_id)
+            if order["updated_at"] != version:
+                self.shopify_versions[order_id] = order["updated_at"]
+                self.shopify.emit("orders/updated", order)
+
+    def woo_order(self, ref: str, **fields: Any) -> None:
+        order = self.woo.create_order(created_at=self.clock(), **fields)
+        self.refs[ref] = order["id"]
+
+    def fix_address(self, email_to: str, **fields: str) -> None:
+        """The customer opens the link from the e-mail and corrects the address (real HTTP, with CSRF)."""
+        link = self.fix_link(email_to)
+        if link is None:
+            self.say("    (no fix link found in the e-mails)")
+            return
+        browser = requests.Session()
+        page = browser.get(link, timeout=10)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        form = {"csrf_token": token.group(1) if token else "", **fields}
+        answer = browser.post(link, data=form, timeout=10)
+        self.say(f"    the customer opens the link from the e-mail and submits the form: HTTP {answer.status_code}")
+
+    def fix_link(self, email_to: str) -> str | None:
+        assert self.mail is not None
+        for message in self.mail.messages:
+            if email_to in str(message["To"]):
+                body = message.get_body(preferencelist=("plain",))
+                text = body.get_content() if body is not None else ""
+                match = re.search(r"(https?://\S+/fix/\S+)", str(text))
+                if match:
+                    return match.group(1).rstrip(".,)")
+        return None
+
+
+def _local(day: int, hour: int, minute: int = 0) -> datetime:
+    return (START + timedelta(days=day)).replace(hour=hour, minute=minute)
+
+
+def script() -> list[Step]:
+    good = {"address1": "Oudegracht 117", "zip": "3511 AZ", "city": "Utrecht"}
+
+    def shopify_address(first: str, last: str, email: str, **address: Any) -> dict[str, Any]:
+        return {
+            "email": email,
+            "contact_email": email,
+            "customer": {"id": 7300000000000000000 + len(first) * 7 + len(last), "email": email,
+                         "first_name": first, "last_name": last, "phone": "+31612345678"},
+            "shipping_address": {"first_name": first, "last_name": last, "name": f"{first} {last}", "company": None,
+                                 "address1": "Hoofdstraat 12a", "address2": None, "city": "Utrecht",
+                                 "province": "Utrecht", "province_code": "UT", "zip": "3511 AB",
+                                 "country": "Netherlands", "country_code": "NL", "phone": "+31612345678", **address},
+        }  # fmt: skip
+
+    standard = [{"id": 1, "title": "Standaard (PostNL)", "code": "postnl-standard", "price": "4.95",
+                 "source": "shopify", "is_removed": False}]  # fmt: skip
+    woo_standard = ("Standaard verzending", "flat_rate")
+    return [
+        Step(_local(0, 9), "Shopify #1001: Sanne orders a bicycle bell (standard delivery)",
+             lambda d: d.shopify_order("A", shipping_lines=standard, buyer_accepts_marketing=True,
+                                       **shopify_address("Sanne", "de Vries", "sanne@example.nl", **good))),
+        Step(_local(0, 10), "Shopify #1002: Daan orders, but his checkout left out the house number",
+             lambda d: d.shopify_order("B", shipping_lines=standard,
+                                       **shopify_address("Daan", "Jansen", "daan@example.nl", address1="Kerkstraat",
+                                                         zip="3512 GV"))),
+        Step(_local(0, 10), "WooCommerce: Fleur orders tea; it will sit in the warehouse",
+             lambda d: d.woo_order("C", first_name="Fleur", last_name="Bakker", email="fleur@example.nl",
+                                   shipping_method=woo_standard)),
+        Step(_local(0, 11), "WooCommerce: Bram orders tea (standard delivery)",
+             lambda d: d.woo_order("F", first_name="Bram", last_name="Visser", email="bram@example.nl",
+                                   shipping_method=woo_standard)),
+        Step(_local(0, 12), "WooCommerce: Emma's split-field checkout sent an empty house number",
+             lambda d: d.woo_order("G", first_name="Emma", last_name="Smit", email="emma@example.nl",
+                                   house_number="", shipping_method=woo_standard)),
+        Step(_local(0, 14), "Daan fixes his address through the link in his e-mail",
+             lambda d: d.fix_address("daan@example.nl", postcode="3512 GV", house_number="8", street="Kerkstraat",
+                                     city="Utrecht")),
+        Step(_local(0, 15), "Shopify #1001 leaves the warehouse with PostNL", lambda d: d.shopify_ship("A")),
+        Step(_local(0, 16), "WooCommerce: Bram's tea ships with PostNL",
+             lambda d: d.woo.add_tracking(d.refs["F"], number="3SDEMO000F", status="in_transit")),
+        Step(_local(0, 17), "Shopify #1003: Lotte orders at 17:00 with 'Morgen in huis' (cut-off 18:00)",
+             lambda d: d.shopify_order("D", **shopify_address("Lotte", "Mulder", "lotte@example.nl", **good))),
+        Step(_local(1, 9), "Shopify #1002 ships to Daan's corrected address", lambda d: d.shopify_ship("B")),
+        Step(_local(1, 10), "PostNL scans #1001 in transit", lambda d: d.shopify_scan("A", "in_transit")),
+        Step(_local(2, 15), "PostNL delivers #1002", lambda d: (d.shopify_scan("B", "in_transit"),
+                                                                 d.shopify_scan("B", "delivered"))),
+        Step(_local(1, 11), "Shopify #1003 finally ships, a day late", lambda d: d.shopify_ship("D")),
+        Step(_local(1, 11), "WooCommerce: Bram's second order ships; then the parcel goes quiet",
+             lambda d: (d.woo_order("E", first_name="Bram", last_name="Visser", email="bram@example.nl",
+                                    shipping_method=woo_standard),
+                        d.woo.add_tracking(d.refs["E"], number="3SDEMO000E", status="in_transit"))),
+        Step(_local(1, 13), "PostNL delivers #1001 and Bram's first order",
+             lambda d: (d.shopify_scan("A", "delivered"),
+                        d.woo.set_shipment_status(d.refs["F"], 0, "delivered"))),
+        Step(_local(2, 12), "PostNL delivers #1003", lambda d: d.shopify_scan("D", "delivered")),
+    ]  # fmt: skip
+
+
+# --- wiring ----------------------------------------------------------------------------------------
+
+
+def _settings(tmp: Path, demo: Demo, web_port: int, woo_shop: dict[str, Any]) -> Any:
+    from connector.config import settings_from_mapping
+
+    assert demo.mail is not None
+    raw = {
+        "database_url": f"sqlite:///{tmp / 'ordercare-demo.db'}",
+        "secret_key": secrets.token_urlsafe(24),
+        "public_url": f"http://127.0.0.1:{web_port}",
+        "log_level": "WARNING",
+        "scheduler": {"max_attempts": 5},
+        "email": {"smtp_host": "127.0.0.1", "smtp_port": demo.mail.port,
+                  "sender": "Klantenservice <service@fietsenwinkel.example.nl>"},
+        "shops": [
+            {"id": "fietsen", "name": "Fietsenwinkel", "platform": "shopify", "shop_domain": SHOPIFY_DOMAIN,
+             "api_base_url": demo.shopify.base_url, "access_token": SHOPIFY_TOKEN, "webhook_secret": SHOPIFY_SECRET,
+             "timezone": "Europe/Amsterdam", "locale": "nl"},
+            {**woo_shop, "name": "De Theewinkel", "timezone": "Europe/Amsterdam", "locale": "nl"},
+        ],
+    }  # fmt: skip
+    return settings_from_mapping(raw, env={})
+
+
+_ACTION_WORDS = {
+    "add_tags": lambda p: "tag " + ", ".join(p.get("tags", [])),
+    "add_note": lambda p: "staff note: " + str(p.get("text", "")).splitlines()[0][:90],
+    "set_attributes": lambda p: "order attributes " + ", ".join(p.get("attributes", {})),
+    "notify_customer": lambda p: f"e-mail to the customer ({p.get('template')})",
+    "create_voucher": lambda p: (
+        f"voucher {p.get('code')} ({p.get('value')}{'%' if p.get('kind') == 'percentage' else ' EUR'})"
+    ),
+    "hold_fulfillment": lambda p: "fulfilment put on hold",
+    "release_hold": lambda p: "our hold released",
+    "update_address": lambda p: "shipping address updated in the shop",
+    "create_call_task": lambda p: "call task for staff: " + str(p.get("reason", ""))[:70],
+}
+
+
+def _number(number: str | None) -> str:
+    return "" if number is None else number if number.startswith("#") else f"#{number}"
+
+
+class Reporter:
+    """Reads what happened in the database since the last look and tells it."""
+
+    def __init__(self, demo: Demo) -> None:
+        self.demo = demo
+        self.seen_actions: set[int] = set()
+        self.incident_states: dict[int, tuple[str, int]] = {}
+
+    def report(self) -> list[str]:
+        from connector.store.tables import ActionRow, IncidentRow, OrderRow
+
+        lines: list[str] = []
+
+        with self.demo.services.sessions() as session:
+            numbers = dict(session.execute(select(OrderRow.id, OrderRow.number)).all())
+            shops = dict(session.execute(select(OrderRow.id, OrderRow.shop_id)).all())
+            for incident in session.scalars(select(IncidentRow).order_by(IncidentRow.id)):
+                state = (incident.state, incident.level)
+                before = self.incident_states.get(incident.id)
+                if before == state:
+                    continue
+                self.incident_states[incident.id] = state
+                where = f"{shops.get(incident.order_id)} {_number(numbers.get(incident.order_id))}"
+                if before is None:
+                    lines.append(f"    ! {where}: {incident.kind} incident opened")
+                elif incident.state == "resolved":
+                    lines.append(f"    ✓ {where}: {incident.kind} incident resolved ({incident.resolution})")
+                else:
+                    lines.append(f"    ! {where}: {incident.kind} incident escalated to level {incident.level}")
+            for action in session.scalars(
+                select(ActionRow).where(ActionRow.state.in_(("done", "failed"))).order_by(ActionRow.id)
+            ):
+                if action.id in self.seen_actions:
+                    continue
+                self.seen_actions.add(action.id)
+                where = f"{action.shop_id} {_number(numbers.get(action.order_id))}"
+                describe = _ACTION_WORDS.get(action.kind)
+                words = describe(action.payload) if describe else action.kind
+                mark = "→" if action.state == "done" else "✗"
+                suffix = "" if action.state == "done" else f" — failed: {action.last_error}"
+                lines.append(f"      {mark} {where}: {words}{suffix}")
+        return lines
+
+
+def _settle(demo: Demo) -> None:
+    """Deliver what the shops have to say, let the policies decide, perform the actions; until quiet."""
+    from connector.outbox import drain
+    from connector.policies.engine import run_until_idle
+
+    for _ in range(4):
+        demo.woo.deliver_pending()
+        demo.sync_shopify_changes()
+        report = run_until_idle(demo.services, demo.clock())
+        done = drain(demo.env)
+        if report.evaluated == 0 and done.total == 0 and not demo.woo.pending_deliveries():
+            break
+
+
+def _summary(demo: Demo) -> dict[str, Any]:
+    from connector.store.tables import ActionRow, IncidentRow, OrderRow, VoucherRow
+
+    with demo.services.sessions() as session:
+        orders = session.scalar(select(func.count()).select_from(OrderRow)) or 0
+        incidents = dict(session.execute(select(IncidentRow.kind, func.count()).group_by(IncidentRow.kind)).all())
+        actions = dict(
+            session.execute(
+                select(ActionRow.kind, func.count()).where(ActionRow.state == "done").group_by(ActionRow.kind)
+            ).all()
+        )
+        vouchers = session.scalar(select(func.count()).select_from(VoucherRow).where(VoucherRow.state == "issued"))
+    assert demo.mail is not None
+    notes = demo.shopify.counters.get("notes_written", 0) + demo.woo.counters.get("notes", 0)
+    return {
+        "orders": int(orders),
+        "incidents": {k: int(v) for k, v in sorted(incidents.items())},
+        "actions": {k: int(v) for k, v in sorted(actions.items())},
+        "notes_written": int(notes),
+        "vouchers": int(vouchers or 0),
+        "emails": len(demo.mail.messages),
+    }
+
+
+def run_demo(as_json: bool = False, hold_seconds: float = 0.0) -> int:
+    from connector.admin_users import ensure_user
+    from connector.notify.mailer import describe_email
+    from connector.outbox import OutboxEnv
+    from connector.sandbox.server import BackgroundServer
+    from connector.sandbox.shopify import ShopifySandbox
+    from connector.sandbox.woocommerce import WooSandbox
+    from connector.scheduler import reconcile_all
+    from connector.services import Services
+    from connector.store.db import make_engine, transaction, upgrade
+    from webhooks import create_app
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    started = time.monotonic()
+    clock = SimClock(START)
+    demo = Demo(as_json=as_json, clock=clock)
+    servers: list[Any] = []
+    with tempfile.TemporaryDirectory(prefix="ordercare-demo-") as tmp_name:
+        tmp = Path(tmp_name)
+        try:
+            demo.mail = MailCatcher().start()
+            shopify = ShopifySandbox(clock=clock)
+            demo.shopify = shopify.add_shop(SHOPIFY_DOMAIN, secret=SHOPIFY_SECRET, access_token=SHOPIFY_TOKEN)
+            servers.append(BackgroundServer(shopify).start())
+            shopify.url = servers[-1].url
+            demo.woo = WooSandbox(clock=clock)
+            servers.append(demo.woo.serve().start())
+            web_port = _free_port()
+            settings = _settings(tmp, demo, web_port, demo.woo.shop_config("theewinkel"))
+            engine = make_engine(settings.database_url)
+            upgrade(engine)
+            demo.services = Services.build(settings, engine=engine, clock=clock)
+            servers.append(BackgroundServer(create_app(demo.services), port=web_port).start())
+            demo.web_url = settings.public_url
+            demo.env = OutboxEnv(demo.services, worker="demo")
+            with transaction(demo.services.sessions) as session:
+                _account, password = ensure_user(session, "demo", ["fietsen", "theewinkel"], clock())
+
+            demo.say("ordercare demo — a week of orders at Fietsenwinkel (Shopify) and De Theewinkel (WooCommerce)")
+            demo.say(f"  web: {demo.web_url}   dashboard: {demo.web_url}/admin  (sign in: demo / {password})")
+            demo.say(f"  sandboxes: Shopify {shopify.url}, WooCommerce {demo.woo.site_url}; mail catcher on port "
+                     f"{demo.mail.port}")  # fmt: skip
+            for report in reconcile_all(demo.env):  # registers our webhooks in both shops
+                demo.say(f"  {report.shop_id}: webhooks registered ({report.webhooks_changed} changes)")
+            demo.woo.deliver_pending()
+
+            reporter = Reporter(demo)
+            steps = sorted(script(), key=lambda s: s.at)
+            hour = START
+            day_shown = None
+            while hour <= END:
+                clock.now = hour.astimezone(UTC)
+                due = [s for s in steps if s.at <= hour]
+                steps = [s for s in steps if s.at > hour]
+                if due and day_shown != hour.date():
+                    day_shown = hour.date()
+                    demo.say(f"\n{hour.strftime('%A %d %B')}")
+                for step in due:
+                    demo.say(f"  {step.at.strftime('%H:%M')}  {step.say}")
+                    step.do(demo)
+                _settle(demo)
+                lines = reporter.report()
+                if lines and not due:
+                    if day_shown != hour.date():
+                        day_shown = hour.date()
+                        demo.say(f"\n{hour.strftime('%A %d %B')}")
+                    demo.say(f"  {hour.strftime('%H:%M')}  scheduler tick")
+                for line in lines:
+                    demo.say(line)
+                hour += timedelta(hours=1)
+
+            summary = _summary(demo)
+            if not as_json:
+                demo.say(f"\nE-mails sent ({len(demo.mail.messages)}):")
+                for message in demo.mail.messages:
+                    demo.say("-" * 72)
+                    demo.say(describe_email(message).rstrip())
+                demo.say("-" * 72)
+                link = demo.fix_link("emma@example.nl")
+                if link:
+                    demo.say(f"\nEmma has not fixed her address yet. Her link works while the demo runs: {link}")
+                demo.say(f"Dashboard: {demo.web_url}/admin — sign in as demo / {password}")
+                demo.say(f"\nSummary: {json.dumps(summary)}")
+                demo.say(f"(finished in {time.monotonic() - started:.1f} s)")
+            else:
+                print(json.dumps(summary))
+            if hold_seconds > 0:
+                if not as_json:
+                    print(f"\nThe web server stays up for {hold_seconds:.0f} s (Ctrl-C to stop).", flush=True)
+                _hold(hold_seconds)
+        finally:
+            for server in reversed(servers):
+                server.stop()
+            if demo.mail is not None:
+                demo.mail.stop()
+            if demo.env is not None:
+                demo.env.close()
+            if demo.services is not None:
+                demo.services.engine.dispose()
+    return 0
+
+
+def _hold(seconds: float) -> None:
+    done = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: done.set())
+    try:
+        done.wait(seconds)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def run_sandboxes(port: int) -> int:
+    """``ordercare sandbox``: both stand-in shops on fixed ports, with config snippets to point ordercare at."""
+    from connector.sandbox.server import BackgroundServer
+    from connector.sandbox.shopify import ShopifySandbox
+    from connector.sandbox.woocommerce import WooSandbox
+
+    shopify = ShopifySandbox()
+    shop = shopify.add_shop(SHOPIFY_DOMAIN, secret=SHOPIFY_SECRET, access_token=SHOPIFY_TOKEN)
+    shopify_server = BackgroundServer(shopify, port=port).start()
+    shopify.url = shopify_server.url
+    woo = WooSandbox()
+    woo_server = woo.serve(port=port + 1).start()
+    snippet = {
+        "shops": [
+            {"id": "fietsen", "platform": "shopify", "shop_domain": SHOPIFY_DOMAIN, "api_base_url": shop.base_url,
+             "access_token": SHOPIFY_TOKEN, "webhook_secret": SHOPIFY_SECRET},
+            woo.shop_config("theewinkel"),
+        ]
+    }  # fmt: skip
+    print(f"Shopify sandbox on {shopify.url}, WooCommerce sandbox on {woo.site_url}. Config for ordercare:")
+    print(json.dumps(snippet, indent=2))
+    print("Ctrl-C to stop.", flush=True)
+    try:
+        _hold(float("inf"))
+    finally:
+        shopify_server.stop()
+        woo_server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_demo("--json" in sys.argv))
