@@ -50,6 +50,7 @@ class PlannedAction:
     policy: str
     step: str
     payload: dict[str, Any] = field(default_factory=dict)
+    after_step: str | None = None  # a step of the same policy and order that must be performed first
 
 
 @dataclass(frozen=True, slots=True)

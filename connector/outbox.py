@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from connector.actions import PLATFORM_ACTIONS, ActionKind, ActionRequest, PlannedAction, idempotency_key
 from connector.platforms.base import PermanentError, PlatformClient, RetryableError
@@ -109,6 +109,9 @@ def plan(
         "policy": action.policy,
         "kind": action.kind.value,
         "idempotency_key": key,
+        "after_key": idempotency_key(shop_id, order_external_id, action.policy, action.after_step)
+        if action.after_step
+        else None,
         "payload": action.payload,
         "state": "pending",
         "attempts": 0,
@@ -163,12 +166,15 @@ class Claimed:
 
 def claim(session: Session, worker: str, now: datetime, lease_seconds: int, limit: int) -> list[Claimed]:
     """Lease up to ``limit`` due actions to this worker and open an attempt for each."""
+    before = aliased(ActionRow)
+    waiting = exists(select(before.id).where(before.idempotency_key == ActionRow.after_key, before.state == "pending"))
     due = (
         select(ActionRow.id)
         .where(
             ActionRow.state == "pending",
             ActionRow.next_attempt_at <= now,
             or_(ActionRow.lease_until.is_(None), ActionRow.lease_until < now),
+            or_(ActionRow.after_key.is_(None), ~waiting),
         )
         .order_by(ActionRow.next_attempt_at, ActionRow.id)
         .limit(limit)

@@ -223,3 +223,30 @@ def test_call_task_is_created_once(services: Services, now: datetime) -> None:
     assert performer.perform(request, env) == {"call_task_id": tasks[0].id}
     with services.sessions() as session:
         assert len(list(session.scalars(select(CallTaskRow)))) == 1
+
+
+@pytest.mark.parametrize("voucher_outcome", ["done", "failed"])
+def test_an_action_waits_until_the_one_it_follows_is_performed(
+    services: Services, monkeypatch: pytest.MonkeyPatch, now: datetime, voucher_outcome: str
+) -> None:
+    voucher = FakePerformer(
+        [RetryableError("Throttled")] + ([{"id": "v"}] if voucher_outcome == "done" else [PermanentError("no")])
+    )
+    email = FakePerformer()
+    monkeypatch.setitem(outbox._PERFORMERS, ActionKind.CREATE_VOUCHER, voucher)
+    monkeypatch.setitem(outbox._PERFORMERS, ActionKind.ADD_NOTE, email)
+    with transaction(services.sessions) as session:
+        for action in (
+            PlannedAction(ActionKind.CREATE_VOUCHER, "next_day", "1-voucher", {"code": "OC-1"}),
+            PlannedAction(ActionKind.ADD_NOTE, "next_day", "1-notify", {"text": "code OC-1"}, after_step="1-voucher"),
+        ):
+            plan(session, shop_id="fietsen", order_id=None, order_external_id="1001", action=action, now=now)
+    env = OutboxEnv(services)
+    drain(env)
+    assert (len(voucher.performed), len(email.performed)) == (1, 0)  # the voucher was throttled: the note waits
+    services.clock.now = now + timedelta(hours=1)  # type: ignore[attr-defined]
+    drain(env)
+    assert (len(voucher.performed), len(email.performed)) == (2, 1)
+    with services.sessions() as session:
+        states = dict(session.execute(select(ActionRow.kind, ActionRow.state)).all())
+    assert states == {"create_voucher": voucher_outcome, "add_note": "done"}

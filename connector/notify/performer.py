@@ -167,6 +167,8 @@ class NotifyPerformer:
         shop = env.shop(request.shop_id)
         context = dict(payload.context)
         context.setdefault("shop_name", shop.name)
+        if context.get("voucher") and not self._voucher_created(env, action):
+            context["voucher"] = None  # never hand out a code the shop refused to create
         if payload.template == "address_question":
             context.update(self._fix_link(request, env, shop, action, order))
             if not context.get("address_lines") and order is not None:
@@ -176,6 +178,14 @@ class NotifyPerformer:
         except ContextError as exc:
             raise PermanentError(f"payload.{exc}") from None
         return Prepared(payload, shop, action, order, message)
+
+    def _voucher_created(self, env: OutboxEnv, action: ActionRow | None) -> bool:
+        """The voucher this message names exists in the shop (its action, if any, ended done)."""
+        if action is None or action.after_key is None:
+            return True
+        with env.services.sessions() as session:
+            state = session.scalar(select(ActionRow.state).where(ActionRow.idempotency_key == action.after_key))
+        return state in (None, "done")
 
     def _fix_link(
         self, request: ActionRequest, env: OutboxEnv, shop: Shop, action: ActionRow | None, order: Order | None

@@ -191,7 +191,9 @@ class _OrderWrite:
             else:
                 self.report.vouchers_refused += 1
             if request.notify_step is not None:
-                payloads[request.notify_step] = {"voucher": outcome.context}
+                # the message names the code: send it only once the voucher exists in the shop
+                after = outcome.action.step if outcome.action is not None else None
+                payloads[request.notify_step] = {"voucher": outcome.context, "after": after}
             if request.note_step is not None:
                 payloads[request.note_step] = {"note_suffix": self._voucher_line(outcome)}
         for step in steps:
@@ -218,7 +220,7 @@ class _OrderWrite:
                 payload["context"] = {**payload["context"], "voucher": change["voucher"]}
             if "note_suffix" in change and "text" in payload:
                 payload["text"] = payload["text"] + change["note_suffix"]
-            action = replace(action, payload=payload)
+            action = replace(action, payload=payload, after_step=change.get("after") or action.after_step)
         incident = self.incidents.get(step.incident) if step.incident else None
         action_id = plan(
             self.session,

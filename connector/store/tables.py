@@ -201,6 +201,7 @@ class ActionRow(Base):
     policy: Mapped[str] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(32))
     idempotency_key: Mapped[str] = mapped_column(String(255))
+    after_key: Mapped[str | None] = mapped_column(String(255))  # waits until this action is no longer pending
     payload: Mapped[dict[str, Any]] = mapped_column(Json)
     state: Mapped[str] = mapped_column(String(16), default="pending")  # pending | done | failed | cancelled
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -383,3 +383,33 @@ def test_describe_email_is_readable_in_a_terminal(services: Services, env: Outbo
         "Date: Tue, 24 Nov 2026 09:00:00 +0000\n\n"
         "Hoi Sanne,\n\nJe bestelling #1001 (2× Fietsbel en Café-racer stuurlint) is nog niet verstuurd: "
     )
+
+
+def test_a_voucher_the_shop_refused_to_create_is_left_out(
+    services: Services, env: OutboxEnv, smtp: CapturingHandler
+) -> None:
+    from sqlalchemy import update
+
+    from connector.store.db import transaction
+
+    order_id = store(services, make_order())
+    voucher = {"code": "OC-7KQ2M9", "kind": "fixed", "value": "5.00", "currency": "EUR", "ends_at": "2027-02-22"}
+    payload = notify_payload(
+        "delay_notice", locale="en", context=context(level=2, reason="late", voucher=voucher, new_delivery_date=None)
+    )
+    action_id = plan_notify(services, order_id, payload, step="delay-2")
+    with transaction(services.sessions) as session:  # it follows a voucher action that failed for good
+        session.execute(
+            update(ActionRow).where(ActionRow.id == action_id).values(after_key="fietsen:1001:address:voucher")
+        )
+        session.add(
+            ActionRow(
+                shop_id="fietsen", order_id=order_id, policy="address", kind="create_voucher",
+                idempotency_key="fietsen:1001:address:voucher", payload={}, state="failed", attempts=1,
+                next_attempt_at=services.now(), created_at=services.now(),
+            )
+        )  # fmt: skip
+    drain(env)
+    (received,) = smtp.received
+    assert "OC-7KQ2M9" not in received.body("plain")
+    assert "OC-7KQ2M9" not in received.body("html")

@@ -273,3 +273,14 @@ def test_per_shop_overrides_apply(build: Callable[..., Services]) -> None:
     kinds = {(key.split(":")[0], kind) for key, kind, _ in actions(overridden)}
     assert ("fietsen", "hold_fulfillment") not in kinds
     assert ("theewinkel", "hold_fulfillment") in kinds
+
+
+def test_the_apology_naming_a_voucher_waits_for_that_voucher(services: Services) -> None:
+    late = order("3003", at=ams(2026, 11, 23, 12, 0), shipping_method="Morgen in huis")
+    put(services, late)
+    tick.run_tick(services, NOW)
+    with services.sessions() as session:
+        rows = dict(session.execute(select(ActionRow.kind, ActionRow.after_key)).all())
+    assert rows["notify_customer"] == "fietsen:3003:next_day:1-voucher"
+    assert rows["create_voucher"] is None
+    assert rows["add_tags"] is None

@@ -164,6 +164,7 @@ def upgrade() -> None:
     sa.Column('policy', sa.String(length=32), nullable=False),
     sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('idempotency_key', sa.String(length=255), nullable=False),
+    sa.Column('after_key', sa.String(length=255), nullable=True),
     sa.Column('payload', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
