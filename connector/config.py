@@ -299,10 +299,12 @@ def settings_from_mapping(raw: Any, env: Mapping[str, str] | None = None) -> Set
     # policies: the defaults alone, then each shop with its overrides, each under its own key path
     policy_defaults = expanded.get("policies") or {}
     if isinstance(policy_defaults, dict):
+        default_problems: list[str] = []
         try:
             PoliciesConfig.model_validate(policy_defaults)
         except ValidationError as exc:
-            problems.extend(_validation_problems(exc, ("policies",)))
+            default_problems = _validation_problems(exc, ("policies",))
+            problems.extend(default_problems)
         shops = expanded.get("shops") or []
         for index, shop in enumerate(shops if isinstance(shops, list) else []):
             overrides = shop.get("policies") if isinstance(shop, dict) else None
@@ -311,7 +313,9 @@ def settings_from_mapping(raw: Any, env: Mapping[str, str] | None = None) -> Set
             try:
                 PoliciesConfig.model_validate(merge_policy_overrides(policy_defaults, overrides))
             except ValidationError as exc:
-                problems.extend(_validation_problems(exc, ("shops", index, "policies")))
+                for problem in _validation_problems(exc, ("shops", index, "policies")):
+                    if problem.split(".", 1)[1] not in default_problems:  # said once, under policies
+                        problems.append(problem)
     if problems or settings is None:
         raise ConfigError(sorted(set(problems), key=problems.index))
     return settings

@@ -142,3 +142,25 @@ def test_example_config_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WOO_WEBHOOK_SECRET", "ws")
     settings = load_settings(example)
     assert [s.id for s in settings.shops] == ["fietsen", "theewinkel"]
+
+
+def test_policy_problems_are_named_once_with_their_path() -> None:
+    raw = yaml.safe_load(yaml.safe_dump(GOOD))
+    raw["policies"] = {"stale": {"unshipped_after": "two days"}, "next_day": {"cutof": "18:00"}}
+    raw["shops"][1]["policies"] = {"review": {"after_delivery": "3 weeks"}}
+    duration = "expected a duration like '2 working days', '4 working hours', '3 days' or '36 hours', got"
+    assert problems(raw) == [
+        f"policies.stale.unshipped_after: {duration} 'two days'",
+        "policies.next_day.cutof: unknown key",
+        f"shops[1].policies.review.after_delivery: {duration} '3 weeks'",
+    ]
+
+
+def test_policy_overrides_merge_per_shop() -> None:
+    raw = yaml.safe_load(yaml.safe_dump(GOOD))
+    raw["policies"] = {"next_day": {"cutoff": "18:00"}}
+    raw["shops"][1]["policies"] = {"next_day": {"cutoff": "17:00"}}
+    settings = settings_from_mapping(raw, env=ENV)
+    assert str(settings.policies_for("winkel").next_day.cutoff) == "17:00:00"
+    assert str(settings.policies_for("my-shop").next_day.cutoff) == "18:00:00"
+    assert settings.policies_for("winkel").stale.enabled is True
