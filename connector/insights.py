@@ -141,7 +141,7 @@ ADDRESS_HINTS: Mapping[str, str] = {
         "{count} of {total} address problems were a missing house number. Check that the checkout has a "
         "separate, required house number field and that a checkout plugin did not hide it."
     ),
-    "bad_postcode": (
+    "postcode_format": (
         "{count} of {total} address problems were a postcode in the wrong format. Check the postcode field's "
         "validation in the checkout (Dutch postcodes are four digits and two letters)."
     ),

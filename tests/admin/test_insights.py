@@ -65,7 +65,7 @@ def _cause_rows(session: Session) -> None:
     b.incident(session, orders["3"], "address", day, details={"problems": ["missing_street"]})
     b.incident(session, orders["4"], "address", day, details={"problems": ["missing_street", "missing_house_number"]})
     b.incident(session, orders["1"], "address", day, details={"problems": ["missing_street"]})
-    b.incident(session, orders["2"], "address", day, details={"problems": ["bad_postcode"]})
+    b.incident(session, orders["2"], "address", day, details={"problems": ["postcode_format"]})
     b.incident(session, orders["4"], "stale", day, details={"status": "on-hold"})
     b.incident(session, orders["3"], "stale", day)  # no status in the details: the order's raw status
     session.commit()
@@ -83,7 +83,7 @@ def test_top_causes_group_incidents_and_explain_a_frequent_missing_street(sessio
     assert causes.by_warehouse_step == [CauseCount("on-hold", 1), CauseCount("paid", 1)]
     assert causes.by_address_problem == [
         CauseCount("missing_street", 3),
-        CauseCount("bad_postcode", 1),
+        CauseCount("postcode_format", 1),
         CauseCount("missing_house_number", 1),
     ]
     assert causes.hints == [

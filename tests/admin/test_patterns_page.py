@@ -23,7 +23,7 @@ def world(session: Session, now: datetime) -> scenario.World:
     world = scenario.build(session, now)
     for i in range(3):  # two more missing streets: three of four address problems
         order = b.order(session, "fietsen", f"66{i}", now - timedelta(days=2), carrier="PostNL", method="Standaard")
-        problems = ["missing_street"] if i < 2 else ["bad_postcode"]
+        problems = ["missing_street"] if i < 2 else ["postcode_format"]
         b.incident(session, order, "address", now - timedelta(days=2), details={"problems": problems})
     session.commit()
     return world
@@ -61,7 +61,7 @@ def test_patterns_csv_has_exact_numbers(client: FlaskClient, world: scenario.Wor
         assert response.headers["Content-Disposition"] == f'attachment; filename="patterns-{name}.csv"'
         return response.get_data(as_text=True).splitlines()
 
-    assert table("by_address_problem") == ["cause,incidents", "missing_street,3", "bad_postcode,1"]
+    assert table("by_address_problem") == ["cause,incidents", "missing_street,3", "postcode_format,1"]
     assert table("by_carrier") == ["cause,incidents", "PostNL,4", "DHL,1"]
     assert table("on_time_by_carrier") == ["label,shipped,late,on_time_rate", "PostNL,1,1,0"]
     assert table("voucher_spend") == ["month,currency,vouchers,amount", "2026-11-01,EUR,1,12.50"]

@@ -56,7 +56,7 @@ def seed_history(session: Session, now: datetime) -> None:
             )
             if kind is None:
                 continue
-            problems = ["missing_street"] if 5 <= week <= 7 else ["bad_postcode"]
+            problems = ["missing_street"] if 5 <= week <= 7 else ["postcode_format"]
             details = {"problems": problems} if kind == "address" else {"status": "on-hold"} if kind == "stale" else {}
             b.incident(session, order, kind, placed + timedelta(hours=30), state="resolved",
                        resolved_at=placed + timedelta(days=3), resolution="delivered", details=details)  # fmt: skip
