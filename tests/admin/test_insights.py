@@ -83,8 +83,8 @@ def test_top_causes_group_incidents_and_explain_a_frequent_missing_street(sessio
     assert causes.by_warehouse_step == [CauseCount("on-hold", 1), CauseCount("paid", 1)]
     assert causes.by_address_problem == [
         CauseCount("missing_street", 3),
-        CauseCount("postcode_format", 1),
         CauseCount("missing_house_number", 1),
+        CauseCount("postcode_format", 1),
     ]
     assert causes.hints == [
         "3 of 4 address problems were a missing street name. That usually means the checkout's address autofill "
