@@ -6,7 +6,6 @@ strings, datetimes as ISO 8601; reading back validates and rebuilds the frozen o
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
@@ -16,9 +15,14 @@ from connector.model import Address, Order, OrderEvent
 T = TypeVar("T")
 
 
-@cache
+_ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
+
+
 def _adapter(kind: type[T]) -> TypeAdapter[T]:
-    return TypeAdapter(kind)
+    adapter = _ADAPTERS.get(kind)
+    if adapter is None:
+        adapter = _ADAPTERS[kind] = TypeAdapter(kind)
+    return adapter
 
 
 def dump(value: Any) -> dict[str, Any]:
@@ -27,7 +31,8 @@ def dump(value: Any) -> dict[str, Any]:
 
 
 def load(kind: type[T], data: Any) -> T:
-    return _adapter(kind).validate_python(data)
+    value: T = _adapter(kind).validate_python(data)
+    return value
 
 
 def dump_order(order: Order) -> dict[str, Any]:

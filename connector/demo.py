@@ -62,7 +62,7 @@ class MailCatcher:
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
                 parsed = message_from_bytes(envelope.content, policy=policy.default)
                 with catcher._lock:
-                    catcher.messages.append(parsed)  # type: ignore[arg-type]
+                    catcher.messages.append(parsed)
                 return "250 Message accepted"
 
         self.port = _free_port()
@@ -89,7 +89,7 @@ def _free_port() -> int:
 class Step:
     at: datetime
     say: str
-    do: Callable[[Demo], None]
+    do: Callable[[Demo], object]
 
 
 @dataclass
@@ -171,6 +171,16 @@ class Demo:
         return None
 
 
+def _seq(*calls: Callable[[Demo], object]) -> Callable[[Demo], None]:
+    """Several things happening in one step, in order."""
+
+    def run(demo: Demo) -> None:
+        for call in calls:
+            call(demo)
+
+    return run
+
+
 def _local(day: int, hour: int, minute: int = 0) -> datetime:
     return (START + timedelta(days=day)).replace(hour=hour, minute=minute)
 
@@ -220,16 +230,16 @@ def script() -> list[Step]:
              lambda d: d.shopify_order("D", **shopify_address("Lotte", "Mulder", "lotte@example.nl", **good))),
         Step(_local(1, 9), "Shopify #1002 ships to Daan's corrected address", lambda d: d.shopify_ship("B")),
         Step(_local(1, 10), "PostNL scans #1001 in transit", lambda d: d.shopify_scan("A", "in_transit")),
-        Step(_local(2, 15), "PostNL delivers #1002", lambda d: (d.shopify_scan("B", "in_transit"),
-                                                                 d.shopify_scan("B", "delivered"))),
+        Step(_local(2, 15), "PostNL delivers #1002", _seq(lambda d: d.shopify_scan("B", "in_transit"),
+                                                           lambda d: d.shopify_scan("B", "delivered"))),
         Step(_local(1, 11), "Shopify #1003 finally ships, a day late", lambda d: d.shopify_ship("D")),
         Step(_local(1, 11), "WooCommerce: Bram's second order ships; then the parcel goes quiet",
-             lambda d: (d.woo_order("E", first_name="Bram", last_name="Visser", email="bram@example.nl",
-                                    shipping_method=woo_standard),
-                        d.woo.add_tracking(d.refs["E"], number="3SDEMO000E", status="in_transit"))),
+             _seq(lambda d: d.woo_order("E", first_name="Bram", last_name="Visser", email="bram@example.nl",
+                                        shipping_method=woo_standard),
+                  lambda d: d.woo.add_tracking(d.refs["E"], number="3SDEMO000E", status="in_transit"))),
         Step(_local(1, 13), "PostNL delivers #1001 and Bram's first order",
-             lambda d: (d.shopify_scan("A", "delivered"),
-                        d.woo.set_shipment_status(d.refs["F"], 0, "delivered"))),
+             _seq(lambda d: d.shopify_scan("A", "delivered"),
+                  lambda d: d.woo.set_shipment_status(d.refs["F"], 0, "delivered"))),
         Step(_local(2, 12), "PostNL delivers #1003", lambda d: d.shopify_scan("D", "delivered")),
     ]  # fmt: skip
 
@@ -259,7 +269,7 @@ def _settings(tmp: Path, demo: Demo, web_port: int, woo_shop: dict[str, Any]) ->
     return settings_from_mapping(raw, env={})
 
 
-_ACTION_WORDS = {
+_ACTION_WORDS: dict[str, Callable[[dict[str, Any]], str]] = {
     "add_tags": lambda p: "tag " + ", ".join(p.get("tags", [])),
     "add_note": lambda p: "staff note: " + str(p.get("text", "")).splitlines()[0][:90],
     "set_attributes": lambda p: "order attributes " + ", ".join(p.get("attributes", {})),

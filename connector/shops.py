@@ -102,7 +102,7 @@ class ShopDirectory:
             secrets = self._installed_secrets(row, credentials)
             api_base_url = credentials.get("api_base_url")
             api_version = credentials.get("api_version")
-            channel = str((row.settings or {}).get("customer_channel", "email"))
+            channel = "platform_note" if (row.settings or {}).get("customer_channel") == "platform_note" else "email"
         return Shop(
             id=row.id,
             platform=Platform(row.platform),

@@ -48,12 +48,16 @@ def _country(value: str) -> str:
     return code
 
 
+def _days(*days: Weekday) -> list[Weekday]:
+    return list(days)
+
+
 class CalendarConfig(_Block):
     country: str | None = None  # None: the shop's own country (NL unless the shop says otherwise)
     subdivision: str | None = None
-    working_days: list[Weekday] = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], min_length=1)
+    working_days: list[Weekday] = Field(default_factory=lambda: _days("mon", "tue", "wed", "thu", "fri"), min_length=1)
     delivery_days: list[Weekday] = Field(
-        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri", "sat"], min_length=1
+        default_factory=lambda: _days("mon", "tue", "wed", "thu", "fri", "sat"), min_length=1
     )
     work_start: TimeOfDay = time(9, 0)
     work_end: TimeOfDay = time(17, 0)

@@ -22,7 +22,8 @@ def delivered_at(order: Order) -> datetime | None:
     times = [s.delivered_time for s in live]
     if not live or any(t is None for t in times):
         return None
-    return max(t for t in times if t is not None)
+    latest: datetime = max(t for t in times if t is not None)
+    return latest
 
 
 class ReviewPolicy:

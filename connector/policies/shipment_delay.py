@@ -105,6 +105,11 @@ def _troubles(
     return found
 
 
+def _earliest(troubles: list[_Trouble], step: int) -> _Trouble:
+    """The trouble that makes ladder step ``step`` due first."""
+    return min(troubles, key=lambda trouble: trouble.dues[step])
+
+
 class ShipmentDelayPolicy:
     name = "shipment_delay"
 
@@ -132,7 +137,7 @@ class ShipmentDelayPolicy:
             return decision
         ladder = ctx.config.shipment_delay.ladder
         steps = len(ladder)
-        firsts = [min(troubles, key=lambda t, k=k: t.dues[k]) for k in range(steps)]
+        firsts = [_earliest(troubles, k) for k in range(steps)]
         reached = max((k + 1 for k in range(steps) if firsts[k].dues[k] <= now), default=0)
         current = incident.level if active and incident is not None else 0
         if reached > current:
