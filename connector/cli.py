@@ -118,12 +118,28 @@ def _start_worker(services: Any) -> Callable[[], None]:
     return stop
 
 
+class _Stop(Exception):
+    """Raised from the SIGTERM handler to leave the server loop."""
+
+
+def _raise_stop(signum: int, _frame: Any) -> None:
+    raise _Stop
+
+
 def _serve_web(services: Any, host: str, port: int, threads: int) -> None:
-    from waitress import serve
+    """Serve until SIGTERM or Ctrl-C, then close the listening socket."""
+    from waitress import create_server
 
     from webhooks import create_app
 
-    serve(create_app(services), host=host, port=port, threads=threads, ident="ordercare")
+    server = create_server(create_app(services), host=host, port=port, threads=threads, ident="ordercare")
+    signal.signal(signal.SIGTERM, _raise_stop)
+    try:
+        server.run()
+    except (_Stop, KeyboardInterrupt):
+        pass
+    finally:
+        server.close()
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -1,0 +1,128 @@
+"""The operator's command line: db upgrade, the list views with --json, and serve answering /healthz."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+
+from connector.cli import main
+from connector.config import settings_from_mapping
+from connector.services import Services
+from connector.store.db import make_engine, transaction
+from connector.store.tables import ActionRow
+from tests.conftest import SHOPIFY_SECRET
+from tests.factories import order, order_event
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def config_file(tmp_path: Path, database_url: str) -> Path:
+    raw = {
+        "database_url": database_url,
+        "secret_key": "cli-test-secret-0123456789",
+        "scheduler": {"tick_seconds": 1, "reconcile_minutes": 60},
+        "shops": [
+            {
+                "id": "fietsen",
+                "platform": "shopify",
+                "shop_domain": "fietsen-test.myshopify.com",
+                "api_base_url": "http://127.0.0.1:9",  # nothing listens: reconcile fails politely
+                "access_token": "shpat_x",
+                "webhook_secret": SHOPIFY_SECRET,
+            }
+        ],
+    }
+    path = tmp_path / "ordercare.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def test_db_upgrade_and_list_views(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    path = config_file(tmp_path, url)
+    assert main(["db", "upgrade", "--config", str(path)]) == 0
+    assert capsys.readouterr().out.strip() != "(empty database)"
+
+    settings = settings_from_mapping(yaml.safe_load(path.read_text()), env={})
+    now = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    services = Services.build(settings, engine=make_engine(url), clock=lambda: now)
+    from connector.ingest import ingest
+
+    shop = services.shops.get("fietsen")
+    assert shop is not None
+    with transaction(services.sessions) as session:
+        ingest(session, shop, order_event(order("1001")), now)
+        session.add(
+            ActionRow(
+                shop_id="fietsen", policy="address", kind="add_tags", idempotency_key="fietsen:1001:address:1-tag",
+                payload={"tags": ["ordercare:address"]}, state="failed", attempts=3, next_attempt_at=now,
+                created_at=now, last_error="Tags is invalid",
+            )
+        )  # fmt: skip
+
+    assert main(["orders", "--config", str(path), "--json"]) == 0
+    orders = json.loads(capsys.readouterr().out)
+    assert [(o["shop"], o["order"], o["status"]) for o in orders] == [("fietsen", "#1001", "paid")]
+
+    assert main(["actions", "--config", str(path), "--failed", "--json"]) == 0
+    actions = json.loads(capsys.readouterr().out)
+    assert [(a["kind"], a["state"], a["last_error"]) for a in actions] == [("add_tags", "failed", "Tags is invalid")]
+
+    assert main(["incidents", "--config", str(path), "--json", "--shop", "fietsen"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+    assert main(["orders", "--config", str(path)]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["shop", "order", "status", "platform_status", "created_at", "next_check_at"]
+    assert table[1].split()[:3] == ["fietsen", "#1001", "paid"]
+
+
+def test_missing_config_is_a_clear_error(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ORDERCARE_CONFIG", raising=False)
+    assert main(["orders"]) == 2
+    assert capsys.readouterr().err.strip() == "--config: give a configuration file (or set ORDERCARE_CONFIG)"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_answers_health_and_stops_on_sigterm(tmp_path: Path) -> None:
+    path = config_file(tmp_path, f"sqlite:///{tmp_path / 'serve.db'}")
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "connector.cli", "serve", "--config", str(path), "--port", str(port)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        answer = None
+        while time.monotonic() < deadline:
+            try:
+                answer = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        assert answer is not None and answer.json() == {"status": "ok"}
+        metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        assert "ordercare_outbox_backlog" in metrics
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    assert process.returncode == 0
