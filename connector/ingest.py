@@ -215,12 +215,21 @@ def store_order(session: Session, order: Order, now: datetime) -> Outcome:
             .all()
         )
         merged = derive_status(order)
-        for _, event in pending:
-            merged = _apply_part(merged, codec.load_event(event))
+        deletions = []
+        for _, data in pending:
+            event = codec.load_event(data)
+            if event.kind is EventKind.ORDER_DELETED:
+                deletions.append(event.occurred_at)
+            merged = _apply_part(merged, event)
         if pending:
             session.execute(delete(PendingEvent).where(PendingEvent.id.in_([p[0] for p in pending])))
         values = _order_values(merged, now)
         values.update(shop_id=order.shop_id, external_id=order.external_id, deleted=False)
+        # a deletion that came first: undated ones apply to this version, dated ones if not older than it
+        for moment in deletions:
+            if moment <= _EPOCH or moment >= merged.updated_at:
+                values["deleted"] = True
+                values["platform_updated_at"] = max(values["platform_updated_at"], moment)
         session.connection().execute(_statement(session, "insert_order"), values)
         return Outcome.APPLIED
     stored = codec.load_order(row.data)
@@ -229,6 +238,8 @@ def store_order(session: Session, order: Order, now: datetime) -> Outcome:
     if merged == stored and not undelete:
         return Outcome.STALE
     values = _order_values(merged, now)
+    # never move the row's time back: a dated deletion may be newer than the snapshot that follows it
+    values["platform_updated_at"] = max(row.platform_updated_at, merged.updated_at)
     if undelete:
         values["deleted"] = False
     _update_order(session, row.id, values)
@@ -271,7 +282,17 @@ def _store_deleted(session: Session, shop: Shop, event: OrderEvent, now: datetim
     # a deletion without a time of its own (WooCommerce sends only the id; dated at the epoch) applies to
     # the version we hold, so a later restore with a newer update timestamp undeletes it
     undated = event.occurred_at <= _EPOCH
-    if row is None or row.deleted or (not undated and event.occurred_at < row.platform_updated_at):
+    if row is None:  # the order has not arrived yet: the deletion waits for it, like a shipment event
+        session.add(
+            PendingEvent(
+                shop_id=shop.id,
+                order_external_id=event.order_external_id,
+                event=codec.dump_event(event),
+                received_at=now,
+            )
+        )
+        return Outcome.PENDING
+    if row.deleted or (not undated and event.occurred_at < row.platform_updated_at):
         return Outcome.STALE
     values: dict[str, Any] = {"deleted": True, "next_check_at": now}
     if not undated:
