@@ -101,8 +101,29 @@ def plan(
     incident_id: int | None = None,
 ) -> int | None:
     """Insert the action unless its idempotency key exists; the new row's id, or None if it existed."""
+    values = planned_row(
+        shop_id=shop_id,
+        order_id=order_id,
+        order_external_id=order_external_id,
+        action=action,
+        now=now,
+        incident_id=incident_id,
+    )
+    return session.execute(_plan_statement(session.get_bind().dialect.name), values).scalar()
+
+
+def planned_row(
+    *,
+    shop_id: str,
+    order_id: int | None,
+    order_external_id: str,
+    action: PlannedAction,
+    now: datetime,
+    incident_id: int | None = None,
+) -> dict[str, Any]:
+    """The ``actions`` row ``plan`` inserts, for callers that insert many at once (``plan_many``)."""
     key = idempotency_key(shop_id, order_external_id, action.policy, action.step)
-    values = {
+    return {
         "shop_id": shop_id,
         "order_id": order_id,
         "incident_id": incident_id,
@@ -118,20 +139,34 @@ def plan(
         "next_attempt_at": now,
         "created_at": now,
     }
-    return session.execute(_plan_statement(session.get_bind().dialect.name), values).scalar()
 
 
-_PLAN_STATEMENTS: dict[str, Any] = {}
+def plan_many(session: Session, rows: list[dict[str, Any]], chunk: int = 500) -> dict[str, int]:
+    """Insert ``planned_row`` rows in order, skipping keys that exist; idempotency key -> id of each new row."""
+    if not rows:
+        return {}
+    statement = _plan_statement(session.get_bind().dialect.name, keyed=True)
+    inserted: dict[str, int] = {}
+    for start in range(0, len(rows), chunk):
+        inserted.update((key, id_) for key, id_ in session.execute(statement, rows[start : start + chunk]))
+    return inserted
 
 
-def _plan_statement(dialect: str) -> Any:
-    """The INSERT ... ON CONFLICT DO NOTHING of ``plan``, built once per dialect (a tick plans thousands)."""
-    statement = _PLAN_STATEMENTS.get(dialect)
+_PLAN_STATEMENTS: dict[tuple[str, bool], Any] = {}
+
+
+def _plan_statement(dialect: str, keyed: bool = False) -> Any:
+    """The INSERT ... ON CONFLICT DO NOTHING of ``plan``, built once per dialect (a tick plans thousands).
+
+    ``keyed`` returns (idempotency key, id) of each inserted row, so a many-row insert needs no ordering.
+    """
+    statement = _PLAN_STATEMENTS.get((dialect, keyed))
     if statement is None:
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
         table = ActionRow.__table__
-        statement = insert(table).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(table.c.id)
-        _PLAN_STATEMENTS[dialect] = statement
+        returned = (table.c.idempotency_key, table.c.id) if keyed else (table.c.id,)
+        statement = insert(table).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(*returned)
+        _PLAN_STATEMENTS[(dialect, keyed)] = statement
     return statement
 
 
@@ -221,7 +256,7 @@ def backoff_seconds(attempt: int, retry_after: float | None = None, rng: random.
     """Exponential backoff with jitter (50-150 %), at least what the platform asked for."""
     rng = rng or random.Random()
     delay = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempt - 1)) * rng.uniform(0.5, 1.5)
-    return max(delay, retry_after or 0.0)
+    return float(max(delay, retry_after or 0.0))
 
 
 def _finish(

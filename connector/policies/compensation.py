@@ -12,7 +12,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from types import SimpleNamespace
@@ -36,6 +37,20 @@ _FOR_CUSTOMER = select(func.count()).where(
 )
 _SPENT = select(func.coalesce(func.sum(_V.c.amount), 0)).where(
     _ISSUED, _V.c.created_at >= bindparam("since", type_=UTCDateTime())
+)
+_FOR_ORDERS = (
+    select(_V.c.order_id, func.count())
+    .where(_ISSUED, _V.c.order_id.in_(bindparam("order_ids", expanding=True)))
+    .group_by(_V.c.order_id)
+)
+_FOR_CUSTOMERS = (
+    select(_V.c.customer_key, func.count())
+    .where(
+        _ISSUED,
+        _V.c.customer_key.in_(bindparam("customer_keys", expanding=True)),
+        _V.c.created_at > bindparam("since", type_=UTCDateTime()),
+    )
+    .group_by(_V.c.customer_key)
 )
 _BY_CODE = select(_V).where(_V.c.shop_id == bindparam("shop_id"), _V.c.code == bindparam("code"))
 _INSERT = _V.insert()
@@ -79,10 +94,29 @@ def _amount(order: Order, config: CompensationConfig) -> Decimal | None:
     return (order.total.amount * voucher.value / 100).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+@dataclass
+class _Figures:
+    """How much of each budget is used: ``issued`` vouchers per order, per customer (in the window) and
+    spent today. The budget book of a tick round answers from memory; without one, each is a query."""
+
+    session: Session
+    shop_id: str
+
+    def for_order(self, order_id: int) -> int:
+        return self.session.execute(_FOR_ORDER, {"shop_id": self.shop_id, "order_id": order_id}).scalar() or 0
+
+    def for_customer(self, who: str, since: datetime) -> int:
+        params = {"shop_id": self.shop_id, "customer_key": who, "since": since}
+        return self.session.execute(_FOR_CUSTOMER, params).scalar() or 0
+
+    def spent(self, day_start: datetime) -> Decimal:
+        spent = self.session.execute(_SPENT, {"shop_id": self.shop_id, "since": day_start}).scalar()
+        return Decimal(str(spent or 0)).quantize(CENT)
+
+
 def _refusal(
-    session: Session,
+    figures: _Figures | BudgetBook,
     *,
-    shop_id: str,
     order_id: int,
     order: Order,
     who: str | None,
@@ -97,17 +131,11 @@ def _refusal(
         return "the customer has no e-mail address to tie the voucher to"
     if amount is None or order.total is None:
         return "the order total is unknown, so the voucher's cost cannot be checked"
-    issued = (
-        select(func.count()).select_from(VoucherRow).where(VoucherRow.shop_id == shop_id, VoucherRow.state == ISSUED)
-    )
-    for_order = session.scalar(issued.where(VoucherRow.order_id == order_id)) or 0
+    for_order = figures.for_order(order_id)
     if for_order >= budget.per_order:
         return f"per-order limit reached ({for_order} of {budget.per_order})"
     window = budget.per_customer_per_days
-    since = now - timedelta(days=window.days)
-    for_customer = (
-        session.execute(_FOR_CUSTOMER, {"shop_id": shop_id, "customer_key": who, "since": since}).scalar() or 0
-    )
+    for_customer = figures.for_customer(who, now - timedelta(days=window.days))
     if for_customer >= window.count:
         return f"customer already received {for_customer} voucher(s) in {window.days} days (limit {window.count})"
     cap = (order.total.amount * budget.max_share_of_order).quantize(CENT)
@@ -116,12 +144,101 @@ def _refusal(
             f"voucher {amount} {order.total.currency} is more than {budget.max_share_of_order:%} "
             f"of the order ({order.total.amount} {order.total.currency})"
         )
-    day_start = calendar.at(calendar.local_date(now), time(0, 0))
-    spent = session.execute(_SPENT, {"shop_id": shop_id, "since": day_start}).scalar()
-    spent = Decimal(str(spent or 0)).quantize(CENT)
+    spent = figures.spent(calendar.at(calendar.local_date(now), time(0, 0)))
     if spent + amount > budget.per_shop_per_day:
         return f"the shop's daily budget {budget.per_shop_per_day} would be exceeded ({spent} used, {amount} asked)"
     return None
+
+
+@dataclass
+class _ShopBudget:
+    day_start: datetime
+    since: datetime  # start of the per-customer window
+    spent: Decimal
+    for_order: dict[int, int]
+    for_customer: dict[str, int]
+
+
+@dataclass
+class BudgetBook:
+    """The budget figures of one tick round: read once per shop (three queries) instead of per voucher.
+
+    ``load`` takes the shop's grant lock (PostgreSQL) and reads what the round's voucher requests need;
+    each issued voucher is staged, then kept with ``commit`` when its order's savepoint is released or
+    dropped with ``discard`` when it is rolled back — so the book always equals what the queries would say.
+    """
+
+    session: Session
+    now: datetime
+    _shops: dict[str, _ShopBudget] = field(default_factory=dict)
+    _staged: list[tuple[str, int, str, Decimal]] = field(default_factory=list)
+    _shop: str | None = None
+
+    def load(
+        self,
+        shop_id: str,
+        config: CompensationConfig,
+        calendar: BusinessCalendar,
+        requests: Iterable[tuple[int, Order]],
+    ) -> None:
+        """Read the shop's figures for the given (order id, order) voucher requests."""
+        if self.session.get_bind().dialect.name == "postgresql":  # one granting transaction per shop at a time
+            self.session.execute(select(ShopRow.id).where(ShopRow.id == shop_id).with_for_update())
+        pairs = list(requests)
+        order_ids = sorted({order_id for order_id, _ in pairs})
+        keys = sorted({k for _, order in pairs if (k := customer_key(shop_id, order)) is not None})
+        day_start = calendar.at(calendar.local_date(self.now), time(0, 0))
+        since = self.now - timedelta(days=config.budget.per_customer_per_days.days)
+        execute = self.session.execute
+        spent = execute(_SPENT, {"shop_id": shop_id, "since": day_start}).scalar()
+        for_order = {o: n for o, n in execute(_FOR_ORDERS, {"shop_id": shop_id, "order_ids": order_ids})}
+        params = {"shop_id": shop_id, "customer_keys": keys, "since": since}
+        for_customer = {k: n for k, n in execute(_FOR_CUSTOMERS, params)} if keys else {}
+        self._shops[shop_id] = _ShopBudget(
+            day_start, since, Decimal(str(spent or 0)).quantize(CENT), for_order, for_customer
+        )
+
+    def loaded(self, shop_id: str) -> bool:
+        return shop_id in self._shops
+
+    def figures(self, shop_id: str, day_start: datetime, since: datetime) -> BudgetBook:
+        budget = self._shops[shop_id]
+        if (budget.day_start, budget.since) != (day_start, since):
+            raise ValueError(f"budget book of shop {shop_id!r} was read for another day or window")
+        self._shop = shop_id
+        return self
+
+    # the figures protocol of ``_refusal``, for the shop chosen by ``figures``
+    def _current(self) -> _ShopBudget:
+        assert self._shop is not None
+        return self._shops[self._shop]
+
+    def for_order(self, order_id: int) -> int:
+        staged = sum(1 for shop, o, _, _ in self._staged if shop == self._shop and o == order_id)
+        return self._current().for_order.get(order_id, 0) + staged
+
+    def for_customer(self, who: str, since: datetime) -> int:
+        staged = sum(1 for shop, _, k, _ in self._staged if shop == self._shop and k == who)
+        return self._current().for_customer.get(who, 0) + staged
+
+    def spent(self, day_start: datetime) -> Decimal:
+        staged = sum((a for shop, _, _, a in self._staged if shop == self._shop), Decimal(0))
+        return (self._current().spent + staged).quantize(CENT)
+
+    def issued(self, order_id: int, who: str, amount: Decimal) -> None:
+        assert self._shop is not None
+        self._staged.append((self._shop, order_id, who, amount))
+
+    def commit(self) -> None:
+        for shop, order_id, who, amount in self._staged:
+            budget = self._shops[shop]
+            budget.for_order[order_id] = budget.for_order.get(order_id, 0) + 1
+            budget.for_customer[who] = budget.for_customer.get(who, 0) + 1
+            budget.spent += amount
+        self._staged.clear()
+
+    def discard(self) -> None:
+        self._staged.clear()
 
 
 def grant(
@@ -138,20 +255,30 @@ def grant(
     calendar: BusinessCalendar,
     secret: str,
     now: datetime,
+    book: BudgetBook | None = None,
 ) -> VoucherOutcome:
-    """Decide and record one voucher; asking again for the same step returns the recorded outcome."""
+    """Decide and record one voucher; asking again for the same step returns the recorded outcome.
+
+    ``book``: the tick round's budget book, loaded for this shop (``BudgetBook.load``); without it the
+    figures are queried and the shop's grant lock is taken here.
+    """
     key = idempotency_key(shop_id, order.external_id, policy, step)
     code = voucher_code(secret, key)
     existing = session.execute(_BY_CODE, {"shop_id": shop_id, "code": code}).first()
     if existing is not None:
         return _outcome_of(existing, order, locale, policy, step, calendar)
-    if session.get_bind().dialect.name == "postgresql":  # one grant at a time per shop keeps the day budget exact
-        session.execute(select(ShopRow.id).where(ShopRow.id == shop_id).with_for_update())
+    figures: _Figures | BudgetBook
+    if book is not None:
+        day_start = calendar.at(calendar.local_date(now), time(0, 0))
+        figures = book.figures(shop_id, day_start, now - timedelta(days=config.budget.per_customer_per_days.days))
+    else:
+        if session.get_bind().dialect.name == "postgresql":  # one grant at a time per shop: exact day budget
+            session.execute(select(ShopRow.id).where(ShopRow.id == shop_id).with_for_update())
+        figures = _Figures(session, shop_id)
     who = customer_key(shop_id, order)
     amount = _amount(order, config)
     reason = _refusal(
-        session,
-        shop_id=shop_id,
+        figures,
         order_id=order_id,
         order=order,
         who=who,
@@ -178,6 +305,8 @@ def grant(
         "expires_at": calendar.at(ends_day + timedelta(days=1), time(0, 0)) - timedelta(seconds=1),
     }
     session.execute(_INSERT, row)
+    if book is not None and reason is None and who is not None and amount is not None:
+        book.issued(order_id, who, amount)
     return _outcome_of(SimpleNamespace(**row), order, locale, policy, step, calendar)
 
 

@@ -8,9 +8,10 @@ order's next check is the earliest moment any policy wants to look again.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -30,7 +31,7 @@ from connector.incidents import (
     resolve,
 )
 from connector.model import Order
-from connector.outbox import plan
+from connector.outbox import plan_many, planned_row
 from connector.policies import address, compensation, next_day, review, shipment_delay, stale
 from connector.policies.base import Annotate, Decision, Escalate, Open, Policy, PolicyContext, Resolve, Step
 from connector.policies.config import PoliciesConfig
@@ -122,6 +123,8 @@ class _OrderWrite:
     incidents: dict[str, IncidentView]
     now: datetime
     report: TickReport
+    book: compensation.BudgetBook | None = None
+    planned: list[_Planned] = field(default_factory=list)  # inserted for the whole round by ``_insert_planned``
 
     def incident(self, kind: str) -> IncidentView:
         view = self.incidents.get(kind)
@@ -180,6 +183,7 @@ class _OrderWrite:
                 calendar=self.ctx.calendar,
                 secret=self.services.settings.secret_key,
                 now=self.now,
+                book=self.book,
             )
             voucher: dict[str, Any] = {"state": outcome.state, "code": outcome.code, "amount": str(outcome.amount)}
             if outcome.reason:
@@ -222,8 +226,7 @@ class _OrderWrite:
                 payload["text"] = payload["text"] + change["note_suffix"]
             action = replace(action, payload=payload, after_step=change.get("after") or action.after_step)
         incident = self.incidents.get(step.incident) if step.incident else None
-        action_id = plan(
-            self.session,
+        row = planned_row(
             shop_id=self.ctx.shop.id,
             order_id=self.order_id,
             order_external_id=self.order.external_id,
@@ -231,11 +234,25 @@ class _OrderWrite:
             now=self.now,
             incident_id=incident.id if incident is not None else None,
         )
-        if action_id is None:
-            return
-        self.report.actions_planned += 1
-        if action.kind is ActionKind.CREATE_VOUCHER:
-            compensation.link_action(self.session, self.ctx.shop.id, action.payload["code"], action_id)
+        json.dumps(row["payload"])  # a payload the store cannot take fails this order, not the round
+        code = action.payload["code"] if action.kind is ActionKind.CREATE_VOUCHER else None
+        self.planned.append(_Planned(row, code))
+
+
+@dataclass(frozen=True)
+class _Planned:
+    row: dict[str, Any]  # ``outbox.planned_row``
+    voucher_code: str | None  # CREATE_VOUCHER: the voucher row to link to the action
+
+
+def _insert_planned(session: Session, planned: list[_Planned], report: TickReport) -> None:
+    """The round's outbox rows in one many-row insert (existing keys skipped); vouchers linked to theirs."""
+    inserted = plan_many(session, [item.row for item in planned])
+    report.actions_planned += len(inserted)
+    for item in planned:
+        action_id = inserted.get(item.row["idempotency_key"])
+        if action_id is not None and item.voucher_code is not None:
+            compensation.link_action(session, item.row["shop_id"], item.voucher_code, action_id)
 
 
 _OPS: dict[type, Callable[[_OrderWrite, Any], None]] = {
@@ -292,7 +309,12 @@ def _due(session: Session, now: datetime, limit: int) -> list[Any]:
 
 
 def run_tick(services: Services, now: datetime, *, limit: int | None = None) -> TickReport:
-    """One tick over at most ``limit`` due orders (default ``scheduler.tick_batch``), in one transaction."""
+    """One tick over at most ``limit`` due orders (default ``scheduler.tick_batch``), in one transaction.
+
+    First every order is decided (pure), then the budget figures the round's vouchers need are read once
+    per shop, then each order's incidents and vouchers are written in its own savepoint, and finally the
+    round's outbox rows go in with one many-row insert and the next checks with one executemany.
+    """
     report = TickReport()
     limit = limit or services.settings.scheduler.tick_batch
     contexts: dict[str, PolicyContext | None] = {}
@@ -307,14 +329,28 @@ def run_tick(services: Services, now: datetime, *, limit: int | None = None) -> 
         rows = _due(session, now, limit)
         if rows:
             incidents = load_for_orders(session, [row.id for row in rows])
-            updates = [_evaluate_one(session, services, row, incidents, shops, contexts, now, report) for row in rows]
+            decided = [_decide_one(services, row, incidents, shops, contexts, now, report) for row in rows]
+            book = _budget_book(session, now, decided)
+            planned: list[_Planned] = []
+            updates = [_write_one(session, services, item, contexts, now, report, book, planned) for item in decided]
+            _insert_planned(session, planned, report)
             session.execute(_NEXT_CHECK, updates)
     services.metrics.ticks.inc()
     return report
 
 
-def _evaluate_one(
-    session: Session,
+@dataclass
+class _Decided:
+    row: Any
+    ctx: PolicyContext | None = None
+    order: Order | None = None
+    incidents: dict[str, IncidentView] = field(default_factory=dict)
+    decisions: list[Decision] = field(default_factory=list)
+    next_check_at: datetime | None = None
+    failed: bool = False
+
+
+def _decide_one(
     services: Services,
     row: Any,
     incidents: Mapping[int, Mapping[str, IncidentView]],
@@ -322,7 +358,7 @@ def _evaluate_one(
     contexts: dict[str, PolicyContext | None],
     now: datetime,
     report: TickReport,
-) -> dict[str, Any]:
+) -> _Decided:
     report.evaluated += 1
     try:
         if row.shop_id not in contexts:
@@ -331,25 +367,79 @@ def _evaluate_one(
         ctx = contexts[row.shop_id]
         if ctx is None:
             services.metrics.tick_orders.labels("skipped").inc()
-            return {"order_id": row.id, "next_check_at": None}
+            return _Decided(row)
         order = codec.load_order(row.data)
         by_kind = dict(incidents.get(row.id, {}))
         decisions = evaluate(order, by_kind, now, ctx)
-        if any(not d.empty for d in decisions):
-            with session.begin_nested():
-                writer = _OrderWrite(session, services, ctx, row.id, order, by_kind, now, report)
-                for decision in decisions:
-                    writer.apply(decision)
-        services.metrics.tick_orders.labels("ok").inc()
-        return {"order_id": row.id, "next_check_at": next_check(decisions, now)}
+        return _Decided(row, ctx, order, by_kind, decisions, next_check(decisions, now))
     except Exception:
-        log.exception("order %s of shop %s could not be evaluated", row.external_id, row.shop_id)
-        report.errors += 1
-        services.metrics.tick_orders.labels("error").inc()
-        ctx = contexts.get(row.shop_id)
-        retry = ctx.config.retry_after_error if ctx is not None else None
-        later = ctx.calendar.add(now, retry) if ctx is not None and retry is not None else now + timedelta(hours=1)
-        return {"order_id": row.id, "next_check_at": later}
+        return _failed(services, row, contexts, now, report)
+
+
+def _budget_book(session: Session, now: datetime, decided: list[_Decided]) -> compensation.BudgetBook | None:
+    """The round's budget figures, read once per shop for the orders that ask for a voucher."""
+    asking: dict[str, list[_Decided]] = {}
+    for item in decided:
+        if item.order is not None and any(d.vouchers for d in item.decisions):
+            asking.setdefault(item.row.shop_id, []).append(item)
+    if not asking:
+        return None
+    book = compensation.BudgetBook(session, now)
+    for shop_id, items in asking.items():
+        ctx = items[0].ctx
+        assert ctx is not None
+        requests = [(item.row.id, item.order) for item in items if item.order is not None]
+        book.load(shop_id, ctx.config.compensation, ctx.calendar, requests)
+    return book
+
+
+def _write_one(
+    session: Session,
+    services: Services,
+    item: _Decided,
+    contexts: Mapping[str, PolicyContext | None],
+    now: datetime,
+    report: TickReport,
+    book: compensation.BudgetBook | None,
+    planned: list[_Planned],
+) -> dict[str, Any]:
+    row = item.row
+    if item.failed or item.ctx is None or item.order is None:
+        return {"order_id": row.id, "next_check_at": item.next_check_at}
+    writer = _OrderWrite(session, services, item.ctx, row.id, item.order, item.incidents, now, report, book)
+    try:
+        if any(d.incidents or d.vouchers for d in item.decisions):  # database writes: in the order's savepoint
+            with session.begin_nested():
+                for decision in item.decisions:
+                    writer.apply(decision)
+        else:
+            for decision in item.decisions:
+                writer.apply(decision)
+    except Exception:
+        if book is not None:
+            book.discard()
+        return {"order_id": row.id, "next_check_at": _failed(services, row, contexts, now, report).next_check_at}
+    if book is not None:
+        book.commit()
+    planned.extend(writer.planned)
+    services.metrics.tick_orders.labels("ok").inc()
+    return {"order_id": row.id, "next_check_at": item.next_check_at}
+
+
+def _failed(
+    services: Services,
+    row: Any,
+    contexts: Mapping[str, PolicyContext | None],
+    now: datetime,
+    report: TickReport,
+) -> _Decided:
+    log.exception("order %s of shop %s could not be evaluated", row.external_id, row.shop_id)
+    report.errors += 1
+    services.metrics.tick_orders.labels("error").inc()
+    ctx = contexts.get(row.shop_id)
+    retry = ctx.config.retry_after_error if ctx is not None else None
+    later = ctx.calendar.add(now, retry) if ctx is not None and retry is not None else now + timedelta(hours=1)
+    return _Decided(row, next_check_at=later, failed=True)
 
 
 def run_until_idle(services: Services, now: datetime, *, limit: int | None = None, max_ticks: int = 1000) -> TickReport:

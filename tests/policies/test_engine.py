@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select, update
-from sqlalchemy.orm import Session
 
 from connector import codec
 from connector.incidents import IncidentView, resolve
@@ -179,14 +178,14 @@ def test_one_bad_order_is_logged_counted_and_retried_later(services: Services, m
 def test_a_failure_while_writing_rolls_back_only_that_order(
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_plan = tick.plan
+    real_row = tick.planned_row
 
-    def flaky_plan(session: Session, **kwargs: Any) -> int | None:
+    def flaky_row(**kwargs: Any) -> dict[str, Any]:
         if kwargs["order_external_id"] == "666" and kwargs["action"].step == "1-note":
             raise RuntimeError("disk full")
-        return real_plan(session, **kwargs)
+        return real_row(**kwargs)
 
-    monkeypatch.setattr(tick, "plan", flaky_plan)
+    monkeypatch.setattr(tick, "planned_row", flaky_row)
     put(services, order("666", shipping_address=BAD), order("1001", shipping_address=BAD))
     report = tick.run_tick(services, NOW)
     assert report.errors == 1
