@@ -472,13 +472,15 @@ def run_demo(as_json: bool = False, hold_seconds: float = 0.0) -> int:
     return 0
 
 
-def _hold(seconds: float) -> None:
+def _hold(seconds: float | None) -> None:
+    """Wait ``seconds`` (None: until stopped) or until Ctrl-C / SIGTERM."""
     done = threading.Event()
-    previous = signal.signal(signal.SIGINT, lambda *_: done.set())
+    previous = {sig: signal.signal(sig, lambda *_: done.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         done.wait(seconds)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def run_sandboxes(port: int) -> int:
@@ -504,7 +506,7 @@ def run_sandboxes(port: int) -> int:
     print(json.dumps(snippet, indent=2))
     print("Ctrl-C to stop.", flush=True)
     try:
-        _hold(float("inf"))
+        _hold(None)
     finally:
         shopify_server.stop()
         woo_server.stop()

@@ -126,3 +126,30 @@ def test_serve_answers_health_and_stops_on_sigterm(tmp_path: Path) -> None:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
     assert process.returncode == 0
+
+
+def test_sandbox_command_serves_both_shops_until_stopped() -> None:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "connector.cli", "sandbox", "--port", str(port)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert first.startswith(f"Shopify sandbox on http://127.0.0.1:{port}, WooCommerce sandbox on")
+        config = json.loads("".join(process.stdout.readline() for _ in range(20)))
+        assert [shop["platform"] for shop in config["shops"]] == ["shopify", "woocommerce"]
+        woo = config["shops"][1]
+        answer = requests.get(
+            f"{woo['url']}/wp-json/wc/v3/orders", auth=(woo["consumer_key"], woo["consumer_secret"]), timeout=5
+        )
+        assert (answer.status_code, answer.json()) == (200, [])
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    assert process.returncode == 0
