@@ -1,9 +1,10 @@
 """The scheduler tick: select due orders, let every enabled policy decide, write what they decided.
 
 Due orders come from the ``next_check_at`` index (oldest first; ``FOR UPDATE SKIP LOCKED`` on PostgreSQL
-so several workers share the work), their incidents from one query. Each order's writes — incidents,
-vouchers, outbox rows — happen in a savepoint, so one bad order is logged and counted, never fatal; the
-order's next check is the earliest moment any policy wants to look again.
+so several workers share the work), their incidents from one query. Each order's incidents and vouchers
+are written in a savepoint, so one bad order is logged and counted, never fatal; the outbox rows of the
+orders that succeeded go in together at the end of the round. The order's next check is the earliest
+moment any policy wants to look again.
 """
 
 from __future__ import annotations
