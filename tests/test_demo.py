@@ -25,7 +25,7 @@ def test_demo_json_summary(capsys: pytest.CaptureFixture[str]) -> None:
             "release_hold": 1,
             "update_address": 1,
         },
-        "notes_written": 9,
+        "notes_written": 8,
         "vouchers": 2,
         "emails": 8,
     }

@@ -468,7 +468,9 @@ class WooCommerceClient:
     def _hold(self, request: ActionRequest) -> dict[str, Any]:
         """Status ``on-hold`` + meta ``_ordercare_hold=1``, only for an order that is ``processing``.
 
-        (WooCommerce e-mails the customer on pending->on-hold, not on processing->on-hold.)
+        One write, so a crash cannot leave half a hold. The reason stays in our meta; the staff note about
+        it is the policy's own ADD_NOTE action. (WooCommerce e-mails the customer on pending->on-hold, not
+        on processing->on-hold.)
         """
         order_id = self._order_id(request)
         order = self.get_order(order_id)
@@ -481,10 +483,6 @@ class WooCommerceClient:
         if request.payload.get("reason"):
             meta.append({"key": "_ordercare_hold_reason", "value": str(request.payload["reason"])})
         self._json("PUT", f"orders/{order_id}", {"status": "on-hold", "meta_data": meta})
-        if request.payload.get("note"):
-            self._json(
-                "POST", f"orders/{order_id}/notes", {"note": str(request.payload["note"]), "customer_note": False}
-            )
         return {"held": True, "status": "on-hold"}
 
     def _hold_done(self, request: ActionRequest) -> dict[str, Any] | None:

@@ -318,7 +318,9 @@ def test_hold_only_a_processing_order_and_release_only_ours(site: WooSandbox, cl
     assert site.order(order["id"])["status"] == "on-hold"
     assert site.meta(order["id"])["_ordercare_hold"] == "1"
     assert client.already_done(hold) == {"held": True, "status": "on-hold"}
-    assert site.order_notes(order["id"])[0]["note"] == "Wacht op huisnummer."
+    assert site.meta(order["id"])["_ordercare_hold_reason"] == "address"
+    # the staff note is the policy's own ADD_NOTE: the hold writes no second one
+    assert [n["note"] for n in site.order_notes(order["id"])] == ["Order status changed from processing to on-hold."]
     release = request(ActionKind.RELEASE_HOLD, order["id"], {})
     assert client.already_done(release) is None
     assert client.perform(release) == {"released": True, "status": "processing"}
