@@ -96,6 +96,19 @@ class PdokLookup:
         )
 
 
+_LOOKUPS: dict[tuple[str, str, float], AddressLookup] = {}
+
+
+def lookup_provider(provider: str | None, base_url: str, timeout_seconds: float) -> AddressLookup | None:
+    """The configured lookup (one per setting, reused), or None when no provider is configured."""
+    if provider is None:
+        return None
+    key = (provider, base_url, timeout_seconds)
+    if key not in _LOOKUPS:
+        _LOOKUPS[key] = PdokLookup(base_url, timeout_seconds)
+    return _LOOKUPS[key]
+
+
 def _fold(text: str) -> str:
     """Compare place names without case, accents, punctuation or a leading article ('s-Gravenhage)."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())

@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from connector import codec, incidents
 from connector.actions import ActionKind, PlannedAction
-from connector.address_check import AddressLookup, LookupUnavailable, PdokLookup, check_address
+from connector.address_check import AddressLookup, LookupUnavailable, check_address, lookup_provider
 from connector.addresses import normalise_postcode
 from connector.calendar import BusinessCalendar
 from connector.model import Address, Order
@@ -182,9 +182,7 @@ def _lookup(services: Services, shop: Shop) -> AddressLookup | None:
         injected: AddressLookup | None = current_app.extensions[LOOKUP_EXTENSION]
         return injected
     config = services.settings.policies_for(shop.id).address.lookup
-    if config.provider == "pdok":
-        return PdokLookup(config.base_url, config.timeout_seconds)
-    return PdokLookup()
+    return lookup_provider(config.provider, config.base_url, config.timeout_seconds)
 
 
 def _calendar(services: Services, shop: Shop) -> BusinessCalendar:

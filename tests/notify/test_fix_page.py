@@ -338,3 +338,17 @@ def test_english_customer_gets_english_page(client: FlaskClient, services: Servi
     done = text_of(client.post(url, data={**data, "action": "save"}))
     assert "Thank you, Tom!" in done
     assert "We are sending your order now. Expected delivery: Wednesday 25 November." in done
+
+
+def test_the_page_looks_addresses_up_only_with_a_configured_provider(db_url: str) -> None:
+    from connector.address_check import PdokLookup
+    from tests.conftest import make_settings
+    from webhooks import create_app as build_app
+    from webhooks.fix import _lookup
+
+    for policies, expected in (({}, type(None)), ({"address": {"lookup": {"provider": "pdok"}}}, PdokLookup)):
+        services = Services.build(make_settings(db_url, policies=policies))
+        shop = services.shops.get("fietsen")
+        assert shop is not None
+        with build_app(services).app_context():
+            assert type(_lookup(services, shop)) is expected
