@@ -24,7 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from connector import codec
-from connector.model import EventKind, Hold, Order, OrderEvent, OrderStatus, Shipment, ShipmentStatus
+from connector.model import EventKind, Hold, HoldCheck, Order, OrderEvent, OrderStatus, Shipment, ShipmentStatus
 from connector.shops import Shop
 from connector.store.tables import OrderRow, PendingEvent, RawEvent, WebhookReceipt
 
@@ -90,7 +90,14 @@ def union_holds(a: Iterable[Hold], b: Iterable[Hold]) -> tuple[Hold, ...]:
     return tuple(merged[k] for k in sorted(merged))
 
 
-_DERIVED = ("status", "shipments", "holds")
+_DERIVED = ("status", "shipments", "holds", "hold_check")
+
+
+def _later_check(a: HoldCheck | None, b: HoldCheck | None) -> HoldCheck | None:
+    """The newer complete listing of holds (ties broken by content, so the join stays commutative)."""
+    if a is None or b is None:
+        return a or b
+    return a if (a.at, sorted(a.ids)) >= (b.at, sorted(b.ids)) else b
 
 
 def derive_status(order: Order) -> Order:
@@ -109,6 +116,7 @@ def merge_orders(old: Order, new: Order) -> Order:
     merged = top.with_changes(
         shipments=union_shipments(old.shipments, new.shipments),
         holds=union_holds(old.holds, new.holds),
+        hold_check=_later_check(old.hold_check, new.hold_check),
     )
     return derive_status(merged)
 

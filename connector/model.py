@@ -210,6 +210,18 @@ class Hold:
 
 
 @dataclass(frozen=True, slots=True)
+class HoldCheck:
+    """A read of the platform that listed every current hold (``ids``) as of ``at``.
+
+    Hold events only ever add or release one hold; a release that never reached us as an event is
+    noticed here: a hold that existed before ``at`` and is not listed was released.
+    """
+
+    at: datetime
+    ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Promise:
     """What the shop promised: dispatch by, deliver on (shop-local date)."""
 
@@ -238,6 +250,7 @@ class Order:
     requires_shipping: bool = True
     shipments: tuple[Shipment, ...] = ()
     holds: tuple[Hold, ...] = ()
+    hold_check: HoldCheck | None = None  # set by reads that list every current hold (Shopify reconcile)
     tags: tuple[str, ...] = ()
     note: str | None = None
     paid_at: datetime | None = None
@@ -254,7 +267,18 @@ class Order:
 
     @property
     def active_holds(self) -> tuple[Hold, ...]:
-        return tuple(h for h in self.holds if not h.released)
+        check = self.hold_check
+        return tuple(
+            h
+            for h in self.holds
+            if not h.released
+            and not (
+                check is not None
+                and h.external_id not in check.ids
+                and h.changed_at is not None
+                and h.changed_at <= check.at
+            )
+        )
 
     def with_changes(self, **changes: Any) -> Order:
         return replace(self, **changes)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from connector import codec
 from connector.config import Settings
 from connector.ingest import Outcome, RawDelivery, ingest, merge_orders
-from connector.model import EventKind, Hold, OrderEvent, OrderStatus, ShipmentStatus
+from connector.model import EventKind, Hold, HoldCheck, OrderEvent, OrderStatus, ShipmentStatus
 from connector.services import Services
 from connector.store.db import make_engine, session_factory, transaction
 from connector.store.tables import OrderRow, PendingEvent, RawEvent, WebhookReceipt
@@ -141,6 +141,13 @@ def _delivery_sequence(seed: int) -> list[OrderEvent]:
                 shipment_event=scan(f"e{n}", at, status),
             )
         )
+    read = order(updated=T0 + timedelta(minutes=35), status=OrderStatus.PAID, note="read",
+                 hold_check=HoldCheck(T0 + timedelta(minutes=35), ()))  # fmt: skip
+    events.append(order_event(read, key="reconcile-read"))
+    second = read.with_changes(
+        updated_at=T0 + timedelta(minutes=50), hold_check=HoldCheck(T0 + timedelta(minutes=50), ("h1",))
+    )
+    events.append(order_event(second, key="reconcile-read-2"))
     for n, released in enumerate((False, True)):
         hold = Hold("h1", handle="ordercare", released=released, changed_at=T0 + timedelta(minutes=30 + n))
         events.append(OrderEvent(EventKind.HOLD, "fulfillment_orders/hold", f"hold-{n}", T0, "1001", hold=hold))

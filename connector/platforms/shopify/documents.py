@@ -40,7 +40,7 @@ ORDER_FIELDS = """
     id status displayStatus createdAt updatedAt estimatedDeliveryAt deliveredAt
     trackingInfo(first: 1) { company number url }
   }
-  fulfillmentOrders(first: 5) { nodes { id status fulfillmentHolds { id handle reason } } }
+  fulfillmentOrders(first: 5) { nodes { id status fulfillmentHolds { id handle reason } } pageInfo { hasNextPage } }
 """
 
 DOCUMENTS: dict[str, str] = {

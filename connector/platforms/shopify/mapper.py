@@ -20,6 +20,7 @@ from connector.model import (
     Customer,
     CustomerRef,
     Hold,
+    HoldCheck,
     Money,
     Order,
     OrderLine,
@@ -563,6 +564,15 @@ def _gql_shipment(data: Any, index: int) -> Shipment:
     )
 
 
+def _gql_hold_check(data: Json, changed_at: datetime, holds: tuple[Hold, ...]) -> HoldCheck | None:
+    """Every current hold, when the read listed all fulfilment orders (a released hold then drops out)."""
+    connection = data.get("fulfillmentOrders")
+    page = connection.get("pageInfo") if isinstance(connection, Mapping) else None
+    if not isinstance(page, Mapping) or page.get("hasNextPage") is not False:
+        return None
+    return HoldCheck(at=changed_at, ids=tuple(h.external_id for h in holds))
+
+
 def _gql_holds(data: Json, changed_at: datetime) -> tuple[Hold, ...]:
     holds: list[Hold] = []
     for fo in _nodes(data.get("fulfillmentOrders"), "fulfillmentOrders"):
@@ -614,6 +624,7 @@ def order_from_graphql(data: Any, shop: ShopContext) -> Order:
         for item in (_mapping(i, "lineItems[]") for i in _nodes(data.get("lineItems"), "lineItems"))
     )
     shipping_line = data.get("shippingLine") if isinstance(data.get("shippingLine"), Mapping) else {}
+    holds = _gql_holds(data, updated)
     return Order(
         shop_id=shop.shop_id,
         platform=Platform.SHOPIFY,
@@ -643,7 +654,8 @@ def order_from_graphql(data: Any, shop: ShopContext) -> Order:
         shipping_method_code=_text(shipping_line.get("code")),
         requires_shipping=any(line.requires_shipping for line in lines) if lines else True,
         shipments=tuple(_gql_shipment(f, i) for i, f in enumerate(_nodes(data.get("fulfillments"), "fulfillments"))),
-        holds=_gql_holds(data, updated),
+        holds=holds,
+        hold_check=_gql_hold_check(data, updated, holds),
         tags=split_tags(data.get("tags")),
         note=_text(data.get("note")),
         paid_at=optional_time(data.get("processedAt"), "order.processedAt") if financial in _PAID else None,

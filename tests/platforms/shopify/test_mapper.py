@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -451,6 +451,27 @@ def test_graphql_holds_and_statuses() -> None:
         False,
     )
     assert hold.changed_at == datetime(2026, 11, 24, 8, 15, tzinfo=UTC)
+    assert order.hold_check is None  # the read did not say it listed every fulfilment order
+
+
+def test_a_complete_read_of_holds_notices_a_release_made_in_the_admin() -> None:
+    from connector.ingest import merge_orders
+    from connector.model import Hold
+
+    node = _gql_node()
+    node["fulfillmentOrders"] = {
+        "nodes": [{"id": "gid://shopify/FulfillmentOrder/64", "status": "OPEN", "fulfillmentHolds": []}],
+        "pageInfo": {"hasNextPage": False},
+    }
+    read = mapper.order_from_graphql(node, SHOP)
+    assert read.hold_check is not None and read.hold_check.ids == ()
+    ours = Hold("77", handle="ordercare", fulfillment_order_id="64", changed_at=read.updated_at - timedelta(hours=1))
+    held = read.with_changes(holds=(ours,), hold_check=None, updated_at=read.updated_at - timedelta(hours=1))
+    assert held.active_holds == (ours,)
+    assert merge_orders(held, read).active_holds == ()
+    assert merge_orders(read, held).active_holds == ()
+    later = Hold("78", handle="ordercare", fulfillment_order_id="64", changed_at=read.updated_at + timedelta(minutes=1))
+    assert merge_orders(read, held.with_changes(holds=(ours, later))).active_holds == (later,)
 
 
 def test_graphql_missing_updated_at() -> None:
