@@ -3,9 +3,15 @@
 Seeds the store with bulk inserts (progress on stderr), then runs the policy tick over every due order —
 select due by the ``next_check_at`` index, decide, write incidents and outbox rows — in a fresh worker
 process, and reports its time and peak RSS. The same tick over a store of 100,000 orders shows whether the
-cost follows the due orders rather than the stored ones (``scale_ratio`` = large / small).
+cost follows the due orders rather than the stored ones (``scale_ratio`` = large / small). Each store is
+ticked ``--repeat`` times (what a tick wrote is undone in between) and the median is reported.
 
-    python bench/tick.py [--stored 1000000] [--due 10000] [--database sqlite|postgres] [--json] [--smoke]
+The due orders follow a realistic mix (``ROUTINE``/``FIRING`` below, printed at the start): 90 % routine
+re-checks that find nothing wrong yet, 10 % (``--firing-share``) that open an incident or ask for a review.
+The other stored orders are history: mostly finished, some waiting for a later check.
+
+    python bench/tick.py [--stored 1000000] [--due 10000] [--firing-share 0.1] [--repeat 3]
+                         [--database sqlite|postgres] [--profile PREFIX] [--json] [--smoke]
 """
 
 from __future__ import annotations
