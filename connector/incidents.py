@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from connector.metrics import Metrics
-from connector.store.tables import IncidentRow
+from connector.store.tables import IncidentRow, table_of
 
 OPEN, ESCALATED, RESOLVED = "open", "escalated", "resolved"
 
@@ -40,7 +40,7 @@ class IncidentView:
         return self.state != RESOLVED
 
 
-_TABLE = IncidentRow.__table__
+_TABLE = table_of(IncidentRow)
 _COLUMNS = (
     _TABLE.c.id,
     _TABLE.c.order_id,
@@ -107,7 +107,8 @@ def open_incident(
     if current is not None and current.active:
         return current, False
     state = OPEN if level <= 1 else ESCALATED
-    values = {"state": state, "level": level, "opened_at": now, "updated_at": now, "details": dict(details or {})}
+    stored = dict(details or {})
+    values = {"state": state, "level": level, "opened_at": now, "updated_at": now, "details": stored}
     if current is None:
         incident_id = session.execute(
             _INSERT, {"shop_id": shop_id, "order_id": order_id, "kind": kind, "occurrence": 1, **values}
@@ -121,7 +122,7 @@ def open_incident(
         )
     if metrics is not None:
         metrics.incidents_opened.labels(kind).inc()
-    view = IncidentView(kind, state, level, occurrence, now, id=incident_id, details=values["details"])
+    view = IncidentView(kind, state, level, occurrence, now, id=incident_id, details=stored)
     return view, True
 
 

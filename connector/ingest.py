@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from connector import codec
 from connector.model import EventKind, Hold, HoldCheck, Order, OrderEvent, OrderStatus, Shipment, ShipmentStatus
 from connector.shops import Shop
-from connector.store.tables import OrderRow, PendingEvent, RawEvent, WebhookReceipt
+from connector.store.tables import OrderRow, PendingEvent, RawEvent, WebhookReceipt, table_of
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ def _apply_part(order: Order, event: OrderEvent) -> Order:
 # --- storing -------------------------------------------------------------------------------------
 
 
-_ORDERS = OrderRow.__table__
+_ORDERS = table_of(OrderRow)
 _STATEMENTS: dict[tuple[str, str], Any] = {}
 
 
@@ -153,7 +153,7 @@ def _statement(session: Session, name: str) -> Any:
 def _build_statement(dialect: str, name: str) -> Any:
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     if name == "receipt":
-        table = WebhookReceipt.__table__
+        table = table_of(WebhookReceipt)
         return insert(table).on_conflict_do_nothing().returning(table.c.id)
     if name == "order_row":
         query = select(_ORDERS.c.id, _ORDERS.c.deleted, _ORDERS.c.platform_updated_at, _ORDERS.c.data).where(
@@ -161,7 +161,7 @@ def _build_statement(dialect: str, name: str) -> Any:
         )
         return query.with_for_update() if dialect == "postgresql" else query
     if name == "pending":
-        table = PendingEvent.__table__
+        table = table_of(PendingEvent)
         return (
             select(table.c.id, table.c.event)
             .where(table.c.shop_id == bindparam("shop_id"), table.c.order_external_id == bindparam("external_id"))
@@ -172,7 +172,7 @@ def _build_statement(dialect: str, name: str) -> Any:
     if name == "update_order":
         return update(_ORDERS).where(_ORDERS.c.id == bindparam("row_id"))
     if name == "raw_event":
-        return insert(RawEvent.__table__)
+        return insert(table_of(RawEvent))
     raise KeyError(name)
 
 

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, aliased
 from connector.actions import PLATFORM_ACTIONS, ActionKind, ActionRequest, PlannedAction, idempotency_key
 from connector.platforms.base import PermanentError, PlatformClient, RetryableError
 from connector.store.db import transaction
-from connector.store.tables import ActionAttempt, ActionRow, CallTaskRow, OrderRow
+from connector.store.tables import ActionAttempt, ActionRow, CallTaskRow, OrderRow, table_of
 
 if TYPE_CHECKING:
     from connector.services import Services
@@ -163,7 +163,7 @@ def _plan_statement(dialect: str, keyed: bool = False) -> Any:
     statement = _PLAN_STATEMENTS.get((dialect, keyed))
     if statement is None:
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        table = ActionRow.__table__
+        table = table_of(ActionRow)
         returned = (table.c.idempotency_key, table.c.id) if keyed else (table.c.id,)
         statement = insert(table).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(*returned)
         _PLAN_STATEMENTS[(dialect, keyed)] = statement

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from connector import codec
@@ -149,7 +149,7 @@ def _customer_redact(session: Session, shop: Shop, event: OrderEvent, now: datet
         if export.body and any(value in export.body for value in personal):
             session.delete(export)
     session.flush()
-    raw_match = [RawEvent.order_external_id.in_(external_ids)] if external_ids else []
+    raw_match: list[ColumnElement[bool]] = [RawEvent.order_external_id.in_(external_ids)] if external_ids else []
     raw_match += [RawEvent.body.contains(value) for value in personal if "@" in value]
     if raw_match:
         session.execute(
@@ -161,7 +161,7 @@ def _customer_redact(session: Session, shop: Shop, event: OrderEvent, now: datet
     if external_ids:
         pending = PendingEvent.order_external_id.in_(external_ids)
         session.execute(delete(PendingEvent).where(PendingEvent.shop_id == shop.id, pending))
-    log_match = [EmailLog.order_id.in_(order_ids)] if order_ids else []
+    log_match: list[ColumnElement[bool]] = [EmailLog.order_id.in_(order_ids)] if order_ids else []
     if ref.email:
         log_match.append(EmailLog.recipient == ref.email)
     if log_match:

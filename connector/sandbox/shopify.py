@@ -38,7 +38,7 @@ from graphql import (
     GraphQLSchema,
     OperationDefinitionNode,
     build_client_schema,
-    execute,
+    execute_sync,
     get_named_type,
     is_leaf_type,
     parse,
@@ -730,7 +730,7 @@ class SandboxShop:
 def _arg(node: FieldNode, name: str, variables: Mapping[str, Any]) -> Any:
     for argument in node.arguments or ():
         if argument.name.value == name:
-            return value_from_ast_untyped(argument.value, variables)
+            return value_from_ast_untyped(argument.value, dict(variables))
     return None
 
 
@@ -977,7 +977,7 @@ class ShopifySandbox:
                     return Response("<html><body>502 Bad Gateway</body></html>", status=502, mimetype="text/html")
                 return Response("<!DOCTYPE html><html>Shopify is temporarily unavail", status=200, mimetype="text/html")
             shop.available -= requested
-            result = execute(
+            result = execute_sync(
                 schema, document, root_value=shop.root(), variable_values=variables, operation_name=operation_name
             )
             status = self._refill(shop)

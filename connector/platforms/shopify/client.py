@@ -297,7 +297,11 @@ class ShopifyClient:
 
     def _errors(self, name: str, errors: Any, cost: Mapping[str, Any]) -> dict[str, Any]:
         items = errors if isinstance(errors, list) else [{"message": str(errors)}]
-        codes = {str(((e or {}).get("extensions") or {}).get("code", "")) for e in items if isinstance(e, dict)}
+        codes = {
+            str(extensions.get("code", ""))
+            for e in items
+            if isinstance(e, dict) and isinstance(extensions := e.get("extensions") or {}, dict)
+        }
         message = "; ".join(str(e.get("message")) for e in items if isinstance(e, dict)) or str(errors)
         if "THROTTLED" in codes:
             requested = float(cost.get("requestedQueryCost") or self._costs.get(name, 10.0))

@@ -269,8 +269,9 @@ def _marketing(data: Json) -> bool | None:
 def rest_customer(data: Json) -> Customer:
     raw = data.get("customer")
     customer = _mapping(raw, "customer") if raw is not None else {}
-    shipping = data.get("shipping_address") if isinstance(data.get("shipping_address"), Mapping) else {}
-    billing = data.get("billing_address") if isinstance(data.get("billing_address"), Mapping) else {}
+    shipping_raw, billing_raw = data.get("shipping_address"), data.get("billing_address")
+    shipping: Mapping[str, Any] = shipping_raw if isinstance(shipping_raw, Mapping) else {}
+    billing: Mapping[str, Any] = billing_raw if isinstance(billing_raw, Mapping) else {}
     return Customer(
         external_id=external_id(customer, "customer")
         if customer.get("id") or customer.get("admin_graphql_api_id")
