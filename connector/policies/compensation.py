@@ -26,10 +26,10 @@ from connector.actions import ActionKind, PlannedAction, idempotency_key
 from connector.calendar import BusinessCalendar
 from connector.model import Order
 from connector.policies.config import CompensationConfig
-from connector.store.tables import ShopRow, UTCDateTime, VoucherRow
+from connector.store.tables import ShopRow, UTCDateTime, VoucherRow, table_of
 
 ISSUED, REFUSED = "issued", "refused"
-_V = VoucherRow.__table__
+_V = table_of(VoucherRow)
 _ISSUED = (_V.c.shop_id == bindparam("shop_id")) & (_V.c.state == ISSUED)
 _FOR_ORDER = select(func.count()).where(_ISSUED, _V.c.order_id == bindparam("order_id"))
 _FOR_CUSTOMER = select(func.count()).where(
@@ -63,7 +63,7 @@ def voucher_code(secret: str, key: str, length: int = 8) -> str:
     """``OC-`` and ``length`` characters of an HMAC of the idempotency key (no 0/O or 1/I look-alikes)."""
     digest = hmac.new(secret.encode(), key.encode(), hashlib.sha256).digest()
     text = base64.b32encode(digest).decode().rstrip("=")
-    readable = text.translate(str.maketrans({"O": "9", "I": "8"}))
+    readable = text.translate(str.maketrans("OI", "98"))
     return "OC-" + readable[:length]
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from connector import codec
 from connector.actions import ActionKind
-from connector.address_check import AddressLookup, PdokLookup
+from connector.address_check import AddressLookup, lookup_provider
 from connector.incidents import (
     RESOLVED,
     IncidentView,
@@ -40,7 +40,7 @@ from connector.policies.notes import day, note_text
 from connector.services import Services
 from connector.shops import Shop
 from connector.store.db import transaction
-from connector.store.tables import OrderRow
+from connector.store.tables import OrderRow, table_of
 
 log = logging.getLogger(__name__)
 
@@ -266,17 +266,9 @@ _OPS: dict[type, Callable[[_OrderWrite, Any], None]] = {
 
 # --- the tick ------------------------------------------------------------------------------------
 
-_LOOKUPS: dict[tuple[str, float], AddressLookup] = {}
-
-
 def _lookup(config: PoliciesConfig) -> AddressLookup | None:
     settings = config.address.lookup
-    if settings.provider is None:
-        return None
-    key = (settings.base_url, settings.timeout_seconds)
-    if key not in _LOOKUPS:
-        _LOOKUPS[key] = PdokLookup(settings.base_url, settings.timeout_seconds)
-    return _LOOKUPS[key]
+    return lookup_provider(settings.provider, settings.base_url, settings.timeout_seconds)
 
 
 def policies_for(services: Services, shop_id: str) -> PoliciesConfig:
@@ -293,7 +285,7 @@ def context_for(services: Services, shop: Shop, lookup: AddressLookup | None = N
     return PolicyContext(shop=shop, config=config, calendar=calendar, lookup=lookup or _lookup(config))
 
 
-_ORDERS = OrderRow.__table__
+_ORDERS = table_of(OrderRow)
 _NEXT_CHECK = _ORDERS.update().where(_ORDERS.c.id == bindparam("order_id"))
 
 
