@@ -19,17 +19,14 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, make_response, render_template, request
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
 
-from connector import codec, incidents
-from connector.actions import ActionKind, PlannedAction
+from connector import address_fix, codec
 from connector.address_check import AddressLookup, LookupUnavailable, check_address, lookup_provider
 from connector.addresses import normalise_postcode
 from connector.calendar import BusinessCalendar
 from connector.model import Address, Order
 from connector.notify import fixlinks
 from connector.notify.render import Item, format_day, format_items, normalise_locale, renderer_for
-from connector.outbox import plan
 from connector.services import Services
 from connector.shops import Shop
 from connector.store.db import transaction
@@ -42,7 +39,6 @@ CSRF_COOKIE = "ordercare_fix"
 FIELDS = ("postcode", "house_number", "house_number_addition", "street", "city")
 MAX_FIELD = 100
 SPLIT_FIELDS_KEY = "split_address_fields"
-RESOLUTION = "address corrected by customer"
 
 TEXT: dict[str, dict[str, str]] = {
     "en": {
@@ -465,34 +461,12 @@ def _accept(page: Page) -> Response:
         "note_address_fixed", page.shop.locale, {"at": calendar.local(now), "address": _one_line(address)}
     )
     with transaction(services.sessions) as session:
-        if not fixlinks.mark_used(session, token.id, now):  # used or expired since the page was loaded
+        result = address_fix.accept(session, token, address, note, now, metrics=services.metrics)
+    if not result.accepted:
+        assert result.state is not None
+        with services.sessions() as session:
             fresh = session.get(FixToken, token.id)
-            state = fixlinks.LinkState.USED if fresh and fresh.used_at else fixlinks.LinkState.EXPIRED
-            return _gone(state, fresh, page.lang, page.shop)
-        query = select(OrderRow).where(OrderRow.id == token.order_id)
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update()
-        row = session.scalars(query).one()
-        stored = codec.load_order(row.data)
-        row.data = codec.dump_order(stored.with_changes(shipping_address=address))
-        row.next_check_at = now
-        steps: tuple[tuple[ActionKind, str, dict[str, Any]], ...] = (
-            (ActionKind.UPDATE_ADDRESS, "address", {"address": codec.dump(address)}),
-            (ActionKind.RELEASE_HOLD, "release", {}),
-            (ActionKind.ADD_NOTE, "note", {"text": note}),
-        )
-        for kind, step, payload in steps:
-            plan(
-                session,
-                shop_id=token.shop_id,
-                order_id=token.order_id,
-                order_external_id=row.external_id,
-                action=PlannedAction(kind=kind, policy="address", step=f"fix-{token.id}-{step}", payload=payload),
-                now=now,
-                incident_id=token.incident_id,
-            )
-        if token.incident_id is not None:
-            incidents.resolve(session, token.incident_id, RESOLUTION, now, metrics=services.metrics)
+        return _gone(result.state, fresh, page.lang, page.shop)
     delivery = _expected_delivery(services, page.shop, now)
     t = TEXT[page.lang]
     first_name = page.order.customer.first_name

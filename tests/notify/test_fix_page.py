@@ -209,7 +209,10 @@ def test_a_good_address_is_accepted_in_one_go(
     ]
     with services.sessions() as session:
         incident_ids = {a.incident_id for a in session.scalars(select(ActionRow))}
+        waits = dict(session.execute(select(ActionRow.kind, ActionRow.after_key)).all())
     assert incident_ids == {stored["incident_id"]}
+    # the hold is released only once the shop has the new address
+    assert waits == {"update_address": None, "release_hold": "fietsen:1001:address:fix-tok-1-address", "add_note": None}
 
 
 def test_empty_street_and_city_are_filled_from_the_lookup_on_save(
