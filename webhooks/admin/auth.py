@@ -19,9 +19,9 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from connector.admin_users import LoginThrottle, authenticate, get_account
+from connector.dashboard import shops
 from webhooks.admin import bp
 from webhooks.admin.common import Viewer, now, safe_next, services
-from webhooks.admin.queries import shops
 
 ACCOUNT, STARTED, SEEN, CSRF = "admin_account", "admin_started", "admin_seen", "admin_csrf"
 PUBLIC_ENDPOINTS = frozenset({"admin.login", "admin.static"})

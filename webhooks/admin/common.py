@@ -13,8 +13,8 @@ from flask import abort, current_app, g, request
 
 from connector.admin_users import Account
 from connector.config import Settings
+from connector.dashboard import ShopInfo
 from connector.services import Services
-from webhooks.admin.queries import ShopInfo
 
 
 @dataclass(frozen=True)

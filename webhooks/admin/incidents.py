@@ -8,9 +8,7 @@ from typing import Any
 from flask import abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
-from webhooks.admin import bp
-from webhooks.admin.common import date_range, positive_int, services, viewer
-from webhooks.admin.queries import (
+from connector.dashboard import (
     STATES,
     IncidentFilters,
     IncidentItem,
@@ -20,6 +18,8 @@ from webhooks.admin.queries import (
     iter_incidents,
     search_incidents,
 )
+from webhooks.admin import bp
+from webhooks.admin.common import date_range, positive_int, services, viewer
 from webhooks.admin.tabular import Table, csv_response, wants_csv
 
 INCIDENT_COLUMNS = (

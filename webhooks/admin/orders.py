@@ -6,13 +6,13 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
+from connector.dashboard import order_in_scope, order_view, orders_by_number
 from connector.insights import CONTACT_KINDS
 from connector.store.db import transaction
 from connector.store.tables import CustomerContact, OrderRow
 from webhooks.admin import bp
 from webhooks.admin.common import now, safe_next, services, viewer
 from webhooks.admin.incidents import timeline_tables
-from webhooks.admin.queries import order_in_scope, order_view, orders_by_number
 from webhooks.admin.tabular import csv_response, wants_csv
 
 CONTACT_LABELS = {
