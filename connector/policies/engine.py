@@ -266,6 +266,7 @@ _OPS: dict[type, Callable[[_OrderWrite, Any], None]] = {
 
 # --- the tick ------------------------------------------------------------------------------------
 
+
 def _lookup(config: PoliciesConfig) -> AddressLookup | None:
     settings = config.address.lookup
     return lookup_provider(settings.provider, settings.base_url, settings.timeout_seconds)
