@@ -1,5 +1,6 @@
-"""The dashboard in headless Chromium: sign in, open an incident, finish a call task, retry a failed action,
-all without JavaScript on a phone-sized screen; and a full-page screenshot of the patterns page."""
+"""The dashboard in headless Chromium, without JavaScript on a phone-sized screen: the shop's admin signs in and
+follows an incident that a Shopify sandbox shop caused through the real code path; staff finish a call task and
+retry a failed action; and a full-page screenshot of the patterns page over twelve weeks of history."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from tests.admin.builders import PASSWORD
 from tests.admin.web import load
 
 from .admin_fixtures import AdminSite, admin_site  # noqa: F401  (fixture)
+from .sandbox_site import ADMIN, ADMIN_PASSWORD, SandboxSite, sandbox_site  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -29,13 +31,66 @@ def _context(chromium: Any, viewport: dict[str, int], javascript: bool) -> Any:
     return context
 
 
-def _sign_in(page: Any, site: AdminSite, username: str = "anna") -> None:
+def _sign_in(page: Any, site: AdminSite | SandboxSite, username: str = "anna", password: str = PASSWORD) -> None:
     page.goto(f"{site.url}/admin/")
     assert "/admin/login" in page.url
     page.get_by_label("Name").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{site.url}/admin/")
+
+
+def test_an_incident_from_the_sandbox_shop(chromium: Any, sandbox_site: SandboxSite) -> None:  # noqa: F811
+    site, order_id = sandbox_site, sandbox_site.order["id"]
+    # the webhook went over HTTP, the tick opened one incident with four actions, the outbox did all four
+    assert site.delivery_status == 200
+    assert (site.tick.evaluated, site.tick.incidents_opened, site.tick.actions_planned) == (1, 1, 4)
+    assert (site.outbox.done, site.outbox.retried, site.outbox.failed) == (4, 0, 0)
+    subject = "Bestelling #1001: wil je je bezorgadres controleren?"
+
+    context = _context(chromium, PHONE, javascript=False)
+    page = context.new_page()
+    try:
+        _sign_in(page, site, ADMIN, ADMIN_PASSWORD)
+        page.get_by_role("navigation", name="Sections").get_by_role("link", name="Incidents").click()
+        assert page.locator("h1 .count").inner_text() == "1"
+        rows = page.locator("table.list tbody tr")
+        assert rows.count() == 1
+        assert [cell.inner_text() for cell in rows.locator("td").all()][1:4] == ["#1001", "address", "open 1"]
+        rows.get_by_role("link", name="#1001").click()
+
+        assert page.get_by_role("heading", name="address on order #1001").is_visible()
+        assert "missing_house_number" in page.locator(".facts").inner_text()
+        timeline = [
+            (item.locator(".lane").text_content(), item.locator(".title").text_content())  # as written, not as styled
+            for item in page.locator("ol.timeline > li").all()
+        ]
+        assert timeline == [
+            ("we saw", "orders/create (applied)"),
+            ("we saw", "incident address opened"),
+            ("we did", "hold_fulfillment (address)"),
+            ("we did", "add_tags (address)"),
+            ("we did", "add_note (address)"),
+            ("we did", "notify_customer (address)"),
+            ("customer got", f"e-mail: {subject}"),
+        ]
+        did = page.locator("ol.timeline > li.lane-did .muted").all_inner_texts()
+        assert did == ["done", "done", "done", "done"]
+        shopify = page.get_by_role("link", name="open in Shopify")
+        assert shopify.get_attribute("href") == f"https://{site.shop.domain}/admin/orders/{order_id}"
+        OUTPUT.mkdir(exist_ok=True)
+        page.screenshot(path=str(OUTPUT / "incident-from-sandbox-phone.png"), full_page=True)
+    finally:
+        context.close()
+
+    # what the shop and the customer got: our hold, our tag, the staff note, one e-mail
+    (hold,) = site.shop.holds(order_id)
+    assert (hold["handle"], hold["reason"]) == ("ordercare", "INCORRECT_ADDRESS")
+    on_shop = site.shop.order(order_id)
+    assert on_shop["tags"] == "ordercare:address"
+    assert "ordercare: adres klopt niet: huisnummer ontbreekt." in on_shop["note"]
+    (email,) = site.mail.received
+    assert (email.rcpt_tos, email.message["Subject"]) == (["daan@example.nl"], subject)
 
 
 def test_daily_work_on_a_phone_without_javascript(chromium: Any, admin_site: AdminSite) -> None:  # noqa: F811
@@ -72,6 +127,7 @@ def test_daily_work_on_a_phone_without_javascript(chromium: Any, admin_site: Adm
         retried = load(site.services, ActionRow, world.failed_a.id)
         assert (retried.state, retried.last_error) == ("pending", None)
 
+        OUTPUT.mkdir(exist_ok=True)
         page.screenshot(path=str(OUTPUT / "today-phone.png"), full_page=True)
         page.get_by_role("button", name="Sign out").click()
         assert page.get_by_text("You are signed out.").is_visible()
