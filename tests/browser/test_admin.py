@@ -88,7 +88,8 @@ def test_an_incident_from_the_sandbox_shop(chromium: Any, sandbox_site: SandboxS
     assert (hold["handle"], hold["reason"]) == ("ordercare", "INCORRECT_ADDRESS")
     on_shop = site.shop.order(order_id)
     assert on_shop["tags"] == "ordercare:address"
-    assert "ordercare: adres klopt niet: huisnummer ontbreekt." in on_shop["note"]
+    assert on_shop["note"].startswith("24 nov 2026 10:00 ordercare: adres klopt niet: huisnummer ontbreekt.")
+    assert on_shop["note"].count("ordercare:") == 1
     (email,) = site.mail.received
     assert (email.rcpt_tos, email.message["Subject"]) == (["daan@example.nl"], subject)
 

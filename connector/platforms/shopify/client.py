@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_API_VERSION = "2026-10"
 HOLD_HANDLE = mapper.OUR_HOLD_HANDLE
-NOTE_PREFIX = "ordercare"
 PACING_MARGIN_SECONDS = 0.02  # clocks on both sides round; arrive just after the bucket can afford the call
 _HOLDABLE = frozenset({"OPEN", "IN_PROGRESS", "ON_HOLD", "SCHEDULED"})
 _HOLD_REASONS = frozenset(
@@ -342,16 +341,13 @@ class ShopifyClient:
         present = set(self._order("OrderTags", self._order_gid(request)).get("tags") or [])
         return {"tags": tags} if set(tags) <= present else None
 
-    def note_line(self, text: str) -> str:
-        return f"{self.clock().date().isoformat()} {NOTE_PREFIX}: {text}"
-
     def _add_note(self, request: ActionRequest) -> dict[str, Any]:
         text = str(_require(request.payload, "text")).strip()
         gid = self._order_gid(request)
         current = self._order("OrderNote", gid).get("note") or ""
-        if f"{NOTE_PREFIX}: {text}" in current:
+        if text in current:
             return {"note": "already present"}
-        line = self.note_line(text)
+        line = text  # the policy's line is already dated and signed ("24 nov 2026 10:00 ordercare: ...")
         note = f"{current.rstrip()}\n{line}" if current.strip() else line
         result = self.execute("OrderUpdate", {"input": {"id": gid, "note": note}})
         _user_errors(result.get("orderUpdate"), "orderUpdate")
@@ -360,7 +356,7 @@ class ShopifyClient:
     def _note_done(self, request: ActionRequest) -> dict[str, Any] | None:
         text = str(_require(request.payload, "text")).strip()
         note = self._order("OrderNote", self._order_gid(request)).get("note") or ""
-        return {"note": "already present"} if f"{NOTE_PREFIX}: {text}" in note else None
+        return {"note": "already present"} if text in note else None
 
     def _set_attributes(self, request: ActionRequest) -> dict[str, Any]:
         wanted = {str(k): str(v) for k, v in dict(_require(request.payload, "attributes")).items()}

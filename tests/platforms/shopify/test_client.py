@@ -109,17 +109,18 @@ def test_add_tags(served: tuple[ShopifySandbox, SandboxShop], client: ShopifyCli
 def test_add_note_keeps_the_merchants_note(served: tuple[ShopifySandbox, SandboxShop], client: ShopifyClient) -> None:
     _, shop = served
     oid = str(shop.create_order(note="Klant belt zelf.")["id"])
-    request = req(ActionKind.ADD_NOTE, oid, {"text": "Huisnummer ontbreekt; klant gemaild."})
+    line = "24 nov 2026 10:00 ordercare: huisnummer ontbreekt; klant gemaild."  # the policy dates and signs it
+    request = req(ActionKind.ADD_NOTE, oid, {"text": line})
     assert client.already_done(request) is None
-    assert client.perform(request) == {"line": "2026-11-24 ordercare: Huisnummer ontbreekt; klant gemaild."}
-    assert shop.order(oid)["note"] == "Klant belt zelf.\n2026-11-24 ordercare: Huisnummer ontbreekt; klant gemaild."
+    assert client.perform(request) == {"line": line}
+    assert shop.order(oid)["note"] == f"Klant belt zelf.\n{line}"
     assert client.already_done(request) == {"note": "already present"}
     # a replay writes nothing
     assert client.perform(request) == {"note": "already present"}
     assert shop.counters["notes_written"] == 1
     empty = str(shop.create_order(note=None)["id"])
     client.perform(req(ActionKind.ADD_NOTE, empty, {"text": "Eerste regel"}))
-    assert shop.order(empty)["note"] == "2026-11-24 ordercare: Eerste regel"
+    assert shop.order(empty)["note"] == "Eerste regel"
 
 
 def test_set_attributes_merges(served: tuple[ShopifySandbox, SandboxShop], client: ShopifyClient) -> None:
