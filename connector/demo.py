@@ -32,7 +32,7 @@ from sqlalchemy import func, select
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 START = datetime(2026, 11, 23, 8, 0, tzinfo=AMSTERDAM)  # Monday
-END = datetime(2026, 11, 30, 9, 0, tzinfo=AMSTERDAM)  # the Monday after
+END = datetime(2026, 11, 30, 12, 0, tzinfo=AMSTERDAM)  # the Monday after
 SHOPIFY_DOMAIN = "fietsen-demo.myshopify.com"
 SHOPIFY_SECRET = "demo-shopify-app-secret"  # noqa: S105 - a sandbox credential
 SHOPIFY_TOKEN = "shpat_demo_token"  # noqa: S105 - a sandbox credential
@@ -256,6 +256,7 @@ def _settings(tmp: Path, demo: Demo, web_port: int, woo_shop: dict[str, Any]) ->
         "secret_key": secrets.token_urlsafe(24),
         "public_url": f"http://127.0.0.1:{web_port}",
         "log_level": "WARNING",
+        "fix_link_days": 14,  # Emma's link must still work when the week is over
         "scheduler": {"max_attempts": 5},
         "email": {"smtp_host": "127.0.0.1", "smtp_port": demo.mail.port,
                   "sender": "Klantenservice <service@fietsenwinkel.example.nl>"},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -16,16 +17,16 @@ def test_demo_json_summary(capsys: pytest.CaptureFixture[str]) -> None:
         "orders": 7,
         "incidents": {"address": 2, "next_day": 1, "shipment_delay": 1, "stale": 1},
         "actions": {
-            "add_note": 8,
-            "add_tags": 6,
-            "create_call_task": 1,
+            "add_note": 9,
+            "add_tags": 7,
+            "create_call_task": 2,
             "create_voucher": 2,
             "hold_fulfillment": 2,
             "notify_customer": 8,
             "release_hold": 1,
             "update_address": 1,
         },
-        "notes_written": 8,
+        "notes_written": 9,
         "vouchers": 2,
         "emails": 8,
     }
@@ -37,6 +38,7 @@ def test_demo_story_names_what_happened(capsys: pytest.CaptureFixture[str]) -> N
     assert "fietsen #1002: address incident resolved (address corrected by customer)" in out
     assert "fietsen #1003: next_day incident opened" in out
     assert "e-mail to the customer (review_request)" in out
+    assert re.search(r"theewinkel #\d+: shipment_delay incident escalated to level 3", out)
     assert "Subject: Sorry, bestelling #1003 komt later dan beloofd" in out
     assert "Emma has not fixed her address yet. Her link works while the demo runs: http://127.0.0.1:" in out
     assert "Dashboard: http://127.0.0.1:" in out
