@@ -118,28 +118,16 @@ def _start_worker(services: Any) -> Callable[[], None]:
     return stop
 
 
-class _Stop(Exception):
-    """Raised from the SIGTERM handler to leave the server loop."""
-
-
-def _raise_stop(signum: int, _frame: Any) -> None:
-    raise _Stop
-
-
 def _serve_web(services: Any, host: str, port: int, threads: int) -> None:
-    """Serve until SIGTERM or Ctrl-C, then close the listening socket."""
+    """Serve until SIGTERM or Ctrl-C; requests in flight then get up to 10 s to finish."""
     from waitress import create_server
 
     from webhooks import create_app
 
     server = create_server(create_app(services), host=host, port=port, threads=threads, ident="ordercare")
-    signal.signal(signal.SIGTERM, _raise_stop)
-    try:
-        server.run()
-    except (_Stop, KeyboardInterrupt):
-        pass
-    finally:
-        server.close()
+    loop = threading.Thread(target=server.run, name="waitress", daemon=True)
+    loop.start()
+    _wait_for_signal(lambda: server.task_dispatcher.shutdown(timeout=10))
 
 
 def _serve(args: argparse.Namespace) -> int:
