@@ -335,12 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
         add_arguments(command)
         command.set_defaults(run=run)
     for name, (help_text, module_name) in EXTERNAL.items():
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
+        module = importlib.import_module(module_name)
         command = sub.add_parser(name, help=help_text, description=help_text)
         module.add_arguments(command)
         command.set_defaults(run=module.run)

@@ -7,23 +7,20 @@ All logic lives in ``connector``; these modules turn HTTP into calls on it and b
 from __future__ import annotations
 
 import importlib
-import logging
 
 from flask import Flask
 
 from connector.services import Services
 
-log = logging.getLogger(__name__)
-
-# module -> attribute holding its Blueprint; optional modules are skipped until they exist
-BLUEPRINTS: dict[str, bool] = {
-    "webhooks.webhook_routes": True,
-    "webhooks.health": True,
-    "webhooks.shopify_install": False,
-    "webhooks.woocommerce_connect": False,
-    "webhooks.fix": False,
-    "webhooks.admin": False,
-}
+# each module holds a Blueprint named ``bp``
+BLUEPRINTS = (
+    "webhooks.webhook_routes",
+    "webhooks.health",
+    "webhooks.shopify_install",
+    "webhooks.woocommerce_connect",
+    "webhooks.fix",
+    "webhooks.admin",
+)
 
 
 def create_app(services: Services) -> Flask:
@@ -36,23 +33,7 @@ def create_app(services: Services) -> Flask:
         SESSION_COOKIE_SECURE=services.settings.public_url.startswith("https://"),
     )
     app.extensions["ordercare"] = services
-    for module_name, required in BLUEPRINTS.items():
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if required or exc.name != module_name:
-                raise
-            log.debug("optional blueprint %s not installed", module_name)
-            continue
-        blueprint = getattr(module, "bp", None)
-        if blueprint is None:
-            if required:
-                raise RuntimeError(f"{module_name} has no Blueprint named bp")
-            continue
-        app.register_blueprint(blueprint)
+    for module_name in BLUEPRINTS:
+        app.register_blueprint(importlib.import_module(module_name).bp)
     return app
 
-
-def services_of(app: Flask) -> Services:
-    services: Services = app.extensions["ordercare"]
-    return services
