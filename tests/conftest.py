@@ -44,6 +44,18 @@ def now() -> datetime:
     return datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``postgres`` run only in the PostgreSQL half of the suite."""
+    def sqlite_only_copy(item: pytest.Item) -> bool:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        return bool(item.get_closest_marker("postgres")) and params.get("database_url") == "sqlite"
+
+    dropped = [item for item in items if sqlite_only_copy(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if not sqlite_only_copy(item)]
+
+
 def _pg_available() -> str | None:
     try:
         engine = make_engine(PG_SERVER, pool_pre_ping=False)

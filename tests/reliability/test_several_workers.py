@@ -45,11 +45,10 @@ def wait_for(condition: object, timeout: float, step: float = 0.05) -> bool:
 
 
 @pytest.mark.slow
+@pytest.mark.postgres  # several worker processes share one database on PostgreSQL (SQLite serialises writers)
 def test_three_workers_share_the_outbox_and_take_over_a_killed_ones_work(
     db_url: str, engine: Engine, tmp_path: Path
 ) -> None:
-    if not db_url.startswith("postgresql"):
-        pytest.skip("several worker processes share one database on PostgreSQL (SQLite serialises writers)")
     with world(ORDERS_PER_SHOP) as w:
         config = w.write_config(tmp_path / "ordercare.yaml", db_url, lease_seconds=LEASE_SECONDS, outbox_batch=5)
         services = Services.build(load_settings(config), engine=engine)
