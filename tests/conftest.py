@@ -46,6 +46,7 @@ def now() -> datetime:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked ``postgres`` run only in the PostgreSQL half of the suite."""
+
     def sqlite_only_copy(item: pytest.Item) -> bool:
         params = getattr(getattr(item, "callspec", None), "params", {})
         return bool(item.get_closest_marker("postgres")) and params.get("database_url") == "sqlite"

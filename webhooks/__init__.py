@@ -36,4 +36,3 @@ def create_app(services: Services) -> Flask:
     for module_name in BLUEPRINTS:
         app.register_blueprint(importlib.import_module(module_name).bp)
     return app
-
