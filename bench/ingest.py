@@ -20,7 +20,6 @@ import json
 import multiprocessing as mp
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -29,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from _support import ROOT, SECRET, database, emit, median, percentile, settings_dict, tempdir, write_config
+
+from connector.sandbox.server import free_port
 
 # One writer for SQLite: it admits one writing transaction at a time and a waiting writer sleeps in its busy
 # handler, so more processes only add lock waits (measured: 1x1 ~435/s p99 ~40 ms; 2x4 280-500/s p99 110-200
@@ -118,12 +119,6 @@ def _load_worker(
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _wait_ready(port: int, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -197,7 +192,7 @@ def in_process_limit(database_url: str, config: Path, count: int) -> float:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempdir() as tmp, database(args.database, Path(tmp)) as url:
         config = write_config(Path(tmp), settings_dict(url))
-        port = _free_port()
+        port = free_port()
         env = dict(os.environ, ORDERCARE_CONFIG=str(config), PYTHONPATH=str(ROOT))
         server = subprocess.Popen(
             [

@@ -13,7 +13,6 @@ import logging
 import re
 import secrets
 import signal
-import socket
 import sys
 import tempfile
 import threading
@@ -29,6 +28,8 @@ from zoneinfo import ZoneInfo
 
 import requests
 from sqlalchemy import func, select
+
+from connector.sandbox.server import free_port
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 START = datetime(2026, 11, 23, 8, 0, tzinfo=AMSTERDAM)  # Monday
@@ -65,7 +66,7 @@ class MailCatcher:
                     catcher.messages.append(parsed)
                 return "250 Message accepted"
 
-        self.port = _free_port()
+        self.port = free_port()
         self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
 
     def start(self) -> MailCatcher:
@@ -74,12 +75,6 @@ class MailCatcher:
 
     def stop(self) -> None:
         self._controller.stop()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # --- the script ----------------------------------------------------------------------------------
@@ -398,7 +393,7 @@ def run_demo(as_json: bool = False, hold_seconds: float = 0.0) -> int:
             shopify.url = servers[-1].url
             demo.woo = WooSandbox(clock=clock)
             servers.append(demo.woo.serve().start())
-            web_port = _free_port()
+            web_port = free_port()
             settings = _settings(tmp, demo, web_port, demo.woo.shop_config("theewinkel"))
             engine = make_engine(settings.database_url)
             upgrade(engine)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import yaml
 
 from connector.cli import main
 from connector.config import settings_from_mapping
+from connector.sandbox.server import free_port
 from connector.services import Services
 from connector.store.db import make_engine, transaction
 from connector.store.tables import ActionRow
@@ -94,15 +94,9 @@ def test_missing_config_is_a_clear_error(capsys: pytest.CaptureFixture[str], mon
     assert capsys.readouterr().err.strip() == "--config: give a configuration file (or set ORDERCARE_CONFIG)"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_serve_answers_health_and_stops_on_sigterm(tmp_path: Path) -> None:
     path = config_file(tmp_path, f"sqlite:///{tmp_path / 'serve.db'}")
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "serve.log").open("wb")  # a file, not a pipe: a full pipe would block the server
     process = subprocess.Popen(
         [sys.executable, "-m", "connector.cli", "serve", "--config", str(path), "--port", str(port)],
@@ -131,7 +125,7 @@ def test_serve_answers_health_and_stops_on_sigterm(tmp_path: Path) -> None:
 
 
 def test_sandbox_command_serves_both_shops_until_stopped() -> None:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "connector.cli", "sandbox", "--port", str(port)],
         cwd=ROOT,

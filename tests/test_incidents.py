@@ -12,8 +12,8 @@ from connector.services import Services
 from connector.store.db import transaction
 from connector.store.tables import IncidentRow
 from tests.conftest import make_settings
-from tests.policies.support import order
-from tests.policies.test_engine import NOW, put
+from tests.policies.support import NOW, order
+from tests.policies.test_engine import put
 
 
 def test_open_escalate_resolve_each_once(db_url: str, engine: object) -> None:

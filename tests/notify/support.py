@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import socket
 import ssl
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,18 +28,13 @@ from connector.address_check import LookupResult, LookupUnavailable
 from connector.config import Settings
 from connector.model import Address, Customer, Money, Order, OrderLine, OrderStatus, Platform
 from connector.outbox import plan
+from connector.sandbox.server import free_port
 from connector.services import Services
 from connector.store.db import transaction
 from connector.store.tables import IncidentRow, OrderRow
 
 SMTP_USER = "shop"
 SMTP_PASSWORD = "s3cret-wachtwoord"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -33,6 +33,9 @@ def ams(*args: int) -> datetime:
     return datetime(*args, tzinfo=AMS)
 
 
+NOW = ams(2026, 11, 24, 10, 5)  # Tuesday 10:05 in Amsterdam: the clock of the database tests
+
+
 def address(**changes: Any) -> Address:
     base: dict[str, Any] = {
         "first_name": "Sanne",

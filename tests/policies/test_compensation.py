@@ -19,7 +19,7 @@ from connector.store.db import transaction
 from connector.store.tables import ActionRow, IncidentRow, VoucherRow
 
 from .support import ams, context, customer, order
-from .test_engine import build, put  # noqa: F401  (fixture)
+from .test_engine import put
 
 NOW = ams(2026, 11, 24, 21, 0)
 SECRET = "test-secret-key-0123456789abcdef"
@@ -64,7 +64,7 @@ def test_code_is_deterministic_random_looking_and_secret_bound() -> None:
     assert code != compensation.voucher_code("another-secret-key-000000", "fietsen:1001:next_day:1-voucher")
 
 
-def test_issued_voucher_payload_and_replay(build: Callable[..., Services]) -> None:  # noqa: F811
+def test_issued_voucher_payload_and_replay(build: Callable[..., Services]) -> None:
     services = build()
     item = order("1001", total=Money(Decimal("50.00"), "EUR"))
     outcome = grant(services, item)
@@ -107,7 +107,7 @@ def test_issued_voucher_payload_and_replay(build: Callable[..., Services]) -> No
     assert len(vouchers(services)) == 1
 
 
-def test_fixed_voucher(build: Callable[..., Services]) -> None:  # noqa: F811
+def test_fixed_voucher(build: Callable[..., Services]) -> None:
     services = build()
     outcome = grant(services, order("1001"), {"voucher": {"kind": "fixed", "value": "5.00"}})
     assert (outcome.state, outcome.amount, outcome.context["value"], outcome.context["kind"]) == (
@@ -118,7 +118,7 @@ def test_fixed_voucher(build: Callable[..., Services]) -> None:  # noqa: F811
     )
 
 
-def test_per_order_limit(build: Callable[..., Services]) -> None:  # noqa: F811
+def test_per_order_limit(build: Callable[..., Services]) -> None:
     services = build()
     item = order("1001")
     assert grant(services, item).state == "issued"
@@ -145,7 +145,7 @@ def test_per_order_limit(build: Callable[..., Services]) -> None:  # noqa: F811
     assert [s for _, s, _, _ in vouchers(services)] == ["issued", "refused"]
 
 
-def test_per_customer_limit_and_its_window(build: Callable[..., Services]) -> None:  # noqa: F811
+def test_per_customer_limit_and_its_window(build: Callable[..., Services]) -> None:
     services = build()
     assert grant(services, order("1001")).state == "issued"
     refused = grant(services, order("1002"), now=NOW + timedelta(days=89))
@@ -156,7 +156,7 @@ def test_per_customer_limit_and_its_window(build: Callable[..., Services]) -> No
     assert grant(services, other, {"budget": {"per_shop_per_day": "1000"}}).state == "issued"
 
 
-def test_max_share_of_order_either_side(build: Callable[..., Services]) -> None:  # noqa: F811
+def test_max_share_of_order_either_side(build: Callable[..., Services]) -> None:
     services = build()
     fixed = {"voucher": {"kind": "fixed", "value": "5.00"}}
     small = grant(services, order("1001", total=Money(Decimal("9.98"), "EUR")), fixed)
@@ -166,7 +166,7 @@ def test_max_share_of_order_either_side(build: Callable[..., Services]) -> None:
     assert grant(services, other, fixed).state == "issued"
 
 
-def test_per_shop_per_day_either_side_and_next_local_day(build: Callable[..., Services]) -> None:  # noqa: F811
+def test_per_shop_per_day_either_side_and_next_local_day(build: Callable[..., Services]) -> None:
     services = build()
     budget = {"budget": {"per_shop_per_day": "10.00"}}
 
@@ -181,7 +181,7 @@ def test_per_shop_per_day_either_side_and_next_local_day(build: Callable[..., Se
     assert grant(services, buyer(4), budget, now=ams(2026, 11, 25, 0, 0)).state == "issued"  # a new shop-local day
 
 
-def test_no_email_or_no_total_is_refused(build: Callable[..., Services]) -> None:  # noqa: F811
+def test_no_email_or_no_total_is_refused(build: Callable[..., Services]) -> None:
     services = build()
     assert grant(services, order("1001", customer=customer(email=None, external_id=None))).reason == (
         "the customer has no e-mail address to tie the voucher to"
@@ -195,7 +195,7 @@ def late_next_day(n: int, **changes: Any) -> Any:
     return order(str(n), at=ams(2026, 11, 24, 12, 0), shipping_method="Morgen in huis", **changes)
 
 
-def test_tick_issues_voucher_into_the_email_and_note(build: Callable[..., Services]) -> None:  # noqa: F811
+def test_tick_issues_voucher_into_the_email_and_note(build: Callable[..., Services]) -> None:
     services = build()
     put(services, late_next_day(1))
     report = tick.run_tick(services, NOW)
@@ -213,7 +213,7 @@ def test_tick_issues_voucher_into_the_email_and_note(build: Callable[..., Servic
     assert rows["create_voucher"].id < rows["notify_customer"].id  # the code exists before the e-mail names it
 
 
-def test_tick_records_a_refusal_in_the_incident(build: Callable[..., Services]) -> None:  # noqa: F811
+def test_tick_records_a_refusal_in_the_incident(build: Callable[..., Services]) -> None:
     services = build(policies={"compensation": {"budget": {"per_shop_per_day": "4.00"}}})
     put(services, late_next_day(1))
     report = tick.run_tick(services, NOW)

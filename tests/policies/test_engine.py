@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import func, select, update
 
 from connector import codec
 from connector.incidents import IncidentView, resolve
@@ -18,24 +18,8 @@ from connector.policies.config import PoliciesConfig
 from connector.services import Services
 from connector.store.db import transaction
 from connector.store.tables import ActionRow, IncidentRow, OrderRow, VoucherRow
-from tests.conftest import make_settings
 
-from .support import address, ams, order
-
-NOW = ams(2026, 11, 24, 10, 5)
-
-
-@pytest.fixture
-def build(db_url: str, engine: Engine) -> Callable[..., Services]:
-    def make(**overrides: Any) -> Services:
-        return Services.build(make_settings(db_url, **overrides), engine=engine, clock=lambda: NOW)
-
-    return make
-
-
-@pytest.fixture
-def services(build: Callable[..., Services]) -> Services:
-    return build()
+from .support import NOW, address, ams, order
 
 
 def put(services: Services, *orders: Order, due: datetime = NOW) -> dict[str, int]:

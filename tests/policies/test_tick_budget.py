@@ -6,28 +6,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
 from connector.policies import engine as tick
 from connector.services import Services
 from connector.store.tables import ActionRow, VoucherRow
-from tests.conftest import make_settings
 
-from .support import ams, customer, order
-from .test_engine import NOW, put
-
-
-@pytest.fixture
-def build(db_url: str, engine: Engine) -> Callable[..., Services]:
-    def make(**overrides: Any) -> Services:
-        return Services.build(make_settings(db_url, **overrides), engine=engine, clock=lambda: NOW)
-
-    return make
-
-
-@pytest.fixture
-def services(build: Callable[..., Services]) -> Services:
-    return build()
+from .support import NOW, ams, customer, order
+from .test_engine import put
 
 
 def late(external_id: str, customer_id: str = "77") -> Any:
