@@ -17,14 +17,14 @@ from sqlalchemy import Engine, select
 
 from connector import codec
 from connector.outbox import OutboxEnv, drain
-from connector.sandbox.server import BackgroundServer
+from connector.sandbox.server import BackgroundServer, free_port
 from connector.sandbox.shopify import ShopifySandbox
 from connector.scheduler import tick
 from connector.services import Services
 from connector.store.tables import ActionRow, EmailLog, FixToken, IncidentRow, OrderRow
 from tests.conftest import SHOPIFY_SECRET, make_settings
 from tests.notify.conftest import notify_settings
-from tests.notify.support import Clock, FakeLookup, free_port, smtp_server
+from tests.notify.support import Clock, FakeLookup, smtp_server
 from webhooks import create_app
 from webhooks.fix import LOOKUP_EXTENSION
 

@@ -16,6 +16,7 @@ from connector.notify.mailer import SmtpMailer, describe_email, message_id_for
 from connector.notify.performer import NOT_MARKETABLE, NotifyPerformer
 from connector.outbox import OutboxEnv, drain
 from connector.platforms.base import PermanentError, RetryableError
+from connector.sandbox.server import free_port
 from connector.services import Services
 from connector.store.tables import ActionRow, EmailLog, FixToken
 from tests.notify.conftest import notify_settings
@@ -26,7 +27,6 @@ from tests.notify.support import (
     Certificate,
     Clock,
     context,
-    free_port,
     make_order,
     notify_payload,
     open_incident,

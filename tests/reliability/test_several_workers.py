@@ -24,11 +24,11 @@ from sqlalchemy import Engine, func, select
 
 from connector.config import load_settings
 from connector.platforms.shopify.adapter import sign
+from connector.sandbox.server import free_port
 from connector.sandbox.shopify import ShopifySandbox
 from connector.services import Services
 from connector.store.tables import ActionAttempt, ActionRow, OrderRow, WebhookReceipt
 from tests.conftest import SHOPIFY_SECRET, make_settings
-from tests.reliability.support import free_port
 from tests.reliability.world import ROOT, action_states, applied, plan_actions, start_worker, world
 
 LEASE_SECONDS = 5
