@@ -134,7 +134,7 @@ def _count(expected: dict[str, Any], state: dict[str, Any]) -> tuple[int, int]:
     for order_id, tag in expected["tags"].items():
         lost += tag not in [t.strip() for t in orders[order_id]["tags"].split(",")]
     for order_id, text in expected["notes"].items():
-        lines = orders[order_id]["note"].count(f"ordercare: {text}")
+        lines = orders[order_id]["note"].count(text)
         lost += lines == 0
         duplicated += max(0, lines - 1)
     holds = state["holds"]
