@@ -94,10 +94,18 @@ def median(values: Sequence[float]) -> float:
 
 
 def emit(summary: str, result: dict[str, Any], as_json: bool) -> None:
-    """Human summary first; with --json the last line is one JSON object."""
+    """Human summary first; with --json the last line is one JSON object.
+
+    A run that lost, doubled or failed work exits non-zero, so CI's smoke runs catch broken behaviour
+    (speed is never judged there).
+    """
     print(summary)
     if as_json:
         print(json.dumps(result, sort_keys=True))
+    broken = {key: result[key] for key in ("lost", "duplicated", "errors") if result.get(key)}
+    if broken:
+        print(f"broken run: {broken}", file=sys.stderr)
+        raise SystemExit(1)
 
 
 def peak_rss_mb() -> float:
