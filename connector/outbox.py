@@ -77,7 +77,7 @@ class OutboxEnv:
             else:
                 from connector import platforms
 
-                client = platforms.make_client(shop, self.services.settings)
+                client = platforms.make_client(shop, self.services.settings, clock=self.services.now)
             self._clients[shop_id] = client
         return client
 

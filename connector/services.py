@@ -8,19 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from connector.clock import system_clock
 from connector.config import Settings
 from connector.metrics import Metrics
 from connector.shops import ShopDirectory, sync_config_shops
 from connector.store.db import make_engine, session_factory, transaction
-
-
-def system_clock() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass

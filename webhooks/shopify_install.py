@@ -112,7 +112,7 @@ def callback() -> Response | tuple[str, int]:
     installed = services.shops.get(shop_id)
     created: list[str] = []
     if installed is not None:
-        client = make_client(installed, services.settings)
+        client = make_client(installed, services.settings, clock=services.now)
         try:
             created = client.ensure_webhooks(services.settings.public_url.rstrip("/") + "/webhooks/shopify")
         except PlatformError as exc:  # the reconcile job checks the subscriptions again

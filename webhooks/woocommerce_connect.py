@@ -108,7 +108,7 @@ def finished() -> Response:
         return _page("Not connected", "The keys for this shop did not arrive. Please start again.", 400)
     from connector import platforms
 
-    client = platforms.make_client(shop, services.settings)
+    client = platforms.make_client(shop, services.settings, clock=services.now)
     try:
         changed = client.ensure_webhooks(_public("/webhooks/woocommerce"))
     except PlatformError as exc:

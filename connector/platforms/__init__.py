@@ -1,7 +1,7 @@
 """The platform registry: one line per supported shop platform.
 
 Each platform package (same file names in each: adapter.py, mapper.py, client.py, install.py) exposes
-``ADAPTER`` (a ``PlatformAdapter``) and ``make_client(shop, settings)`` (a ``PlatformClient``) from its
+``ADAPTER`` (a ``PlatformAdapter``) and ``make_client(shop, settings, clock=...)`` (a ``PlatformClient``) from its
 ``__init__``. Modules are imported on first use so the web process loads only what it serves.
 """
 
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from connector.model import Platform
 
 if TYPE_CHECKING:
+    from connector.clock import Clock
     from connector.config import Settings
     from connector.platforms.base import PlatformAdapter, PlatformClient
     from connector.shops import Shop
@@ -35,6 +36,7 @@ def adapter(platform: Platform | str) -> PlatformAdapter:
     return adapter_
 
 
-def make_client(shop: Shop, settings: Settings) -> PlatformClient:
-    client: PlatformClient = package(shop.platform).make_client(shop, settings)
+def make_client(shop: Shop, settings: Settings, *, clock: Clock) -> PlatformClient:
+    """The platform's client for this shop; ``clock`` is the service clock (token expiry, Retry-After dates)."""
+    client: PlatformClient = package(shop.platform).make_client(shop, settings, clock=clock)
     return client

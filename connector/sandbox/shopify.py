@@ -50,6 +50,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from connector.clock import system_clock
 from connector.platforms.shopify.adapter import sign
 from connector.platforms.shopify.install import query_hmac
 
@@ -810,7 +811,7 @@ class ShopifySandbox:
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        self.clock: Callable[[], datetime] = clock or system_clock
         self.bucket = bucket or BucketConfig()
         self.faults = faults or Faults()
         self.monotonic = monotonic

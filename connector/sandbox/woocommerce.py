@@ -32,6 +32,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from connector.clock import system_clock, wall_seconds
 from connector.sandbox.server import BackgroundServer
 
 API_PREFIX = "/wp-json/wc/v3"
@@ -49,10 +50,6 @@ OAUTH_WINDOW_SECONDS = 15 * 60
 SANDBOX_KEY = "ck_sandbox_0123456789abcdef0123456789abcdef01234567"
 SANDBOX_SECRET = "cs_sandbox_0123456789abcdef0123456789abcdef01234567"  # noqa: S105
 SANDBOX_WEBHOOK_SECRET = "sandboxwebhooksecret0123456789"  # noqa: S105
-
-
-def system_clock() -> datetime:
-    return datetime.now(UTC)
 
 
 def _stamp(moment: datetime, tz: ZoneInfo | None = None) -> str:
@@ -124,7 +121,7 @@ class WooSandbox:
         consumer_secret: str = SANDBOX_SECRET,
         webhook_secret: str = SANDBOX_WEBHOOK_SECRET,
         clock: Callable[[], datetime] = system_clock,
-        wall_clock: Callable[[], float] = time.time,
+        wall_clock: Callable[[], float] = wall_seconds,
         timezone: str = "Europe/Amsterdam",
         faults: Faults | None = None,
         site_url: str = "http://127.0.0.1",

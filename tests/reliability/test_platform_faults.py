@@ -41,7 +41,7 @@ PLATFORM_KINDS = tuple(k for k in KINDS if k != "email")
 CLIENT_TIMEOUT = 0.3  # seconds; the sandboxes answer a "timeout" call after 0.6 s
 
 
-def client_factory(shop: Shop) -> PlatformClient:
+def client_factory(shop: Shop, clock: Clock) -> PlatformClient:
     """The real clients with a short read timeout, so the sandboxes' late answers are real timeouts."""
     if shop.platform == "shopify":
         assert shop.api_base_url
@@ -51,8 +51,9 @@ def client_factory(shop: Shop) -> PlatformClient:
             base_url=shop.api_base_url,
             credentials=shop.credentials,
             timeout=(1.0, CLIENT_TIMEOUT),
+            clock=clock,
         )
-    return WooCommerceClient(shop, timeout=CLIENT_TIMEOUT)
+    return WooCommerceClient(shop, timeout=CLIENT_TIMEOUT, clock=clock)
 
 
 def plan_refused(services: Services, now: datetime, woo_order: str) -> dict[str, str]:
@@ -113,7 +114,7 @@ def test_every_action_succeeds_once_through_faults_and_refusals_are_reported(
         services = Services.build(load_settings(config), engine=engine, clock=clock)
         planned = plan_actions(services, w, clock(), kinds=PLATFORM_KINDS)
         refused = plan_refused(services, clock(), w.woo_orders[0])
-        env = OutboxEnv(services, worker="faults", client_factory=client_factory)
+        env = OutboxEnv(services, worker="faults", client_factory=lambda shop: client_factory(shop, clock))
         started = time.monotonic()
         try:
             # a second burst of 429s once the run is under way

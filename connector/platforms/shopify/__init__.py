@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from connector.platforms.shopify.adapter import ADAPTER
 
 if TYPE_CHECKING:
+    from connector.clock import Clock
     from connector.config import Settings
     from connector.platforms.shopify.client import ShopifyClient
     from connector.shops import Shop
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["ADAPTER", "make_client"]
 
 
-def make_client(shop: Shop, settings: Settings) -> ShopifyClient:
+def make_client(shop: Shop, settings: Settings, *, clock: Clock) -> ShopifyClient:
     from connector.platforms.shopify.client import make_client as _make_client
 
-    return _make_client(shop, settings)
+    return _make_client(shop, settings, clock=clock)

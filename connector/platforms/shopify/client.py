@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 from connector.actions import ActionKind, ActionRequest
+from connector.clock import Clock
 from connector.model import EventKind, OrderEvent, Platform
 from connector.platforms.base import PermanentError, RetryableError, ShopContext
 from connector.platforms.shopify import install, mapper
@@ -50,10 +51,6 @@ _HOLD_REASONS = frozenset(
     }
 )
 _REASON_ALIASES = {"address": "INCORRECT_ADDRESS", "payment": "AWAITING_PAYMENT", "fraud": "HIGH_RISK_OF_FRAUD"}
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -184,7 +181,7 @@ class ShopifyClient:
         timeout: tuple[float, float] = (3.05, 20.0),
         max_wait_seconds: float = 30.0,
         page_size: int = 10,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Clock,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         on_tokens: Callable[[dict[str, Any]], None] | None = None,
@@ -603,7 +600,7 @@ def _token_saver(shop: Shop, settings: Settings) -> Callable[[dict[str, Any]], N
     return save
 
 
-def make_client(shop: Shop, settings: Settings) -> ShopifyClient:
+def make_client(shop: Shop, settings: Settings, *, clock: Clock) -> ShopifyClient:
     app = settings.shopify_app
     version = shop.api_version or (app.api_version if app is not None else DEFAULT_API_VERSION)
     return ShopifyClient(
@@ -613,6 +610,7 @@ def make_client(shop: Shop, settings: Settings) -> ShopifyClient:
         credentials=shop.credentials,
         api_version=version,
         app=install.AppCredentials(app.api_key, app.api_secret) if app is not None else None,
+        clock=clock,
         on_tokens=_token_saver(shop, settings) if shop.source == "installed" else None,
     )
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from connector.platforms.woocommerce.adapter import ADAPTER
 
 if TYPE_CHECKING:
+    from connector.clock import Clock
     from connector.config import Settings
     from connector.platforms.woocommerce.client import WooCommerceClient
     from connector.shops import Shop
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 __all__ = ["ADAPTER", "make_client"]
 
 
-def make_client(shop: Shop, settings: Settings) -> WooCommerceClient:
-    from connector.platforms.woocommerce.client import WooCommerceClient
+def make_client(shop: Shop, settings: Settings, *, clock: Clock) -> WooCommerceClient:
+    from connector.platforms.woocommerce.client import make_client as _make_client
 
-    return WooCommerceClient(shop)
+    return _make_client(shop, settings, clock=clock)

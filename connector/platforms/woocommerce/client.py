@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -22,6 +22,7 @@ from requests.auth import HTTPBasicAuth
 from woocommerce import API
 
 from connector.actions import ActionKind, ActionRequest
+from connector.clock import Clock
 from connector.model import EventKind, OrderEvent
 from connector.platforms.base import PermanentError, PlatformError, RetryableError
 from connector.platforms.woocommerce.mapper import (
@@ -33,6 +34,9 @@ from connector.platforms.woocommerce.mapper import (
     meta_map,
 )
 from connector.shops import Shop
+
+if TYPE_CHECKING:
+    from connector.config import Settings
 
 WEBHOOK_TOPICS = ("order.created", "order.updated", "order.deleted", "order.restored")
 COUPON_EXISTS = "woocommerce_rest_coupon_code_already_exists"
@@ -131,7 +135,7 @@ class WooCommerceClient:
         timeout: float = 20.0,
         session: requests.Session | None = None,
         query_string_auth: bool = False,
-        clock: Callable[[], datetime] | None = None,
+        clock: Clock,
     ) -> None:
         credentials = shop.credentials
         key, secret = credentials.get("consumer_key"), credentials.get("consumer_secret")
@@ -140,7 +144,7 @@ class WooCommerceClient:
         base = shop.api_base_url or credentials.get("url") or shop.key
         self.shop = shop
         self.session = session or requests.Session()
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock
         self.api = SessionAPI(
             base.rstrip("/"),
             str(key),
@@ -565,3 +569,10 @@ class WooCommerceClient:
         if all(str(current.get(k, "")).strip() == v.strip() for k, v in shipping.items()):
             return {"shipping": shipping}
         return None
+
+
+def make_client(shop: Shop, settings: Settings, *, clock: Clock) -> WooCommerceClient:
+    return WooCommerceClient(shop, clock=clock)
+
+
+__all__ = ["SessionAPI", "WooCommerceClient", "WooCommerceError", "make_client"]

@@ -79,8 +79,8 @@ def shop_for(site: WooSandbox, **credentials: Any) -> Shop:
 
 
 @pytest.fixture
-def client(site: WooSandbox) -> Iterator[WooCommerceClient]:
-    client = WooCommerceClient(shop_for(site), timeout=5)
+def client(site: WooSandbox, clock: Clock) -> Iterator[WooCommerceClient]:
+    client = WooCommerceClient(shop_for(site), timeout=5, clock=clock)
     yield client
     client.close()
 
@@ -100,8 +100,8 @@ def request(kind: ActionKind, order_id: int | str | None, payload: dict[str, Any
 # --- errors ----------------------------------------------------------------------------------------
 
 
-def test_wrong_keys_are_permanent_with_woocommerce_code(site: WooSandbox) -> None:
-    client = WooCommerceClient(shop_for(site, consumer_secret="cs_wrong"))
+def test_wrong_keys_are_permanent_with_woocommerce_code(site: WooSandbox, clock: Clock) -> None:
+    client = WooCommerceClient(shop_for(site, consumer_secret="cs_wrong"), clock=clock)
     with pytest.raises(PermanentError) as error:
         client.get_order("1")
     assert error.value.status == 401
@@ -119,14 +119,14 @@ def test_basic_auth_with_wrong_keys_gets_cannot_view(site: WooSandbox) -> None:
     }
 
 
-def test_basic_auth_over_plain_http_refused_like_wordpress_but_oauth_works(site: WooSandbox) -> None:
+def test_basic_auth_over_plain_http_refused_like_wordpress_but_oauth_works(site: WooSandbox, clock: Clock) -> None:
     site.basic_auth_over_http = False
     order = site.create_order()
     basic = requests.get(
         f"{site.site_url}/wp-json/wc/v3/orders", auth=(site.consumer_key, site.consumer_secret), timeout=5
     )
     assert basic.status_code == 401
-    client = WooCommerceClient(shop_for(site))
+    client = WooCommerceClient(shop_for(site), clock=clock)
     assert client.get_order(str(order["id"]))["id"] == order["id"]  # the package signs with OAuth 1.0a
 
 
@@ -172,21 +172,21 @@ def test_garbage_body_is_retryable(site: WooSandbox, client: WooCommerceClient) 
         client.get_order("1")
 
 
-def test_timeout_is_retryable(site: WooSandbox) -> None:
+def test_timeout_is_retryable(site: WooSandbox, clock: Clock) -> None:
     order = site.create_order()
     site.faults = Faults(timeout_rate=1.0, slow_seconds=1.0)
-    client = WooCommerceClient(shop_for(site), timeout=0.2)
+    client = WooCommerceClient(shop_for(site), timeout=0.2, clock=clock)
     with pytest.raises(RetryableError, match="timed out"):
         client.get_order(str(order["id"]))
 
 
-def test_connection_refused_is_retryable(site: WooSandbox) -> None:
+def test_connection_refused_is_retryable(site: WooSandbox, clock: Clock) -> None:
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     shop = dataclasses.replace(shop_for(site), api_base_url=f"http://127.0.0.1:{port}")
     with pytest.raises(RetryableError, match="ConnectionError"):
-        WooCommerceClient(shop).get_order("1")
+        WooCommerceClient(shop, clock=clock).get_order("1")
 
 
 # --- reading -------------------------------------------------------------------------------------
