@@ -20,6 +20,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
@@ -188,28 +189,38 @@ class Settings(_Strict):
             value = "postgresql+psycopg://" + value[len("postgresql://") :]
         return value
 
+    _policies: dict[str | None, PoliciesConfig] = PrivateAttr(default_factory=dict)
+
     def shop(self, shop_id: str) -> ShopSettings:
         for shop in self.shops:
             if shop.id == shop_id:
                 return shop
         raise KeyError(shop_id)
 
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Settings:
+        """A copy (e.g. with other policies) that merges its own policies rather than sharing the cache."""
+        copied = super().model_copy(update=update, deep=deep)
+        copied._policies = {}
+        return copied
+
+    def configured_shop(self, shop_id: str) -> ShopSettings | None:
+        """The shop's entry in the configuration file, or None for a shop installed through an app flow."""
+        return next((shop for shop in self.shops if shop.id == shop_id), None)
+
     def policies_for(self, shop_id: str | None) -> PoliciesConfig:
-        """The shop's effective policies: defaults with that shop's overrides laid over them."""
-        overrides = self.shop(shop_id).policies if shop_id else {}
-        return _policy_cache(self, shop_id, overrides)
+        """The shop's effective policies: the defaults with its overrides laid over them.
 
-
-_POLICY_CACHE: dict[tuple[int, str | None], PoliciesConfig] = {}
-
-
-def _policy_cache(settings: Settings, shop_id: str | None, overrides: Mapping[str, Any]) -> PoliciesConfig:
-    key = (id(settings), shop_id)
-    cached = _POLICY_CACHE.get(key)
-    if cached is None:
-        cached = PoliciesConfig.model_validate(merge_policy_overrides(settings.policies, overrides))
-        _POLICY_CACHE[key] = cached
-    return cached
+        Every shop-scoped lookup goes through here. A shop that came in through the Shopify install or
+        the WooCommerce key exchange has no entry in the file and gets the defaults; ``None`` asks for the
+        defaults too. Merged once per shop and settings object (the cache lives and dies with it).
+        """
+        cached = self._policies.get(shop_id)
+        if cached is None:
+            configured = self.configured_shop(shop_id) if shop_id else None
+            overrides = configured.policies if configured is not None else {}
+            cached = PoliciesConfig.model_validate(merge_policy_overrides(self.policies, overrides))
+            self._policies[shop_id] = cached
+        return cached
 
 
 def normalise_site_url(url: str) -> str:

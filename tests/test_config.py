@@ -164,3 +164,37 @@ def test_policy_overrides_merge_per_shop() -> None:
     assert str(settings.policies_for("winkel").next_day.cutoff) == "17:00:00"
     assert str(settings.policies_for("my-shop").next_day.cutoff) == "18:00:00"
     assert settings.policies_for("winkel").stale.enabled is True
+
+
+def test_a_shop_installed_through_an_app_flow_gets_the_shared_policies() -> None:
+    """Given a shop that is not in the file (installed via OAuth or the key exchange), its policies are the defaults."""
+    raw = yaml.safe_load(yaml.safe_dump(GOOD))
+    raw["policies"] = {"next_day": {"cutoff": "16:30"}}
+    raw["shops"][1]["policies"] = {"next_day": {"cutoff": "17:00"}}
+    settings = settings_from_mapping(raw, env=ENV)
+    assert str(settings.policies_for("installed-shop").next_day.cutoff) == "16:30:00"
+    assert settings.policies_for("installed-shop") == settings.policies_for(None)
+    assert str(settings.policies_for("winkel").next_day.cutoff) == "17:00:00"  # a configured shop keeps its own
+
+
+def test_every_settings_object_gets_its_own_policies() -> None:
+    """Given many short-lived Settings objects (ids get reused), each one answers with its own configuration."""
+    raw = yaml.safe_load(yaml.safe_dump(GOOD))
+    wrong = []
+    for minute in range(200):
+        raw["policies"] = {"next_day": {"cutoff": f"17:{minute % 60:02d}"}}
+        raw["shops"][1]["policies"] = {"next_day": {"cutoff": f"16:{minute % 60:02d}"}}
+        settings = settings_from_mapping(raw, env=ENV)
+        got = (str(settings.policies_for("my-shop").next_day.cutoff), str(settings.policies_for("winkel").next_day.cutoff))
+        if got != (f"17:{minute % 60:02d}:00", f"16:{minute % 60:02d}:00"):
+            wrong.append((minute, got))
+        del settings
+    assert wrong == []
+
+
+def test_a_copy_with_other_policies_does_not_share_the_merged_policies() -> None:
+    settings = settings_from_mapping(GOOD, env=ENV)
+    assert str(settings.policies_for("my-shop").next_day.cutoff) == "18:00:00"
+    later = settings.model_copy(update={"policies": {"next_day": {"cutoff": "15:00"}}})
+    assert str(later.policies_for("my-shop").next_day.cutoff) == "15:00:00"
+    assert str(settings.policies_for("my-shop").next_day.cutoff) == "18:00:00"

@@ -272,16 +272,8 @@ def _lookup(config: PoliciesConfig) -> AddressLookup | None:
     return lookup_provider(settings.provider, settings.base_url, settings.timeout_seconds)
 
 
-def policies_for(services: Services, shop_id: str) -> PoliciesConfig:
-    """The shop's merged policies; shops installed through an app flow use the defaults."""
-    try:
-        return services.settings.policies_for(shop_id)
-    except KeyError:
-        return services.settings.policies_for(None)
-
-
 def context_for(services: Services, shop: Shop, lookup: AddressLookup | None = None) -> PolicyContext:
-    config = policies_for(services, shop.id)
+    config = services.settings.policies_for(shop.id)
     calendar = config.calendar.build(shop.timezone, shop.country)
     return PolicyContext(shop=shop, config=config, calendar=calendar, lookup=lookup or _lookup(config))
 

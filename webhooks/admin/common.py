@@ -106,10 +106,7 @@ def _field(node: Any, name: str) -> Any:
 
 def daily_voucher_budget(settings: Settings, shop_id: str) -> Decimal | None:
     """The shop's ``compensation.budget.per_shop_per_day``, or None when no budget is configured."""
-    try:
-        policies = settings.policies_for(shop_id)
-    except KeyError:  # a shop installed through the app, not in the config file: the defaults
-        policies = settings.policies_for(None)
+    policies = settings.policies_for(shop_id)
     value = _field(_field(getattr(policies, "compensation", None), "budget"), "per_shop_per_day")
     if value is None:
         return None
