@@ -185,7 +185,10 @@ def test_every_settings_object_gets_its_own_policies() -> None:
         raw["policies"] = {"next_day": {"cutoff": f"17:{minute % 60:02d}"}}
         raw["shops"][1]["policies"] = {"next_day": {"cutoff": f"16:{minute % 60:02d}"}}
         settings = settings_from_mapping(raw, env=ENV)
-        got = (str(settings.policies_for("my-shop").next_day.cutoff), str(settings.policies_for("winkel").next_day.cutoff))
+        got = (
+            str(settings.policies_for("my-shop").next_day.cutoff),
+            str(settings.policies_for("winkel").next_day.cutoff),
+        )
         if got != (f"17:{minute % 60:02d}:00", f"16:{minute % 60:02d}:00"):
             wrong.append((minute, got))
         del settings

@@ -288,8 +288,8 @@ def test_unknown_kind_and_missing_order(client: ShopifyClient) -> None:
 
 def test_bad_token_is_permanent(served: tuple[ShopifySandbox, SandboxShop], fake_time: FakeTime) -> None:
     _, shop = served
-    c = ShopifyClient(SHOP, shop_key=shop.domain, base_url=shop.base_url, credentials={"access_token": "wrong"}, clock=lambda: NOW,
-                      sleep=fake_time.sleep, monotonic=fake_time.monotonic)  # fmt: skip
+    c = ShopifyClient(SHOP, shop_key=shop.domain, base_url=shop.base_url, credentials={"access_token": "wrong"},
+                      clock=lambda: NOW, sleep=fake_time.sleep, monotonic=fake_time.monotonic)  # fmt: skip
     with pytest.raises(PermanentError) as info:
         c.perform(req(ActionKind.ADD_TAGS, "1", {"tags": ["a"]}))
     assert info.value.status == 401
@@ -297,8 +297,8 @@ def test_bad_token_is_permanent(served: tuple[ShopifySandbox, SandboxShop], fake
 
 
 def test_network_error_is_retryable(fake_time: FakeTime) -> None:
-    c = ShopifyClient(SHOP, shop_key=DOMAIN, base_url="http://127.0.0.1:9", credentials={"access_token": "x"}, clock=lambda: NOW,
-                      sleep=fake_time.sleep, monotonic=fake_time.monotonic)  # fmt: skip
+    c = ShopifyClient(SHOP, shop_key=DOMAIN, base_url="http://127.0.0.1:9", credentials={"access_token": "x"},
+                      clock=lambda: NOW, sleep=fake_time.sleep, monotonic=fake_time.monotonic)  # fmt: skip
     with pytest.raises(RetryableError, match="network error"):
         c.perform(req(ActionKind.ADD_TAGS, "1", {"tags": ["a"]}))
 
