@@ -1,7 +1,8 @@
 """Planned actions: what policies ask for and the outbox performs, one idempotency key each.
 
 The key ``shop:order:policy:step`` is unique in the outbox table, so planning the same step twice is
-a no-op and no e-mail, voucher or note can be sent twice. Payloads are plain JSON so they survive
+a no-op and no e-mail, voucher or note can be sent twice. Each part is percent-escaped (``%`` and ``:``),
+so two different (shop, order, policy, step) tuples can never give the same key. Payloads are plain JSON so they survive
 a restart; the comment on each kind says what its payload holds.
 """
 
@@ -38,8 +39,26 @@ PLATFORM_ACTIONS = frozenset(
 )
 
 
+def _escape(part: str) -> str:
+    return part.replace("%", "%25").replace(":", "%3A")
+
+
+def _unescape(part: str) -> str:
+    return part.replace("%3A", ":").replace("%25", "%")
+
+
 def idempotency_key(shop_id: str, order_external_id: str, policy: str, step: str) -> str:
-    return f"{shop_id}:{order_external_id}:{policy}:{step}"
+    """``shop:order:policy:step`` with each part escaped: injective, and readable for plain ids."""
+    return ":".join(_escape(part) for part in (shop_id, order_external_id, policy, step))
+
+
+def key_parts(key: str) -> tuple[str, str, str, str]:
+    """The (shop, order, policy, step) an ``idempotency_key`` was built from."""
+    parts = key.split(":")
+    if len(parts) != 4:
+        raise ValueError(f"not an idempotency key: {key!r}")
+    shop_id, order_external_id, policy, step = (_unescape(part) for part in parts)
+    return shop_id, order_external_id, policy, step
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +70,9 @@ class PlannedAction:
     step: str
     payload: dict[str, Any] = field(default_factory=dict)
     after_step: str | None = None  # a step of the same policy and order that must be performed first
+    # Only after ``after_step`` is done (its failure cancels this one), unless this is set: then also
+    # after it failed (a message that drops the voucher code the shop refused to create).
+    after_even_if_failed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -114,6 +114,7 @@ class FailedAction:
     attempts: int
     last_error: str | None
     failed_at: datetime | None
+    held_back: tuple[str, ...] = ()  # kinds of the actions cancelled because this one failed; a retry re-arms them
 
 
 def failed_actions(session: Session, shop_ids: Collection[str], limit: int = 200) -> list[FailedAction]:
@@ -124,12 +125,42 @@ def failed_actions(session: Session, shop_ids: Collection[str], limit: int = 200
         .order_by(ActionRow.done_at.desc(), ActionRow.id.desc())
         .limit(limit)
     ).all()
+    held_back = _held_back(session, [a.idempotency_key for a, _ in rows])
     return [
         FailedAction(
-            a.id, a.shop_id, a.order_id, number, a.incident_id, a.kind, a.policy, a.attempts, a.last_error, a.done_at
+            a.id,
+            a.shop_id,
+            a.order_id,
+            number,
+            a.incident_id,
+            a.kind,
+            a.policy,
+            a.attempts,
+            a.last_error,
+            a.done_at,
+            tuple(held_back.get(a.idempotency_key, ())),
         )
         for a, number in rows
     ]
+
+
+def _held_back(session: Session, keys: list[str]) -> dict[str, list[str]]:
+    """Per failed action's key: the kinds of its followers (and theirs) cancelled because it failed."""
+    result: dict[str, list[str]] = {key: [] for key in keys}
+    frontier = {key: key for key in keys}  # a follower's key -> the failed action it traces back to
+    while frontier:
+        followers = session.execute(
+            select(ActionRow.idempotency_key, ActionRow.after_key, ActionRow.kind, ActionRow.result)
+            .where(ActionRow.after_key.in_(list(frontier)), ActionRow.state == "cancelled")
+            .order_by(ActionRow.id)
+        ).all()
+        next_frontier: dict[str, str] = {}
+        for key, after_key, kind, outcome in followers:
+            if (outcome or {}).get("cancelled_after") == after_key:
+                result[frontier[after_key]].append(kind)
+                next_frontier[key] = frontier[after_key]
+        frontier = next_frontier
+    return result
 
 
 def action_state(session: Session, shop_ids: Collection[str], action_id: int) -> str | None:

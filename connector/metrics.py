@@ -29,6 +29,12 @@ class Metrics:
         self.actions = Counter(
             "ordercare_actions", "Outbox attempts by kind and outcome", ["kind", "outcome"], registry=r
         )
+        self.performer_errors = Counter(
+            "ordercare_performer_errors",
+            "Actions failed by an unexpected error in ordercare's own code (a bug to report)",
+            ["kind", "error"],
+            registry=r,
+        )
         self.ticks = Counter("ordercare_ticks", "Scheduler ticks run", registry=r)
         self.tick_orders = Counter("ordercare_tick_orders", "Orders evaluated by ticks", ["outcome"], registry=r)
         self.outbox_backlog = Gauge("ordercare_outbox_backlog", "Actions waiting to be performed", registry=r)

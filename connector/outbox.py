@@ -6,6 +6,11 @@ writers), records an attempt, calls the performer for the action's kind, and rec
 done, retry later with exponential backoff and jitter, or failed with the platform's message. An attempt
 that follows an unfinished one (a crash between "call made" and "call recorded") first asks the
 performer whether the action already took effect, so a replay is harmless.
+
+An action may follow another (``after_key``): it runs only once that one is done. When the one it
+follows fails or is cancelled, the follower is cancelled too (and its own followers), with the reason in
+words; retrying the failed action re-arms them. A performer that raises something other than a
+platform or transport error has a bug: the action fails at once with the exception, it is not retried.
 """
 
 from __future__ import annotations
@@ -22,9 +27,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, aliased
 
-from connector.actions import PLATFORM_ACTIONS, ActionKind, ActionRequest, PlannedAction, idempotency_key
+from connector.actions import PLATFORM_ACTIONS, ActionKind, ActionRequest, PlannedAction, idempotency_key, key_parts
 from connector.platforms.base import PermanentError, PlatformClient, RetryableError
 from connector.store.db import transaction
 from connector.store.tables import ActionAttempt, ActionRow, CallTaskRow, OrderRow, table_of
@@ -36,6 +42,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BACKOFF_BASE_SECONDS = 5.0
+# Errors that say a connection or the database is unavailable for now, not that the code is wrong.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OSError, OperationalError)
 BACKOFF_CAP_SECONDS = 3600.0
 
 
@@ -133,6 +141,7 @@ def planned_row(
         "after_key": idempotency_key(shop_id, order_external_id, action.policy, action.after_step)
         if action.after_step
         else None,
+        "after_even_if_failed": action.after_even_if_failed,
         "payload": action.payload,
         "state": "pending",
         "attempts": 0,
@@ -177,16 +186,83 @@ def cancel_pending(session: Session, order_id: int, policy: str, reason: str, no
         .where(ActionRow.order_id == order_id, ActionRow.policy == policy, ActionRow.state == "pending")
         .values(state="cancelled", last_error=reason, done_at=now)
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    cancelled = int(getattr(result, "rowcount", 0) or 0)
+    if cancelled:
+        cancelled += cancel_followers(session, now)
+    return cancelled
+
+
+def _stranded() -> Any:
+    """Pending actions whose predecessor ended in a way that means they must not run, with that predecessor."""
+    before = aliased(ActionRow)
+    return (
+        select(ActionRow.id, before.idempotency_key, before.kind, before.state, before.last_error)
+        .join(before, before.idempotency_key == ActionRow.after_key)
+        .where(
+            ActionRow.state == "pending",
+            ActionRow.after_key.is_not(None),
+            or_(
+                before.state == "cancelled",
+                and_(before.state == "failed", ActionRow.after_even_if_failed.is_(False)),
+            ),
+        )
+    )
+
+
+def follower_reason(kind: str, state: str, error: str | None) -> str:
+    """Why a follower was not performed, in words for the timeline and the staff."""
+    what = kind.replace("_", " ")
+    if state == "failed":
+        return f"not performed: it waits for the {what}, which failed" + (f" ({error})" if error else "")
+    return f"not performed: it waits for the {what}, which was cancelled"
+
+
+def cancel_followers(session: Session, now: datetime) -> int:
+    """Cancel pending actions that follow a failed or cancelled one, and their followers in turn."""
+    total = 0
+    while True:
+        rows = session.execute(_stranded()).all()
+        if not rows:
+            return total
+        for action_id, before_key, kind, state, error in rows:
+            updated = session.execute(
+                update(ActionRow)
+                .where(ActionRow.id == action_id, ActionRow.state == "pending")
+                .values(
+                    state="cancelled",
+                    last_error=follower_reason(kind, state, error),
+                    result={"cancelled_after": before_key},
+                    done_at=now,
+                    lease_owner=None,
+                    lease_until=None,
+                )
+            )
+            total += int(getattr(updated, "rowcount", 0) or 0)
 
 
 def retry_failed(session: Session, action_id: int, now: datetime, shop_ids: set[str] | None = None) -> bool:
-    """Put a failed action back in the queue (the dashboard's retry button, ``ordercare actions``)."""
+    """Put a failed action back in the queue (the dashboard's retry button, ``ordercare actions``).
+
+    The actions cancelled because this one failed (and their followers) are re-armed with it.
+    """
     query = update(ActionRow).where(ActionRow.id == action_id, ActionRow.state == "failed")
     if shop_ids is not None:
         query = query.where(ActionRow.shop_id.in_(shop_ids))
     result = session.execute(query.values(state="pending", next_attempt_at=now, lease_until=None, last_error=None))
-    return bool(getattr(result, "rowcount", 0))
+    if not getattr(result, "rowcount", 0):
+        return False
+    keys = [session.scalars(select(ActionRow.idempotency_key).where(ActionRow.id == action_id)).one()]
+    while keys:
+        key = keys.pop()
+        for follower in session.scalars(
+            select(ActionRow).where(ActionRow.after_key == key, ActionRow.state == "cancelled")
+        ):
+            if (follower.result or {}).get("cancelled_after") != key:
+                continue  # cancelled for another reason (the incident resolved, the order was erased)
+            follower.state, follower.last_error, follower.result, follower.done_at = "pending", None, None, None
+            follower.next_attempt_at = now
+            keys.append(follower.idempotency_key)
+    return True
 
 
 # --- the worker ----------------------------------------------------------------------------------
@@ -201,8 +277,15 @@ class Claimed:
 
 def claim(session: Session, worker: str, now: datetime, lease_seconds: int, limit: int) -> list[Claimed]:
     """Lease up to ``limit`` due actions to this worker and open an attempt for each."""
+    cancel_followers(session, now)
     before = aliased(ActionRow)
-    waiting = exists(select(before.id).where(before.idempotency_key == ActionRow.after_key, before.state == "pending"))
+    waiting = exists(
+        select(before.id).where(
+            before.idempotency_key == ActionRow.after_key,
+            before.state != "done",
+            or_(ActionRow.after_even_if_failed.is_(False), before.state != "failed"),
+        )
+    )
     due = (
         select(ActionRow.id)
         .where(
@@ -245,7 +328,7 @@ def claim(session: Session, worker: str, now: datetime, lease_seconds: int, limi
             kind=ActionKind(row.kind),
             idempotency_key=row.idempotency_key,
             payload=dict(row.payload),
-            order_external_id=order_external_id or row.idempotency_key.split(":")[1],
+            order_external_id=order_external_id or key_parts(row.idempotency_key)[1],
             attempt=row.attempts,
         )
         claimed.append(Claimed(request, until, resumed=row.id in unfinished))
@@ -284,6 +367,9 @@ def _finish(
         .where(ActionRow.id == action_id, ActionRow.lease_owner == worker, ActionRow.state == "pending")
         .values(**values)
     )
+    kept = bool(getattr(updated, "rowcount", 0))
+    if outcome == "failed" and kept:
+        cancel_followers(session, now)
     session.execute(
         update(ActionAttempt)
         .where(
@@ -295,7 +381,7 @@ def _finish(
         )
         .values(finished_at=now, outcome=outcome, error=error)
     )
-    return bool(getattr(updated, "rowcount", 0))
+    return kept
 
 
 @dataclass
@@ -332,14 +418,17 @@ def perform_one(env: OutboxEnv, claimed: Claimed) -> str:
             next_at = services.now() + timedelta(seconds=backoff_seconds(request.attempt, exc.retry_after))
     except PermanentError as exc:
         outcome, error = "failed", exc.platform_message
-    except Exception as exc:  # a bug in a performer must not stop the queue; retry with backoff
-        log.exception("action %s (%s) raised", request.action_id, request.kind)
+    except TRANSIENT_ERRORS as exc:  # a connection or the database went away: like a platform 5xx
         error = f"{type(exc).__name__}: {exc}"
         if request.attempt >= settings.max_attempts:
-            outcome = "failed"
+            outcome, error = "failed", f"gave up after {request.attempt} attempts: {error}"
         else:
             outcome = "retry"
             next_at = services.now() + timedelta(seconds=backoff_seconds(request.attempt))
+    except Exception as exc:  # a bug in a performer: fail this action at once, keep the queue going
+        log.exception("action %s (%s) raised", request.action_id, request.kind)
+        outcome, error = "failed", f"{type(exc).__name__}: {exc}"
+        services.metrics.performer_errors.labels(request.kind.value, type(exc).__name__).inc()
     with transaction(services.sessions) as session:
         kept = _finish(
             session,

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from connector import outbox
-from connector.actions import ActionKind, ActionRequest, PlannedAction
+from connector.actions import ActionKind, ActionRequest, PlannedAction, idempotency_key, key_parts
 from connector.config import Settings
 from connector.outbox import OutboxEnv, backoff_seconds, claim, drain, plan, retry_failed
 from connector.platforms.base import PermanentError, RetryableError
@@ -226,7 +226,7 @@ def test_call_task_is_created_once(services: Services, now: datetime) -> None:
 
 
 @pytest.mark.parametrize("voucher_outcome", ["done", "failed"])
-def test_an_action_waits_until_the_one_it_follows_is_performed(
+def test_a_message_that_may_go_without_its_voucher_waits_for_it_and_then_goes(
     services: Services, monkeypatch: pytest.MonkeyPatch, now: datetime, voucher_outcome: str
 ) -> None:
     voucher = FakePerformer(
@@ -238,7 +238,14 @@ def test_an_action_waits_until_the_one_it_follows_is_performed(
     with transaction(services.sessions) as session:
         for action in (
             PlannedAction(ActionKind.CREATE_VOUCHER, "next_day", "1-voucher", {"code": "OC-1"}),
-            PlannedAction(ActionKind.ADD_NOTE, "next_day", "1-notify", {"text": "code OC-1"}, after_step="1-voucher"),
+            PlannedAction(
+                ActionKind.ADD_NOTE,
+                "next_day",
+                "1-notify",
+                {"text": "code OC-1"},
+                after_step="1-voucher",
+                after_even_if_failed=True,
+            ),
         ):
             plan(session, shop_id="fietsen", order_id=None, order_external_id="1001", action=action, now=now)
     env = OutboxEnv(services)
@@ -250,3 +257,225 @@ def test_an_action_waits_until_the_one_it_follows_is_performed(
     with services.sessions() as session:
         states = dict(session.execute(select(ActionRow.kind, ActionRow.state)).all())
     assert states == {"create_voucher": voucher_outcome, "add_note": "done"}
+
+
+# --- followers: an action that follows another runs only once that one is done ---------------------
+
+
+class Performers:
+    """One fake performer per kind, installed in the outbox for the test."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, **outcomes: list[Any]) -> None:
+        self.log: list[str] = []
+        for kind in ActionKind:
+            performer = FakePerformer(list(outcomes.get(kind.value, [])))
+            performer.performed = Log(self.log)  # type: ignore[assignment]
+            monkeypatch.setitem(outbox._PERFORMERS, kind, performer)
+
+    def performed(self) -> list[str]:
+        """The kinds performed, in the order the outbox performed them."""
+        return list(self.log)
+
+
+class Log(list[ActionRequest]):
+    """A performer's list of requests that also writes each kind to a log shared by all performers."""
+
+    def __init__(self, shared: list[str]) -> None:
+        super().__init__()
+        self.shared = shared
+
+    def append(self, request: ActionRequest) -> None:
+        super().append(request)
+        self.shared.append(request.kind.value)
+
+
+def plan_address_fix(sessions: sessionmaker[Session], now: datetime) -> None:
+    """The customer's fix: update the address, then release our hold, then note it (each after the last)."""
+    with transaction(sessions) as session:
+        for action in (
+            PlannedAction(ActionKind.UPDATE_ADDRESS, "address", "fix-address", {"address": {"city": "Utrecht"}}),
+            PlannedAction(ActionKind.RELEASE_HOLD, "address", "fix-release", {}, after_step="fix-address"),
+            PlannedAction(ActionKind.ADD_NOTE, "address", "fix-note", {"text": "fixed"}, after_step="fix-release"),
+            PlannedAction(ActionKind.ADD_TAGS, "address", "fix-tags", {"tags": ["ordercare:fixed"]}),
+        ):
+            plan(session, shop_id="fietsen", order_id=None, order_external_id="1001", action=action, now=now)
+
+
+def states(sessions: sessionmaker[Session]) -> dict[str, tuple[str, str | None]]:
+    with sessions() as session:
+        return {r.kind: (r.state, r.last_error) for r in session.scalars(select(ActionRow).order_by(ActionRow.id))}
+
+
+def test_a_refused_address_update_cancels_the_release_and_what_follows_it(
+    services: Services, monkeypatch: pytest.MonkeyPatch, now: datetime
+) -> None:
+    performers = Performers(monkeypatch, update_address=[PermanentError("Country can't be blank")])
+    plan_address_fix(services.sessions, now)
+
+    report = drain(OutboxEnv(services))
+
+    assert (report.done, report.retried, report.failed) == (1, 0, 1)
+    assert performers.performed() == ["update_address", "add_tags"]  # the hold was not released
+    assert states(services.sessions) == {
+        "update_address": ("failed", "Country can't be blank"),
+        "release_hold": (
+            "cancelled",
+            "not performed: it waits for the update address, which failed (Country can't be blank)",
+        ),
+        "add_note": ("cancelled", "not performed: it waits for the release hold, which was cancelled"),
+        "add_tags": ("done", None),
+    }
+    assert drain(OutboxEnv(services)).total == 0  # nothing is left waiting
+
+
+def test_a_follower_waits_while_its_predecessor_retries(
+    services: Services, monkeypatch: pytest.MonkeyPatch, clock: Clock, now: datetime
+) -> None:
+    performers = Performers(monkeypatch, update_address=[RetryableError("Throttled"), {"ok": True}])
+    plan_address_fix(services.sessions, now)
+    drain(OutboxEnv(services))
+    assert performers.performed() == ["update_address", "add_tags"]
+    assert {k: v[0] for k, v in states(services.sessions).items()} == {
+        "update_address": "pending", "release_hold": "pending", "add_note": "pending", "add_tags": "done"
+    }  # fmt: skip
+    clock.now = now + timedelta(hours=1)
+    drain(OutboxEnv(services))
+    assert performers.performed() == ["update_address", "add_tags", "update_address", "release_hold", "add_note"]
+    assert {k: v[0] for k, v in states(services.sessions).items()} == dict.fromkeys(
+        ("update_address", "release_hold", "add_note", "add_tags"), "done"
+    )
+
+
+def test_retrying_the_failed_action_re_arms_its_followers(
+    services: Services, monkeypatch: pytest.MonkeyPatch, now: datetime
+) -> None:
+    performers = Performers(monkeypatch, update_address=[PermanentError("Country can't be blank")])
+    plan_address_fix(services.sessions, now)
+    drain(OutboxEnv(services))
+    with services.sessions() as session:
+        failed_id = session.scalars(select(ActionRow.id).where(ActionRow.kind == "update_address")).one()
+
+    with transaction(services.sessions) as session:
+        assert retry_failed(session, failed_id, now) is True
+    assert {k: v for k, v in states(services.sessions).items() if k != "add_tags"} == {
+        "update_address": ("pending", None), "release_hold": ("pending", None), "add_note": ("pending", None)
+    }  # fmt: skip
+    drain(OutboxEnv(services))
+
+    assert performers.performed() == ["update_address", "add_tags", "update_address", "release_hold", "add_note"]
+    assert {k: v[0] for k, v in states(services.sessions).items()} == dict.fromkeys(
+        ("update_address", "release_hold", "add_note", "add_tags"), "done"
+    )
+
+
+def test_a_retry_does_not_re_arm_a_follower_cancelled_for_another_reason(
+    services: Services, monkeypatch: pytest.MonkeyPatch, now: datetime
+) -> None:
+    Performers(monkeypatch, update_address=[PermanentError("Country can't be blank")])
+    plan_address_fix(services.sessions, now)
+    with transaction(services.sessions) as session:
+        session.execute(
+            ActionRow.__table__.update()
+            .where(ActionRow.kind == "add_note")
+            .values(state="cancelled", last_error="the order was erased")
+        )
+    drain(OutboxEnv(services))
+    with services.sessions() as session:
+        failed_id = session.scalars(select(ActionRow.id).where(ActionRow.kind == "update_address")).one()
+    with transaction(services.sessions) as session:
+        retry_failed(session, failed_id, now)
+    got = states(services.sessions)
+    assert (got["release_hold"][0], got["add_note"]) == ("pending", ("cancelled", "the order was erased"))
+
+
+def test_cancelling_an_incident_s_actions_cancels_their_followers_in_other_policies(
+    services: Services, monkeypatch: pytest.MonkeyPatch, now: datetime
+) -> None:
+    performers = Performers(monkeypatch)
+    with transaction(services.sessions) as session:
+        plan(session, shop_id="fietsen", order_id=None, order_external_id="1001", now=now,
+             action=PlannedAction(ActionKind.HOLD_FULFILLMENT, "address", "1-hold", {"reason": "x"}))  # fmt: skip
+        session.execute(ActionRow.__table__.update().values(order_id=None))
+        note = PlannedAction(ActionKind.ADD_NOTE, "address", "1-note", {"text": "held"}, after_step="1-hold")
+        plan(session, shop_id="fietsen", order_id=None, order_external_id="1001", now=now, action=note)
+        session.execute(
+            ActionRow.__table__.update().where(ActionRow.kind == "hold_fulfillment").values(state="cancelled")
+        )
+    drain(OutboxEnv(services))
+    assert performers.performed() == []
+    assert states(services.sessions)["add_note"] == (
+        "cancelled",
+        "not performed: it waits for the hold fulfillment, which was cancelled",
+    )
+
+
+# --- a bug in a performer is not an outage ------------------------------------------------------
+
+
+def test_a_programming_error_fails_the_action_at_once_and_is_counted(
+    services: Services, monkeypatch: pytest.MonkeyPatch, now: datetime
+) -> None:
+    performers = Performers(monkeypatch, update_address=[KeyError("street")])
+    plan_address_fix(services.sessions, now)
+
+    report = drain(OutboxEnv(services))
+
+    assert (report.done, report.retried, report.failed) == (1, 0, 1)
+    assert performers.performed() == ["update_address", "add_tags"]
+    got = states(services.sessions)
+    assert got["update_address"] == ("failed", "KeyError: 'street'")
+    assert got["release_hold"][0] == "cancelled"
+    assert attempts(services.sessions)[0] == (1, "failed")
+    registry = services.metrics.registry
+    assert (
+        registry.get_sample_value("ordercare_performer_errors_total", {"kind": "update_address", "error": "KeyError"})
+        == 1.0
+    )
+    assert registry.get_sample_value("ordercare_actions_total", {"kind": "update_address", "outcome": "failed"}) == 1.0
+
+
+@pytest.mark.parametrize(
+    "error", [ConnectionResetError("reset by peer"), TimeoutError("timed out"), OSError("network is unreachable")]
+)
+def test_a_transport_error_is_retried_like_a_platform_outage(
+    services: Services, monkeypatch: pytest.MonkeyPatch, now: datetime, error: Exception
+) -> None:
+    performers = Performers(monkeypatch, add_tags=[error])
+    plan_tags(services.sessions, now)
+    report = drain(OutboxEnv(services))
+    assert (report.done, report.retried, report.failed) == (0, 1, 0)
+    row = action(services.sessions)
+    assert (row.state, row.last_error) == ("pending", f"{type(error).__name__}: {error}")
+    assert row.next_attempt_at > now
+    assert performers.performed() == ["add_tags"]
+    assert (
+        services.metrics.registry.get_sample_value(
+            "ordercare_performer_errors_total", {"kind": "add_tags", "error": type(error).__name__}
+        )
+        is None
+    )
+
+
+# --- idempotency keys ---------------------------------------------------------------------------
+
+
+def test_idempotency_keys_are_unique_by_construction() -> None:
+    tuples = [
+        ("a:b", "c", "p", "s"), ("a", "b:c", "p", "s"), ("a", "b", "c:p", "s"), ("a", "b", "c", "p:s"),
+        ("a%3Ab", "c", "p", "s"), ("a%b", "c", "p", "s"), ("a%25b", "c", "p", "s"), ("a", "b", "c", "p%3As"),
+    ]  # fmt: skip
+    keys = [idempotency_key(*parts) for parts in tuples]
+    assert len(set(keys)) == len(keys)
+    assert [key_parts(key) for key in keys] == tuples
+    assert idempotency_key("fietsen", "1001", "address", "1-hold") == "fietsen:1001:address:1-hold"
+
+
+def test_an_action_without_a_stored_order_gets_its_order_id_back_from_the_key(
+    services: Services, fake: FakePerformer, now: datetime
+) -> None:
+    with transaction(services.sessions) as session:
+        plan(session, shop_id="fietsen", order_id=None, order_external_id="gid://shopify/Order/7", now=now,
+             action=PlannedAction(ActionKind.ADD_TAGS, "address", "open", {"tags": ["x"]}))  # fmt: skip
+    drain(OutboxEnv(services))
+    assert [r.order_external_id for r in fake.performed] == ["gid://shopify/Order/7"]
+    assert action(services.sessions).idempotency_key == "fietsen:gid%3A//shopify/Order/7:address:open"

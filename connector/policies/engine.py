@@ -225,7 +225,10 @@ class _OrderWrite:
                 payload["context"] = {**payload["context"], "voucher": change["voucher"]}
             if "note_suffix" in change and "text" in payload:
                 payload["text"] = payload["text"] + change["note_suffix"]
-            action = replace(action, payload=payload, after_step=change.get("after") or action.after_step)
+            if change.get("after"):  # the message goes also if the voucher fails; it then names no code
+                action = replace(action, payload=payload, after_step=change["after"], after_even_if_failed=True)
+            else:
+                action = replace(action, payload=payload)
         incident = self.incidents.get(step.incident) if step.incident else None
         row = planned_row(
             shop_id=self.ctx.shop.id,

@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.expression import false
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -209,7 +210,9 @@ class ActionRow(Base):
     policy: Mapped[str] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(32))
     idempotency_key: Mapped[str] = mapped_column(String(255))
-    after_key: Mapped[str | None] = mapped_column(String(255))  # waits until this action is no longer pending
+    after_key: Mapped[str | None] = mapped_column(String(255))  # runs only once this action is done
+    # True: also runs after the ``after_key`` action failed (otherwise that failure cancels this one)
+    after_even_if_failed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     payload: Mapped[dict[str, Any]] = mapped_column(Json)
     state: Mapped[str] = mapped_column(String(16), default="pending")  # pending | done | failed | cancelled
     attempts: Mapped[int] = mapped_column(Integer, default=0)

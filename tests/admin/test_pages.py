@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connector.services import Services
+from connector.store.db import transaction
 from connector.store.tables import ActionRow, CallTaskRow, CustomerContact
 
 from . import scenario
@@ -108,6 +109,36 @@ def test_retry_puts_a_failed_action_back_in_the_queue(
     assert "will be tried again" in text(client, "/admin/")
     post(client, f"/admin/actions/{world.done_a.id}/retry")
     assert f"Action {world.done_a.id} is done, not failed." in text(client, "/admin/")
+
+
+def test_a_failed_action_names_what_waits_on_it_and_its_retry_re_arms_them(
+    client: FlaskClient, world: scenario.World, services: Services, now: datetime
+) -> None:
+    failed = world.failed_a
+    with transaction(services.sessions) as session:
+        session.add(
+            ActionRow(
+                shop_id=failed.shop_id, order_id=failed.order_id, incident_id=failed.incident_id, policy=failed.policy,
+                kind="notify_customer", idempotency_key=failed.idempotency_key + "-notify", payload={},
+                after_key=failed.idempotency_key, state="cancelled", attempts=0, next_attempt_at=now, created_at=now,
+                last_error="not performed: it waits for the create voucher, which failed",
+                result={"cancelled_after": failed.idempotency_key}, done_at=now,
+            )
+        )  # fmt: skip
+    sign_in(client, "anna")
+    assert "Not done because this failed: notify customer. Retry carries them out too." in text(client, "/admin/")
+
+    assert post(client, f"/admin/actions/{failed.id}/retry").status_code == 302
+
+    with services.sessions() as session:
+        got = session.execute(
+            select(ActionRow.kind, ActionRow.state, ActionRow.last_error).where(ActionRow.order_id == failed.order_id)
+        ).all()
+    assert sorted(got) == [
+        ("add_tags", "done", None), ("create_voucher", "pending", None), ("notify_customer", "done", None),
+        ("notify_customer", "pending", None),
+    ]  # fmt: skip
+    assert "Not done because this failed" not in text(client, "/admin/")
 
 
 def test_one_shops_admin_never_reaches_another_shops_rows(

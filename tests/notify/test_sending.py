@@ -400,7 +400,9 @@ def test_a_voucher_the_shop_refused_to_create_is_left_out(
     action_id = plan_notify(services, order_id, payload, step="delay-2")
     with transaction(services.sessions) as session:  # it follows a voucher action that failed for good
         session.execute(
-            update(ActionRow).where(ActionRow.id == action_id).values(after_key="fietsen:1001:address:voucher")
+            update(ActionRow)
+            .where(ActionRow.id == action_id)
+            .values(after_key="fietsen:1001:address:voucher", after_even_if_failed=True)
         )
         session.add(
             ActionRow(
