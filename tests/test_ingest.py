@@ -6,6 +6,7 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
@@ -70,6 +71,72 @@ def test_older_snapshot_changes_nothing(settings: Settings, now: datetime) -> No
     assert apply(services, order_event(older), now + timedelta(minutes=5)) is Outcome.STALE
     row = stored(services.sessions)
     assert row.status == "shipped"
+    assert row.next_check_at == now
+
+
+SECOND = timedelta(seconds=1)
+AT = T0 + timedelta(hours=1)
+UNSHIPPED: dict[str, Any] = {"status": OrderStatus.PAID, "platform_status": "paid/unfulfilled"}
+SHIPPED: dict[str, Any] = {"status": OrderStatus.SHIPPED, "platform_status": "paid/fulfilled"}
+
+
+def _status(services: Services) -> tuple[str, str]:
+    row = stored(services.sessions)
+    return row.status, row.platform_status
+
+
+def test_one_second_older_snapshot_loses_even_if_its_tie_break_would_win(settings: Settings, now: datetime) -> None:
+    """The timestamp decides before the tie-break: "paid/unfulfilled" sorts after "paid/fulfilled"."""
+    services = build(settings, now)
+    assert apply(services, order_event(order(updated=AT, **SHIPPED)), now) is Outcome.APPLIED
+    older = order_event(order(updated=AT - SECOND, **UNSHIPPED))
+    assert apply(services, older, now + timedelta(minutes=5)) is Outcome.STALE
+    assert _status(services) == ("shipped", "paid/fulfilled")
+    assert stored(services.sessions).platform_updated_at == AT
+    assert stored(services.sessions).next_check_at == now  # nothing changed, nothing to re-check
+
+
+def test_one_second_newer_snapshot_wins_even_if_its_tie_break_would_lose(settings: Settings, now: datetime) -> None:
+    services = build(settings, now)
+    assert apply(services, order_event(order(updated=AT, **UNSHIPPED)), now) is Outcome.APPLIED
+    newer = order_event(order(updated=AT + SECOND, **SHIPPED))
+    assert apply(services, newer, now + timedelta(minutes=5)) is Outcome.APPLIED
+    assert _status(services) == ("shipped", "paid/fulfilled")
+    assert stored(services.sessions).platform_updated_at == AT + SECOND
+    assert stored(services.sessions).next_check_at == now + timedelta(minutes=5)
+
+
+@pytest.mark.parametrize("unshipped_first", [True, False], ids=["unshipped-first", "shipped-first"])
+def test_equal_timestamps_tie_break_on_platform_status_whatever_arrives_first(
+    settings: Settings, now: datetime, unshipped_first: bool
+) -> None:
+    """Same ``updated_at``: the greater (platform_status, content) wins, so arrival order does not matter
+    (the join stays commutative). "paid/unfulfilled" > "paid/fulfilled": the unshipped version wins, even
+    though its content alone (its note) would sort first."""
+    unshipped, shipped = order(updated=AT, note="a", **UNSHIPPED), order(updated=AT, note="z", **SHIPPED)
+    assert merge_orders(unshipped, shipped) == merge_orders(shipped, unshipped) == unshipped
+    services = build(settings, now)
+    if unshipped_first:
+        assert apply(services, order_event(unshipped, key="a"), now) is Outcome.APPLIED
+        assert apply(services, order_event(shipped, key="b"), now) is Outcome.STALE
+    else:
+        assert apply(services, order_event(shipped, key="b"), now) is Outcome.APPLIED
+        assert apply(services, order_event(unshipped, key="a"), now) is Outcome.APPLIED
+    assert _status(services) == ("paid", "paid/unfulfilled")
+    assert codec.load_order(stored(services.sessions).data) == unshipped
+
+
+def test_equal_timestamp_and_status_tie_break_on_content_and_a_same_version_is_stale(
+    settings: Settings, now: datetime
+) -> None:
+    a, b = order(updated=AT, note="a"), order(updated=AT, note="b")
+    assert merge_orders(a, b) == merge_orders(b, a) == b  # the canonical JSON of b sorts after a's
+    services = build(settings, now)
+    assert apply(services, order_event(b, key="b"), now) is Outcome.APPLIED
+    assert apply(services, order_event(a, key="a"), now + timedelta(minutes=1)) is Outcome.STALE
+    assert apply(services, order_event(b, key="b-again"), now + timedelta(minutes=2)) is Outcome.STALE
+    row = stored(services.sessions)
+    assert codec.load_order(row.data).note == "b"
     assert row.next_check_at == now
 
 

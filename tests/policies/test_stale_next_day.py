@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from connector.actions import ActionKind
-from connector.model import Hold, OrderStatus, Promise
+from connector.model import Hold, Order, OrderStatus, Promise
 from connector.policies.base import Escalate, Open, Resolve
 from connector.policies.next_day import POLICY as NEXT_DAY
 from connector.policies.stale import POLICY as STALE
@@ -106,6 +107,80 @@ def test_our_own_hold_and_an_open_address_incident_are_not_stale() -> None:
     assert STALE.decide(ours, {}, ams(2026, 12, 10), context()).empty
     waiting = {"address": incident("address")}
     assert STALE.decide(order(), waiting, ams(2026, 12, 10), context()).empty
+
+
+MERCHANT_HOLD = Hold("h-merchant", reason="awaiting stock", handle=None)
+OWN_HOLD = Hold("h-ours", reason="address question", handle="ordercare")
+
+
+def held(*holds: Hold) -> Order:
+    return order(at=ams(2026, 11, 24, 10, 0), status=OrderStatus.ON_HOLD, holds=holds)  # Tuesday
+
+
+def test_a_merchants_hold_goes_stale_either_side_of_the_threshold() -> None:
+    """A hold the merchant placed (no handle, or another app's) is stuck like any other: 2 working days."""
+    for merchants in (MERCHANT_HOLD, Hold("h-app", handle="some-other-app")):
+        before = STALE.decide(held(merchants), {}, ams(2026, 11, 26, 10, 0) - SECOND, context())
+        assert before.empty and before.next_check == ams(2026, 11, 26, 10, 0)
+        at = STALE.decide(held(merchants), {}, ams(2026, 11, 26, 10, 0), context())
+        assert [s for _, s, _ in planned(at)] == ["1-tag", "1-note", "1-notify"]
+        assert isinstance(at.incidents[0], Open) and at.incidents[0].details["reason"] == "on_hold"
+
+
+def test_our_own_hold_is_never_stale_and_schedules_no_check() -> None:
+    for now in (ams(2026, 11, 26, 10, 0) - SECOND, ams(2026, 11, 26, 10, 0), ams(2026, 12, 31)):
+        decision = STALE.decide(held(OWN_HOLD), {}, now, context())
+        assert decision.empty and decision.next_check is None  # its release (a new snapshot) re-checks
+
+
+def test_our_hold_shields_a_merchants_hold_on_the_same_order() -> None:
+    """Any active hold of ours: the order waits on us (e.g. the customer's address), not on the shop."""
+    assert STALE.decide(held(MERCHANT_HOLD, OWN_HOLD), {}, ams(2026, 12, 31), context()).empty
+
+
+def test_our_released_hold_no_longer_shields_the_merchants() -> None:
+    released = Hold("h-ours", handle="ordercare", released=True)
+    assert not STALE.decide(held(MERCHANT_HOLD, released), {}, ams(2026, 11, 26, 10, 0), context()).empty
+    assert STALE.decide(held(MERCHANT_HOLD, released), {}, ams(2026, 11, 26, 10, 0) - SECOND, context()).empty
+
+
+# --- the stale clock starts at payment ------------------------------------------------------------
+
+CREATED = ams(2026, 11, 23, 10, 0)  # Monday
+PAID_LATER = ams(2026, 11, 25, 10, 0)  # Wednesday: two working days after it was placed
+
+
+def paid_later(created: datetime = CREATED, paid: datetime = PAID_LATER, **changes: Any) -> Order:
+    """An order placed at ``created`` and paid (bank transfer, say) at ``paid``."""
+    return order(at=created, paid_at=paid, updated_at=paid, **changes)
+
+
+def test_unshipped_is_measured_from_payment_not_from_creation() -> None:
+    late_payer = paid_later()
+    # two working days after creation (Wednesday) and after: not stale, payment came only on Wednesday
+    for now in (ams(2026, 11, 25, 10, 0), ams(2026, 11, 26, 10, 0), ams(2026, 11, 27, 10, 0) - SECOND):
+        decision = STALE.decide(late_payer, {}, now, context())
+        assert decision.empty and decision.next_check == ams(2026, 11, 27, 10, 0)  # Friday: paid + 2 working days
+    at = STALE.decide(late_payer, {}, ams(2026, 11, 27, 10, 0), context())
+    assert [s for _, s, _ in planned(at)] == ["1-tag", "1-note", "1-notify"]
+    (opened,) = at.incidents
+    assert isinstance(opened, Open)
+    assert (opened.details["reason"], opened.details["since"]) == ("unshipped", PAID_LATER.isoformat())
+    assert payload(at, ActionKind.ADD_NOTE)["text"].startswith("27 nov 2026 10:00 ordercare: betaald op 25 nov 2026 ")
+    assert at.next_check == ams(2026, 12, 1, 10, 0)  # the call task, too, counts from payment: 4 working days
+
+
+def test_on_hold_is_measured_from_payment_too() -> None:
+    late_payer = paid_later(status=OrderStatus.ON_HOLD, holds=(MERCHANT_HOLD,))
+    assert STALE.decide(late_payer, {}, ams(2026, 11, 27, 10, 0) - SECOND, context()).empty
+    assert not STALE.decide(late_payer, {}, ams(2026, 11, 27, 10, 0), context()).empty
+
+
+def test_a_payment_recorded_before_creation_counts_from_creation() -> None:
+    """Imported orders can carry a payment time before their creation: the warehouse starts at creation."""
+    imported = paid_later(created=ams(2026, 11, 24, 10, 0), paid=ams(2026, 11, 20, 10, 0))
+    assert STALE.decide(imported, {}, ams(2026, 11, 26, 10, 0) - SECOND, context()).empty
+    assert not STALE.decide(imported, {}, ams(2026, 11, 26, 10, 0), context()).empty
 
 
 def test_pending_payment_uses_its_own_threshold() -> None:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from connector.policies import compensation
 from connector.policies import engine as tick
 from connector.services import Services
+from connector.store.db import transaction
 from connector.store.tables import ActionRow, VoucherRow
 
 from .support import NOW, ams, customer, order
@@ -91,3 +95,70 @@ def test_a_rolled_back_order_gives_its_voucher_back_to_the_round(
     report = tick.run_tick(services, NOW)
     assert report.errors == 1
     assert vouchers(services) == [(str(ids["3004"]), "issued", None, voucher_action_ids(services)["3004"])]
+
+
+# --- the per-customer window, as the tick's budget book reads it ---------------------------------
+
+WINDOW = timedelta(days=30)
+TICK_AT = NOW.astimezone(UTC)  # the service clock is UTC (connector.clock.system_clock)
+
+
+def voucher_before(services: Services, customer_id: str, at: datetime) -> None:
+    """An issued voucher of an earlier order of this customer, created at ``at``."""
+    who = compensation.customer_key("fietsen", late("0", customer_id))
+    assert who is not None
+    with transaction(services.sessions) as session:
+        session.add(
+            VoucherRow(
+                shop_id="fietsen",
+                customer_key=who,
+                code=f"OC-EARLIER{customer_id}",
+                kind="percentage",
+                value=Decimal("10"),
+                amount=Decimal("5.00"),
+                currency="EUR",
+                state="issued",
+                created_at=at,
+                expires_at=at + timedelta(days=90),
+            )
+        )
+
+
+def test_the_tick_counts_a_customers_voucher_inside_the_window_to_the_second(
+    build: Callable[..., Services],
+) -> None:
+    """The window is ``created_at > now - days``: a voucher one second inside it refuses the next one;
+    one exactly ``days`` ago (and one a second earlier) no longer counts. All three in one tick round."""
+    services = build(policies={"compensation": {"budget": {"per_customer_per_days": {"count": 1, "days": 30}}}})
+    voucher_before(services, "1", TICK_AT - WINDOW + timedelta(seconds=1))  # 29 days 23:59:59 ago
+    voucher_before(services, "2", TICK_AT - WINDOW)  # exactly 30 days ago: the boundary is outside
+    voucher_before(services, "3", TICK_AT - WINDOW - timedelta(seconds=1))
+    ids = put(services, late("3001", "1"), late("3002", "2"), late("3003", "3"))
+    report = tick.run_tick(services, TICK_AT)
+    assert (report.vouchers_issued, report.vouchers_refused, report.errors) == (2, 1, 0)
+    linked = voucher_action_ids(services)
+    assert sorted(linked) == ["3002", "3003"]
+    assert vouchers(services)[3:] == [
+        (str(ids["3001"]), "refused", "customer already received 1 voucher(s) in 30 days (limit 1)", None),
+        (str(ids["3002"]), "issued", None, linked["3002"]),
+        (str(ids["3003"]), "issued", None, linked["3003"]),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("ago", "state"),
+    [
+        (WINDOW - timedelta(seconds=1), "refused"),
+        (WINDOW, "issued"),
+    ],
+    ids=["one-second-inside", "exactly-the-window"],
+)
+def test_the_tick_alone_with_one_customer_either_side_of_the_window(
+    build: Callable[..., Services], ago: timedelta, state: str
+) -> None:
+    services = build(policies={"compensation": {"budget": {"per_customer_per_days": {"count": 1, "days": 30}}}})
+    voucher_before(services, "1", TICK_AT - ago)
+    put(services, late("3001", "1"))
+    report = tick.run_tick(services, TICK_AT)
+    assert (report.vouchers_issued, report.vouchers_refused) == ((1, 0) if state == "issued" else (0, 1))
+    assert [s for _, s, _, _ in vouchers(services)] == ["issued", state]
