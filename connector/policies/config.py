@@ -8,9 +8,11 @@ so that a typo in a merchant's YAML is reported with its key path. Durations are
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Mapping
 from datetime import date, time
 from decimal import Decimal
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, field_validator, model_validator
@@ -119,13 +121,56 @@ class StaleConfig(_Block):
     notify_customer: bool = True
 
 
+# The next-day method names ordercare knows without configuration (Dutch and English), as phrases.
+NEXT_DAY_PHRASES = ("morgen in huis", "morgen bezorgd", "morgen geleverd", "volgende dag", "next day")
+
+_WORD = re.compile(r"[^\W_]+")  # a run of letters and digits
+_BETWEEN_WORDS = r"[\s_\-\u2010-\u2015]*"  # spaces, underscores, dashes (hyphen, en/em dash), or nothing
+_GLOB = re.compile(r"[*?\[\]]")
+
+
+@lru_cache(maxsize=64)
+def phrase_pattern(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One regex for ``phrases``: each phrase as whole words anywhere in a name, any case.
+
+    A phrase's words must stand in the name in that order, separated by spaces, dashes or underscores
+    or by nothing ("Next day", "Next-day", "Nextday"), and the phrase must not be glued to a letter or
+    digit on either side ("Morgenster", "'s morgens", "volgende dagen" do not count). Dashes, brackets,
+    commas and spaces all end a word, so "Nextday-ish" holds the phrase "next day". None: no phrases.
+    """
+    if not phrases:
+        return None
+    alternatives = [_BETWEEN_WORDS.join(re.escape(w) for w in _WORD.findall(p.casefold())) for p in phrases]
+    return re.compile(r"(?<![^\W_])(?:" + "|".join(alternatives) + r")(?![^\W_])", re.IGNORECASE)
+
+
 class NextDayConfig(_Block):
+    """Next-day promises: which shipping methods promise delivery tomorrow, and the deadlines.
+
+    A method is next-day when its name holds one of ``method_phrases`` as whole words anywhere
+    ("PostNL - Morgen in huis", "DHL (Morgen bezorgd)", "DPD Next Day", see ``phrase_pattern``), or when
+    it matches one of the merchant's ``methods`` globs. The globs mean what they always meant: fnmatch
+    over the whole name, any case, ``*`` for anything ("Express*" matches "Express levering", not
+    "DHL Express"). ``method_phrases: []`` leaves only the globs.
+    """
+
     enabled: bool = True
     cutoff: TimeOfDay = time(18, 0)
-    methods: list[str] = Field(default_factory=lambda: ["Morgen in huis*", "Next day*"])
+    method_phrases: list[str] = Field(default_factory=lambda: list(NEXT_DAY_PHRASES))
+    methods: list[str] = Field(default_factory=list)
     dispatch_by: TimeOfDay = time(21, 0)
     voucher: bool = True
     notify_customer: bool = True
+
+    @field_validator("method_phrases")
+    @classmethod
+    def _phrases(cls, value: list[str]) -> list[str]:
+        for phrase in value:
+            if _GLOB.search(phrase):
+                raise ValueError(f"phrase {phrase!r} has a wildcard; write globs under `methods`")
+            if not _WORD.search(phrase):
+                raise ValueError(f"phrase {phrase!r} has no words")
+        return value
 
     @model_validator(mode="after")
     def _order(self) -> NextDayConfig:
@@ -134,10 +179,14 @@ class NextDayConfig(_Block):
         return self
 
     def matches(self, method: str | None) -> bool:
+        """Whether the shipping method named ``method`` promises next-day delivery."""
         if not method:
             return False
         name = method.casefold()
-        return any(fnmatch.fnmatchcase(name, pattern.casefold()) for pattern in self.methods)
+        phrases = phrase_pattern(tuple(self.method_phrases))
+        if phrases is not None and phrases.search(name):
+            return True
+        return any(fnmatch.fnmatchcase(name, glob.casefold()) for glob in self.methods)
 
 
 LadderDo = Literal["notify", "voucher", "call_task"]
