@@ -2,7 +2,8 @@
 
 Per shop, under a lease: read the orders changed since the last sync through the platform client,
 ingest them like deliveries (same dedupe and newer-wins rules), advance the cursor, and make sure our
-webhook subscriptions exist and are enabled.
+webhook subscriptions exist and are enabled. An error ends this shop's run with the error on its report
+(the cursor stays at the newest order stored); it never stops the other shops' reconcile.
 """
 
 from __future__ import annotations
@@ -62,6 +63,9 @@ def reconcile_shop(
     except PlatformError as exc:
         report.error = exc.platform_message
         log.warning("reconcile failed", extra={"shop": shop.id, "error": exc.platform_message})
+    except Exception as exc:  # an order we cannot read or store: this shop stops here, the others go on
+        report.error = f"{type(exc).__name__}: {exc}"
+        log.exception("reconcile failed", extra={"shop": shop.id, "error": report.error})
     finally:
         with transaction(services.sessions) as session:
             row = session.get(ShopRow, shop.id)
