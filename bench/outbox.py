@@ -90,7 +90,7 @@ def _serve_sandbox(orders: int, commands: Any, answers: Any) -> None:  # a child
 def _plan_all(services: Any, order_ids: list[str], actions: int, now: datetime) -> dict[str, Any]:
     """Plan the mix; returns what the shop should show afterwards."""
     from connector.actions import ActionKind, PlannedAction
-    from connector.outbox import plan
+    from connector.outbox.queue import plan
     from connector.store.db import transaction
 
     tagged = round(actions * SHARE_TAGGED)
@@ -152,7 +152,8 @@ def run_once(args: argparse.Namespace) -> dict[str, Any]:
     from sqlalchemy import func, select
 
     from connector.config import settings_from_mapping
-    from connector.outbox import OutboxEnv, drain
+    from connector.outbox.env import OutboxEnv
+    from connector.outbox.queue import drain
     from connector.services import Services
     from connector.store.tables import ActionRow
 

@@ -104,7 +104,7 @@ def _wait_for_signal(stop: Callable[[], None]) -> None:
 
 
 def _start_worker(services: Any) -> Callable[[], None]:
-    from connector.outbox import OutboxEnv
+    from connector.outbox.env import OutboxEnv
     from connector.scheduler import build_scheduler
 
     env = OutboxEnv(services)
@@ -323,7 +323,7 @@ COMMANDS: dict[str, Command] = {
 # subcommands that live with their feature: name -> (help, module)
 EXTERNAL: dict[str, tuple[str, str]] = {
     "preview": ("render a customer message with sample data", "connector.notify.preview"),
-    "admin": ("dashboard accounts", "connector.admin_cli"),
+    "admin": ("dashboard accounts", "connector.admin.cli"),
 }
 
 

@@ -330,7 +330,7 @@ class Reporter:
 
 def _settle(demo: Demo) -> None:
     """Deliver what the shops have to say, let the policies decide, perform the actions; until quiet."""
-    from connector.outbox import drain
+    from connector.outbox.queue import drain
     from connector.policies.engine import run_until_idle
 
     for _ in range(4):
@@ -367,9 +367,9 @@ def _summary(demo: Demo) -> dict[str, Any]:
 
 
 def run_demo(as_json: bool = False, hold_seconds: float = 0.0) -> int:
-    from connector.admin_users import ensure_user
+    from connector.admin.users import ensure_user
     from connector.notify.mailer import describe_email
-    from connector.outbox import OutboxEnv
+    from connector.outbox.env import OutboxEnv
     from connector.sandbox.server import BackgroundServer
     from connector.sandbox.shopify import ShopifySandbox
     from connector.sandbox.woocommerce import WooSandbox

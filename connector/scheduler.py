@@ -13,7 +13,8 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from connector.housekeeping import prune
-from connector.outbox import DrainReport, OutboxEnv, drain
+from connector.outbox.env import OutboxEnv
+from connector.outbox.queue import DrainReport, drain
 from connector.reconcile import ReconcileReport, reconcile_shop
 from connector.services import Services
 from connector.store.db import transaction

@@ -12,8 +12,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from connector.address_check import AddressProblem, LookupResult, LookupUnavailable, PdokLookup, check_address
-from connector.addresses import AddressParts, names_street, split_address
+from connector.address.check import AddressProblem, LookupResult, LookupUnavailable, PdokLookup, check_address
+from connector.address.split import AddressParts, names_street, split_address
 from connector.model import Address
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -15,9 +15,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, select
 
+from connector.address import fixlinks
 from connector.crypto import SecretBox
 from connector.model import Address
-from connector.notify import fixlinks
 from connector.platforms.shopify.install import TokenSet, store_installation
 from connector.policies.engine import run_tick
 from connector.services import Services

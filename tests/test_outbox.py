@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from connector import outbox
 from connector.actions import ActionKind, ActionRequest, PlannedAction, idempotency_key, key_parts
 from connector.config import Settings
-from connector.outbox import OutboxEnv, backoff_seconds, claim, drain, plan, retry_failed
+from connector.outbox.env import OutboxEnv
+from connector.outbox.queue import backoff_seconds, claim, drain, plan, retry_failed
 from connector.platforms.base import PermanentError, RetryableError
 from connector.services import Services
 from connector.store.db import transaction
@@ -57,10 +57,8 @@ def services(settings: Settings, clock: Clock) -> Services:
 
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> FakePerformer:
-    performer = FakePerformer()
-    monkeypatch.setitem(outbox._PERFORMERS, ActionKind.ADD_TAGS, performer)
-    return performer
+def fake() -> FakePerformer:
+    return FakePerformer()
 
 
 def plan_tags(sessions: sessionmaker[Session], now: datetime, step: str = "open") -> int | None:
@@ -95,33 +93,33 @@ def test_planning_a_step_twice_keeps_one_row(services: Services, now: datetime) 
 
 def test_drain_performs_and_records(services: Services, fake: FakePerformer, now: datetime) -> None:
     plan_tags(services.sessions, now)
-    report = drain(OutboxEnv(services, worker="w1"))
+    report = drain(OutboxEnv(services, performers={ActionKind.ADD_TAGS: fake}, worker="w1"))
     assert (report.done, report.retried, report.failed) == (1, 0, 0)
     assert [r.payload for r in fake.performed] == [{"tags": ["ordercare:address"]}]
     assert fake.performed[0].order_external_id == "1001"
     row = action(services.sessions)
     assert (row.state, row.result, row.attempts, row.lease_owner, row.done_at) == ("done", {"ok": True}, 1, None, now)
     assert attempts(services.sessions) == [(1, "done")]
-    assert drain(OutboxEnv(services, worker="w1")).total == 0
+    assert drain(OutboxEnv(services, performers={ActionKind.ADD_TAGS: fake}, worker="w1")).total == 0
     assert len(fake.performed) == 1
 
 
 def test_retryable_error_backs_off(services: Services, fake: FakePerformer, now: datetime) -> None:
     fake.outcomes = [RetryableError("HTTP 503", platform_message="Service Unavailable")]
     plan_tags(services.sessions, now)
-    report = drain(OutboxEnv(services))
+    report = drain(OutboxEnv(services, performers={ActionKind.ADD_TAGS: fake}))
     assert (report.done, report.retried) == (0, 1)
     row = action(services.sessions)
     assert row.state == "pending"
     assert row.last_error == "Service Unavailable"
     assert now + timedelta(seconds=2.5) <= row.next_attempt_at <= now + timedelta(seconds=7.5)
-    assert drain(OutboxEnv(services)).total == 0  # not due yet
+    assert drain(OutboxEnv(services, performers={ActionKind.ADD_TAGS: fake})).total == 0  # not due yet
 
 
 def test_retry_after_from_the_platform_is_respected(services: Services, fake: FakePerformer, now: datetime) -> None:
     fake.outcomes = [RetryableError("Throttled", retry_after=42.0)]
     plan_tags(services.sessions, now)
-    drain(OutboxEnv(services))
+    drain(OutboxEnv(services, performers={ActionKind.ADD_TAGS: fake}))
     assert action(services.sessions).next_attempt_at >= now + timedelta(seconds=42)
 
 
@@ -138,7 +136,7 @@ def test_backoff_grows_and_is_capped() -> None:
 def test_permanent_error_fails_without_retry(services: Services, fake: FakePerformer, now: datetime) -> None:
     fake.outcomes = [PermanentError("userErrors", platform_message="Tags is invalid")]
     plan_tags(services.sessions, now)
-    report = drain(OutboxEnv(services))
+    report = drain(OutboxEnv(services, performers={ActionKind.ADD_TAGS: fake}))
     assert report.failed == 1
     row = action(services.sessions)
     assert (row.state, row.last_error, row.attempts) == ("failed", "Tags is invalid", 1)
@@ -150,7 +148,7 @@ def test_gives_up_after_max_attempts(services: Services, fake: FakePerformer, cl
     fake.outcomes = [RetryableError("timeout") for _ in range(limit)]
     plan_tags(services.sessions, now)
     for _ in range(limit):
-        drain(OutboxEnv(services))
+        drain(OutboxEnv(services, performers={ActionKind.ADD_TAGS: fake}))
         clock.now += timedelta(hours=2)
     row = action(services.sessions)
     assert row.state == "failed"
@@ -164,10 +162,12 @@ def test_replay_after_a_crash_checks_before_repeating(
     plan_tags(services.sessions, now)
     with transaction(services.sessions) as session:  # a worker claims, calls the shop, and dies
         assert len(claim(session, "dead-worker", now, lease_seconds=120, limit=10)) == 1
-    assert drain(OutboxEnv(services, worker="w2")).total == 0  # the lease still holds
+    assert (
+        drain(OutboxEnv(services, performers={ActionKind.ADD_TAGS: fake}, worker="w2")).total == 0
+    )  # the lease still holds
     clock.now = now + timedelta(seconds=121)
     fake.done = {"already": True}
-    report = drain(OutboxEnv(services, worker="w2"))
+    report = drain(OutboxEnv(services, performers={ActionKind.ADD_TAGS: fake}, worker="w2"))
     assert report.done == 1
     assert fake.performed == []
     assert [r.attempt for r in fake.checked] == [2]
@@ -183,7 +183,7 @@ def test_replay_performs_when_it_had_not_happened(
     with transaction(services.sessions) as session:
         claim(session, "dead-worker", now, lease_seconds=120, limit=10)
     clock.now = now + timedelta(seconds=121)
-    assert drain(OutboxEnv(services, worker="w2")).done == 1
+    assert drain(OutboxEnv(services, performers={ActionKind.ADD_TAGS: fake}, worker="w2")).done == 1
     assert len(fake.checked) == 1
     assert len(fake.performed) == 1
 
@@ -191,12 +191,12 @@ def test_replay_performs_when_it_had_not_happened(
 def test_retry_failed_puts_it_back(services: Services, fake: FakePerformer, now: datetime) -> None:
     fake.outcomes = [PermanentError("nope")]
     plan_tags(services.sessions, now)
-    drain(OutboxEnv(services))
+    drain(OutboxEnv(services, performers={ActionKind.ADD_TAGS: fake}))
     action_id = action(services.sessions).id
     with transaction(services.sessions) as session:
         assert retry_failed(session, action_id, now, shop_ids={"theewinkel"}) is False
         assert retry_failed(session, action_id, now, shop_ids={"fietsen"}) is True
-    assert drain(OutboxEnv(services)).done == 1
+    assert drain(OutboxEnv(services, performers={ActionKind.ADD_TAGS: fake})).done == 1
     assert action(services.sessions).state == "done"
 
 
@@ -217,7 +217,7 @@ def test_call_task_is_created_once(services: Services, now: datetime) -> None:
     with services.sessions() as session:
         tasks = list(session.scalars(select(CallTaskRow)))
     assert [(t.reason, t.state, t.due_at) for t in tasks] == [("still not shipped", "open", now)]
-    performer = outbox.performer_for(ActionKind.CREATE_CALL_TASK)
+    performer = env.performer_for(ActionKind.CREATE_CALL_TASK)
     row = action(services.sessions)
     request = ActionRequest(row.id, "fietsen", ActionKind.CREATE_CALL_TASK, row.idempotency_key, row.payload, "1001", 2)
     assert performer.perform(request, env) == {"call_task_id": tasks[0].id}
@@ -227,14 +227,13 @@ def test_call_task_is_created_once(services: Services, now: datetime) -> None:
 
 @pytest.mark.parametrize("voucher_outcome", ["done", "failed"])
 def test_a_message_that_may_go_without_its_voucher_waits_for_it_and_then_goes(
-    services: Services, monkeypatch: pytest.MonkeyPatch, now: datetime, voucher_outcome: str
+    services: Services, now: datetime, voucher_outcome: str
 ) -> None:
     voucher = FakePerformer(
         [RetryableError("Throttled")] + ([{"id": "v"}] if voucher_outcome == "done" else [PermanentError("no")])
     )
     email = FakePerformer()
-    monkeypatch.setitem(outbox._PERFORMERS, ActionKind.CREATE_VOUCHER, voucher)
-    monkeypatch.setitem(outbox._PERFORMERS, ActionKind.ADD_NOTE, email)
+    performers = {ActionKind.CREATE_VOUCHER: voucher, ActionKind.ADD_NOTE: email}
     with transaction(services.sessions) as session:
         for action in (
             PlannedAction(ActionKind.CREATE_VOUCHER, "next_day", "1-voucher", {"code": "OC-1"}),
@@ -248,7 +247,7 @@ def test_a_message_that_may_go_without_its_voucher_waits_for_it_and_then_goes(
             ),
         ):
             plan(session, shop_id="fietsen", order_id=None, order_external_id="1001", action=action, now=now)
-    env = OutboxEnv(services)
+    env = OutboxEnv(services, performers=performers)
     drain(env)
     assert (len(voucher.performed), len(email.performed)) == (1, 0)  # the voucher was throttled: the note waits
     services.clock.now = now + timedelta(hours=1)  # type: ignore[attr-defined]
@@ -265,12 +264,13 @@ def test_a_message_that_may_go_without_its_voucher_waits_for_it_and_then_goes(
 class Performers:
     """One fake performer per kind, installed in the outbox for the test."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, **outcomes: list[Any]) -> None:
+    def __init__(self, **outcomes: list[Any]) -> None:
         self.log: list[str] = []
+        self.by_kind: dict[ActionKind, Any] = {}
         for kind in ActionKind:
             performer = FakePerformer(list(outcomes.get(kind.value, [])))
             performer.performed = Log(self.log)  # type: ignore[assignment]
-            monkeypatch.setitem(outbox._PERFORMERS, kind, performer)
+            self.by_kind[kind] = performer
 
     def performed(self) -> list[str]:
         """The kinds performed, in the order the outbox performed them."""
@@ -306,16 +306,14 @@ def states(sessions: sessionmaker[Session]) -> dict[str, tuple[str, str | None]]
         return {r.kind: (r.state, r.last_error) for r in session.scalars(select(ActionRow).order_by(ActionRow.id))}
 
 
-def test_a_refused_address_update_cancels_the_release_and_what_follows_it(
-    services: Services, monkeypatch: pytest.MonkeyPatch, now: datetime
-) -> None:
-    performers = Performers(monkeypatch, update_address=[PermanentError("Country can't be blank")])
+def test_a_refused_address_update_cancels_the_release_and_what_follows_it(services: Services, now: datetime) -> None:
+    fakes = Performers(update_address=[PermanentError("Country can't be blank")])
     plan_address_fix(services.sessions, now)
 
-    report = drain(OutboxEnv(services))
+    report = drain(OutboxEnv(services, performers=fakes.by_kind))
 
     assert (report.done, report.retried, report.failed) == (1, 0, 1)
-    assert performers.performed() == ["update_address", "add_tags"]  # the hold was not released
+    assert fakes.performed() == ["update_address", "add_tags"]  # the hold was not released
     assert states(services.sessions) == {
         "update_address": ("failed", "Country can't be blank"),
         "release_hold": (
@@ -325,33 +323,29 @@ def test_a_refused_address_update_cancels_the_release_and_what_follows_it(
         "add_note": ("cancelled", "not performed: it waits for the release hold, which was cancelled"),
         "add_tags": ("done", None),
     }
-    assert drain(OutboxEnv(services)).total == 0  # nothing is left waiting
+    assert drain(OutboxEnv(services, performers=fakes.by_kind)).total == 0  # nothing is left waiting
 
 
-def test_a_follower_waits_while_its_predecessor_retries(
-    services: Services, monkeypatch: pytest.MonkeyPatch, clock: Clock, now: datetime
-) -> None:
-    performers = Performers(monkeypatch, update_address=[RetryableError("Throttled"), {"ok": True}])
+def test_a_follower_waits_while_its_predecessor_retries(services: Services, clock: Clock, now: datetime) -> None:
+    fakes = Performers(update_address=[RetryableError("Throttled"), {"ok": True}])
     plan_address_fix(services.sessions, now)
-    drain(OutboxEnv(services))
-    assert performers.performed() == ["update_address", "add_tags"]
+    drain(OutboxEnv(services, performers=fakes.by_kind))
+    assert fakes.performed() == ["update_address", "add_tags"]
     assert {k: v[0] for k, v in states(services.sessions).items()} == {
         "update_address": "pending", "release_hold": "pending", "add_note": "pending", "add_tags": "done"
     }  # fmt: skip
     clock.now = now + timedelta(hours=1)
-    drain(OutboxEnv(services))
-    assert performers.performed() == ["update_address", "add_tags", "update_address", "release_hold", "add_note"]
+    drain(OutboxEnv(services, performers=fakes.by_kind))
+    assert fakes.performed() == ["update_address", "add_tags", "update_address", "release_hold", "add_note"]
     assert {k: v[0] for k, v in states(services.sessions).items()} == dict.fromkeys(
         ("update_address", "release_hold", "add_note", "add_tags"), "done"
     )
 
 
-def test_retrying_the_failed_action_re_arms_its_followers(
-    services: Services, monkeypatch: pytest.MonkeyPatch, now: datetime
-) -> None:
-    performers = Performers(monkeypatch, update_address=[PermanentError("Country can't be blank")])
+def test_retrying_the_failed_action_re_arms_its_followers(services: Services, now: datetime) -> None:
+    fakes = Performers(update_address=[PermanentError("Country can't be blank")])
     plan_address_fix(services.sessions, now)
-    drain(OutboxEnv(services))
+    drain(OutboxEnv(services, performers=fakes.by_kind))
     with services.sessions() as session:
         failed_id = session.scalars(select(ActionRow.id).where(ActionRow.kind == "update_address")).one()
 
@@ -360,18 +354,16 @@ def test_retrying_the_failed_action_re_arms_its_followers(
     assert {k: v for k, v in states(services.sessions).items() if k != "add_tags"} == {
         "update_address": ("pending", None), "release_hold": ("pending", None), "add_note": ("pending", None)
     }  # fmt: skip
-    drain(OutboxEnv(services))
+    drain(OutboxEnv(services, performers=fakes.by_kind))
 
-    assert performers.performed() == ["update_address", "add_tags", "update_address", "release_hold", "add_note"]
+    assert fakes.performed() == ["update_address", "add_tags", "update_address", "release_hold", "add_note"]
     assert {k: v[0] for k, v in states(services.sessions).items()} == dict.fromkeys(
         ("update_address", "release_hold", "add_note", "add_tags"), "done"
     )
 
 
-def test_a_retry_does_not_re_arm_a_follower_cancelled_for_another_reason(
-    services: Services, monkeypatch: pytest.MonkeyPatch, now: datetime
-) -> None:
-    Performers(monkeypatch, update_address=[PermanentError("Country can't be blank")])
+def test_a_retry_does_not_re_arm_a_follower_cancelled_for_another_reason(services: Services, now: datetime) -> None:
+    fakes = Performers(update_address=[PermanentError("Country can't be blank")])
     plan_address_fix(services.sessions, now)
     with transaction(services.sessions) as session:
         session.execute(
@@ -379,7 +371,7 @@ def test_a_retry_does_not_re_arm_a_follower_cancelled_for_another_reason(
             .where(ActionRow.kind == "add_note")
             .values(state="cancelled", last_error="the order was erased")
         )
-    drain(OutboxEnv(services))
+    drain(OutboxEnv(services, performers=fakes.by_kind))
     with services.sessions() as session:
         failed_id = session.scalars(select(ActionRow.id).where(ActionRow.kind == "update_address")).one()
     with transaction(services.sessions) as session:
@@ -389,9 +381,9 @@ def test_a_retry_does_not_re_arm_a_follower_cancelled_for_another_reason(
 
 
 def test_cancelling_an_incident_s_actions_cancels_their_followers_in_other_policies(
-    services: Services, monkeypatch: pytest.MonkeyPatch, now: datetime
+    services: Services, now: datetime
 ) -> None:
-    performers = Performers(monkeypatch)
+    fakes = Performers()
     with transaction(services.sessions) as session:
         plan(session, shop_id="fietsen", order_id=None, order_external_id="1001", now=now,
              action=PlannedAction(ActionKind.HOLD_FULFILLMENT, "address", "1-hold", {"reason": "x"}))  # fmt: skip
@@ -401,8 +393,8 @@ def test_cancelling_an_incident_s_actions_cancels_their_followers_in_other_polic
         session.execute(
             ActionRow.__table__.update().where(ActionRow.kind == "hold_fulfillment").values(state="cancelled")
         )
-    drain(OutboxEnv(services))
-    assert performers.performed() == []
+    drain(OutboxEnv(services, performers=fakes.by_kind))
+    assert fakes.performed() == []
     assert states(services.sessions)["add_note"] == (
         "cancelled",
         "not performed: it waits for the hold fulfillment, which was cancelled",
@@ -412,16 +404,14 @@ def test_cancelling_an_incident_s_actions_cancels_their_followers_in_other_polic
 # --- a bug in a performer is not an outage ------------------------------------------------------
 
 
-def test_a_programming_error_fails_the_action_at_once_and_is_counted(
-    services: Services, monkeypatch: pytest.MonkeyPatch, now: datetime
-) -> None:
-    performers = Performers(monkeypatch, update_address=[KeyError("street")])
+def test_a_programming_error_fails_the_action_at_once_and_is_counted(services: Services, now: datetime) -> None:
+    fakes = Performers(update_address=[KeyError("street")])
     plan_address_fix(services.sessions, now)
 
-    report = drain(OutboxEnv(services))
+    report = drain(OutboxEnv(services, performers=fakes.by_kind))
 
     assert (report.done, report.retried, report.failed) == (1, 0, 1)
-    assert performers.performed() == ["update_address", "add_tags"]
+    assert fakes.performed() == ["update_address", "add_tags"]
     got = states(services.sessions)
     assert got["update_address"] == ("failed", "KeyError: 'street'")
     assert got["release_hold"][0] == "cancelled"
@@ -438,16 +428,16 @@ def test_a_programming_error_fails_the_action_at_once_and_is_counted(
     "error", [ConnectionResetError("reset by peer"), TimeoutError("timed out"), OSError("network is unreachable")]
 )
 def test_a_transport_error_is_retried_like_a_platform_outage(
-    services: Services, monkeypatch: pytest.MonkeyPatch, now: datetime, error: Exception
+    services: Services, now: datetime, error: Exception
 ) -> None:
-    performers = Performers(monkeypatch, add_tags=[error])
+    fakes = Performers(add_tags=[error])
     plan_tags(services.sessions, now)
-    report = drain(OutboxEnv(services))
+    report = drain(OutboxEnv(services, performers=fakes.by_kind))
     assert (report.done, report.retried, report.failed) == (0, 1, 0)
     row = action(services.sessions)
     assert (row.state, row.last_error) == ("pending", f"{type(error).__name__}: {error}")
     assert row.next_attempt_at > now
-    assert performers.performed() == ["add_tags"]
+    assert fakes.performed() == ["add_tags"]
     assert (
         services.metrics.registry.get_sample_value(
             "ordercare_performer_errors_total", {"kind": "add_tags", "error": type(error).__name__}
@@ -476,6 +466,6 @@ def test_an_action_without_a_stored_order_gets_its_order_id_back_from_the_key(
     with transaction(services.sessions) as session:
         plan(session, shop_id="fietsen", order_id=None, order_external_id="gid://shopify/Order/7", now=now,
              action=PlannedAction(ActionKind.ADD_TAGS, "address", "open", {"tags": ["x"]}))  # fmt: skip
-    drain(OutboxEnv(services))
+    drain(OutboxEnv(services, performers={ActionKind.ADD_TAGS: fake}))
     assert [r.order_external_id for r in fake.performed] == ["gid://shopify/Order/7"]
     assert action(services.sessions).idempotency_key == "fietsen:gid%3A//shopify/Order/7:address:open"

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from connector import codec
 from connector.leases import acquire
 from connector.model import Address, Order, OrderStatus
-from connector.outbox import OutboxEnv
+from connector.outbox.env import OutboxEnv
 from connector.reconcile import ReconcileReport, reconcile_shop
 from connector.sandbox.server import BackgroundServer
 from connector.sandbox.shopify import BucketConfig, SandboxShop, ShopifySandbox

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from connector.config import Settings
-from connector.outbox import OutboxEnv
+from connector.outbox.env import OutboxEnv
 from connector.scheduler import build_scheduler, tick
 from connector.services import Services
 from connector.store.db import transaction

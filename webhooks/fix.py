@@ -20,12 +20,13 @@ from typing import Any
 from flask import Blueprint, Response, current_app, make_response, render_template, request
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from connector import address_fix, codec
-from connector.address_check import AddressLookup, LookupUnavailable, check_address, lookup_provider
-from connector.addresses import normalise_postcode
+from connector import codec
+from connector.address import fix as address_fix
+from connector.address import fixlinks
+from connector.address.check import AddressLookup, LookupUnavailable, check_address, lookup_provider
+from connector.address.split import normalise_postcode
 from connector.calendar import BusinessCalendar
 from connector.model import Address, Order
-from connector.notify import fixlinks
 from connector.notify.render import Item, format_day, format_items, normalise_locale, renderer_for
 from connector.services import Services
 from connector.shops import Shop
@@ -139,7 +140,7 @@ TEXT: dict[str, dict[str, str]] = {
     },
 }
 
-# which form field an address problem belongs to (connector.address_check field names)
+# which form field an address problem belongs to (connector.address.check field names)
 _PROBLEM_FIELD = {"street": "street", "house_number": "house_number", "postcode": "postcode", "city": "city"}
 _POSTCODE_EXAMPLES = {"NL": "1234 AB", "BE": "1000", "DE": "10115"}
 

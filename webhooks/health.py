@@ -6,7 +6,7 @@ from flask import Blueprint, Response, current_app
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from connector.outbox import backlog
+from connector.outbox.queue import backlog
 
 bp = Blueprint("health", __name__)
 

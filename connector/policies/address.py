@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from connector.actions import ActionKind
-from connector.address_check import AddressProblem, LookupUnavailable, check_address
+from connector.address.check import AddressProblem, LookupUnavailable, check_address
 from connector.incidents import IncidentView
 from connector.model import Address, Order, OrderStatus
 from connector.policies.base import Decision, Open, PolicyContext, Resolve, notify_payload, plan_notify, tag

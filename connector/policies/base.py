@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from connector.actions import ActionKind, PlannedAction
-from connector.address_check import AddressLookup
+from connector.address.check import AddressLookup
 from connector.calendar import BusinessCalendar, DeliveryPromise
 from connector.incidents import IncidentView
 from connector.model import Order

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from connector import codec
 from connector.actions import ActionKind
-from connector.address_check import AddressLookup, lookup_provider
+from connector.address.check import AddressLookup, lookup_provider
 from connector.incidents import (
     RESOLVED,
     IncidentView,
@@ -32,7 +32,7 @@ from connector.incidents import (
     resolve,
 )
 from connector.model import Order
-from connector.outbox import plan_many, planned_row
+from connector.outbox.queue import plan_many, planned_row
 from connector.policies import address, compensation, next_day, review, shipment_delay, stale
 from connector.policies.base import Annotate, Decision, Escalate, Open, Policy, PolicyContext, Resolve, Step
 from connector.policies.config import PoliciesConfig

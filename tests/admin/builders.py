@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from connector.admin_users import Account, add_user
+from connector.admin.users import Account, add_user
 from connector.codec import dump_order
 from connector.config import Settings
 from connector.model import (

@@ -12,8 +12,8 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from connector import admin_cli
-from connector.admin_users import (
+from connector.admin import cli as admin_cli
+from connector.admin.users import (
     AdminUserError,
     LoginThrottle,
     add_user,

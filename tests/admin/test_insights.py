@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from connector import insights
-from connector.insights import CauseCount, ContactStats, HintThresholds, MonthSpend, OnTimeRate, WeekCount
+from connector.admin import insights
+from connector.admin.insights import CauseCount, ContactStats, HintThresholds, MonthSpend, OnTimeRate, WeekCount
 from connector.model import OrderStatus
 
 from . import builders as b

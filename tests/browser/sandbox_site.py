@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from connector.admin_users import ensure_user
-from connector.outbox import DrainReport, OutboxEnv, drain
+from connector.admin.users import ensure_user
+from connector.outbox.env import OutboxEnv
+from connector.outbox.queue import DrainReport, drain
 from connector.policies.engine import TickReport, run_until_idle
 from connector.sandbox.server import BackgroundServer
 from connector.sandbox.shopify import SandboxShop, ShopifySandbox

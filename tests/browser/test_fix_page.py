@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import Engine, select
 
 from connector import codec
-from connector.outbox import OutboxEnv, drain
+from connector.outbox.env import OutboxEnv
+from connector.outbox.queue import drain
 from connector.sandbox.server import BackgroundServer, free_port
 from connector.sandbox.shopify import ShopifySandbox
 from connector.scheduler import tick

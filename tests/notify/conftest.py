@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine
 
 from connector.config import Settings
-from connector.outbox import OutboxEnv
+from connector.outbox.env import OutboxEnv
 from connector.services import Services
 from tests.conftest import make_settings
 from tests.notify.support import CapturingHandler, Certificate, Clock, self_signed, smtp_server

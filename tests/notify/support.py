@@ -24,10 +24,10 @@ from sqlalchemy import Engine
 
 from connector import ingest
 from connector.actions import ActionKind, PlannedAction
-from connector.address_check import LookupResult, LookupUnavailable
+from connector.address.check import LookupResult, LookupUnavailable
 from connector.config import Settings
 from connector.model import Address, Customer, Money, Order, OrderLine, OrderStatus, Platform
-from connector.outbox import plan
+from connector.outbox.queue import plan
 from connector.sandbox.server import free_port
 from connector.services import Services
 from connector.store.db import transaction

@@ -12,9 +12,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from connector import codec
-from connector.address_check import LookupResult
+from connector.address import fixlinks
+from connector.address.check import LookupResult
 from connector.model import Address, Customer
-from connector.notify import fixlinks
 from connector.services import Services
 from connector.store.db import transaction
 from connector.store.tables import ActionRow, FixToken, IncidentRow, OrderRow
@@ -344,7 +344,7 @@ def test_english_customer_gets_english_page(client: FlaskClient, services: Servi
 
 
 def test_the_page_looks_addresses_up_only_with_a_configured_provider(db_url: str) -> None:
-    from connector.address_check import PdokLookup
+    from connector.address.check import PdokLookup
     from tests.conftest import make_settings
     from webhooks import create_app as build_app
     from webhooks.fix import _lookup

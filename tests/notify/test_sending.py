@@ -10,11 +10,12 @@ import pytest
 from sqlalchemy import Engine, select
 
 from connector.actions import ActionKind, ActionRequest
+from connector.address import fixlinks
 from connector.model import Customer
-from connector.notify import fixlinks
 from connector.notify.mailer import SmtpMailer, describe_email, message_id_for
-from connector.notify.performer import NOT_MARKETABLE, NotifyPerformer
-from connector.outbox import OutboxEnv, drain
+from connector.outbox.env import OutboxEnv
+from connector.outbox.notify import NOT_MARKETABLE, NotifyPerformer
+from connector.outbox.queue import drain
 from connector.platforms.base import PermanentError, RetryableError
 from connector.sandbox.server import free_port
 from connector.services import Services

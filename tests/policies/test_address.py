@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from connector.actions import ActionKind
-from connector.address_check import LookupResult, LookupUnavailable
+from connector.address.check import LookupResult, LookupUnavailable
 from connector.model import OrderStatus
 from connector.policies.address import POLICY, fingerprint
 from connector.policies.base import Open, Resolve

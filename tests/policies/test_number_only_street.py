@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from connector.addresses import split_address
+from connector.address.split import split_address
 from connector.model import Order, Platform
 from connector.platforms.base import ShopContext
 from connector.platforms.shopify import mapper as shopify

@@ -12,7 +12,8 @@ from connector import codec
 from connector.actions import ActionKind, PlannedAction
 from connector.config import load_settings
 from connector.model import Address
-from connector.outbox import OutboxEnv, drain, plan, retry_failed
+from connector.outbox.env import OutboxEnv
+from connector.outbox.queue import drain, plan, retry_failed
 from connector.services import Services
 from connector.store.db import transaction
 from connector.store.tables import ActionRow

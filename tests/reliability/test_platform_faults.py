@@ -22,7 +22,8 @@ from sqlalchemy import Engine, func, select
 from connector import cli
 from connector.actions import ActionKind, PlannedAction
 from connector.config import load_settings
-from connector.outbox import OutboxEnv, drain, plan
+from connector.outbox.env import OutboxEnv
+from connector.outbox.queue import drain, plan
 from connector.platforms.base import PlatformClient
 from connector.platforms.shopify.client import ShopifyClient
 from connector.platforms.woocommerce.client import WooCommerceClient

@@ -21,8 +21,8 @@ from connector import privacy
 from connector.actions import ActionRequest
 from connector.housekeeping import prune
 from connector.notify.mailer import MemoryMailer
-from connector.notify.performer import use_mailer
-from connector.outbox import OutboxEnv, drain
+from connector.outbox.env import OutboxEnv
+from connector.outbox.queue import drain
 from connector.platforms.shopify.adapter import sign
 from connector.policies.engine import run_until_idle
 from connector.sandbox.shopify import ShopifySandbox
@@ -62,12 +62,7 @@ class AcceptingClient:
 def web(db_url: str, engine: Engine) -> Iterator[tuple[FlaskClient, Services, Clock]]:
     clock = Clock(START)
     services = Services.build(make_settings(db_url, raw_event_retention_days=30), engine=engine, clock=clock)
-    mailer = MemoryMailer()
-    use_mailer(mailer)
-    try:
-        yield create_app(services).test_client(), services, clock
-    finally:
-        use_mailer(None)
+    yield create_app(services).test_client(), services, clock
 
 
 def send(client: FlaskClient, topic: str, body: dict[str, Any], webhook_id: str) -> int:
@@ -114,7 +109,7 @@ def test_customer_redact_erases_everywhere_and_shop_redact_deletes_the_shop(
         assert send(client, "orders/create", order, f"create-{number}") == 200
     clock.advance(timedelta(hours=2))
     run_until_idle(services, clock())
-    env = OutboxEnv(services, worker="privacy", client_factory=lambda shop: AcceptingClient())
+    env = OutboxEnv(services, worker="privacy", client_factory=lambda shop: AcceptingClient(), mailer=MemoryMailer())
     drained = drain(env)
     request = {"customer": {"id": 501, "email": ERASED["email"], "phone": ERASED["phone"]},
                "orders_requested": [erased["id"]], "data_request": {"id": 9999}, "shop_domain": DOMAIN}  # fmt: skip

@@ -15,9 +15,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, select
 
 from connector import codec
+from connector.address import fixlinks
 from connector.crypto import SecretBox
 from connector.logs import JsonFormatter
-from connector.notify import fixlinks
 from connector.platforms.shopify.adapter import sign as shopify_sign
 from connector.platforms.shopify.install import TokenSet, store_installation
 from connector.platforms.woocommerce.install import connect_token

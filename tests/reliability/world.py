@@ -21,7 +21,7 @@ import yaml
 from sqlalchemy import func, select
 
 from connector.actions import ActionKind, PlannedAction
-from connector.outbox import plan
+from connector.outbox.queue import plan
 from connector.sandbox.server import BackgroundServer
 from connector.sandbox.shopify import BucketConfig, ShopifySandbox
 from connector.sandbox.shopify import Faults as ShopifyFaults

@@ -1,7 +1,7 @@
 """The merchant's dashboard at ``/admin``: today's work, incidents with their timeline, and patterns.
 
 One Blueprint, ``bp``; the views live in small modules (``auth``, ``today``, ``incidents``, ``patterns``,
-``orders``) and read the store through ``queries`` and ``connector.insights``, always filtered on the
+``orders``) and read the store through ``queries`` and ``connector.admin.insights``, always filtered on the
 signed-in account's shops.
 """
 
@@ -32,7 +32,7 @@ DEFAULTS = {
 def _setup(state: BlueprintSetupState) -> None:
     from datetime import timedelta
 
-    from connector.admin_users import LoginThrottle
+    from connector.admin.users import LoginThrottle
 
     app = state.app
     for key, value in DEFAULTS.items():

@@ -18,8 +18,8 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from connector.admin_users import LoginThrottle, authenticate, get_account
-from connector.dashboard import shops
+from connector.admin.queries import shops
+from connector.admin.users import LoginThrottle, authenticate, get_account
 from webhooks.admin import bp
 from webhooks.admin.common import Viewer, now, safe_next, services
 

@@ -13,7 +13,7 @@ from typing import Any
 import pygal
 from pygal.style import Style
 
-from connector.insights import MonthSpend, OnTimeRate, WeekCount
+from connector.admin.insights import MonthSpend, OnTimeRate, WeekCount
 
 STYLE = Style(
     background="#ffffff",

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, g, request
 
-from connector.admin_users import Account
+from connector.admin.queries import ShopInfo
+from connector.admin.users import Account
 from connector.config import Settings
-from connector.dashboard import ShopInfo
 from connector.services import Services
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from flask import abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
-from connector.dashboard import (
+from connector.admin.queries import (
     STATES,
     IncidentFilters,
     IncidentItem,

@@ -6,8 +6,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
-from connector.dashboard import order_in_scope, order_view, orders_by_number
-from connector.insights import CONTACT_KINDS
+from connector.admin.insights import CONTACT_KINDS
+from connector.admin.queries import order_in_scope, order_view, orders_by_number
 from connector.store.db import transaction
 from connector.store.tables import CustomerContact, OrderRow
 from webhooks.admin import bp

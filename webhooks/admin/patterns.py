@@ -8,7 +8,7 @@ from collections.abc import Callable
 from flask import Response, abort, render_template
 from flask.typing import ResponseReturnValue
 
-from connector import insights
+from connector.admin import insights
 from webhooks.admin import bp, charts
 from webhooks.admin.common import DateRange, date_range, services, viewer
 from webhooks.admin.orders import CONTACT_LABELS

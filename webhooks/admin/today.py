@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from connector import insights
-from connector.dashboard import action_state, call_task, call_tasks_due, failed_actions
-from connector.outbox import retry_failed
+from connector.admin import insights
+from connector.admin.queries import action_state, call_task, call_tasks_due, failed_actions
+from connector.outbox.queue import retry_failed
 from connector.store.db import transaction
 from webhooks.admin import bp
 from webhooks.admin.common import daily_voucher_budget, day_bounds, now, safe_next, services, today, viewer

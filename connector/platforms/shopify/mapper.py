@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from connector.addresses import normalise_postcode, split_address
+from connector.address.split import normalise_postcode, split_address
 from connector.model import (
     Address,
     Channel,

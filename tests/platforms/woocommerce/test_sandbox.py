@@ -11,7 +11,8 @@ from conftest import make_settings
 from sqlalchemy import Engine, select
 
 from connector.actions import ActionKind, PlannedAction
-from connector.outbox import OutboxEnv, drain, plan
+from connector.outbox.env import OutboxEnv
+from connector.outbox.queue import drain, plan
 from connector.sandbox.woocommerce import Faults, WooSandbox
 from connector.services import Services
 from connector.store.db import transaction

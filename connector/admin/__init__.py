@@ -1,0 +1,1 @@
+"""The staff side: dashboard queries, admin users and their CLI, and the insights behind the charts."""
