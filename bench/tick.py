@@ -70,7 +70,9 @@ def _variants(shop_id: str) -> dict[str, Any]:
         ShipmentStatus,
     )
 
-    days = lambda n: NOW - timedelta(days=n)  # noqa: E731
+    def days(n: int) -> datetime:
+        return NOW - timedelta(days=n)
+
     customer = Customer(
         external_id="__CUSTOMER__", first_name="Sanne", last_name="de Vries", email="__CUSTOMER__@example.nl",
         locale="nl", accepts_marketing=True,
@@ -257,10 +259,10 @@ def reset(url: str, due_ids: list[int]) -> None:
     from sqlalchemy import bindparam, text
 
     from connector.store.db import make_engine
-    from connector.store.tables import OrderRow
+    from connector.store.tables import OrderRow, table_of
 
     engine = make_engine(url)
-    orders = OrderRow.__table__
+    orders = table_of(OrderRow)
     statement = orders.update().where(orders.c.id == bindparam("order_id")).values(next_check_at=bindparam("at"))
     with engine.begin() as connection:
         for table in _WRITTEN:

@@ -14,8 +14,8 @@ NL = BusinessCalendar("Europe/Amsterdam")
 CUTOFF, DISPATCH = time(18, 0), time(21, 0)
 
 
-def ams(*args: int) -> datetime:
-    return datetime(*args, tzinfo=AMS)
+def ams(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=AMS)
 
 
 # --- durations ---------------------------------------------------------------------------------------

@@ -48,7 +48,7 @@ def imports(path: Path, name: str, known: set[str]) -> list[tuple[str, int]]:
             while target and target not in known:
                 target = target.rpartition(".")[0]
             if target and target != name:
-                found.append((target, node.lineno))
+                found.append((target, getattr(node, "lineno", 0)))
                 break
     return found
 

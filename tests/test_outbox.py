@@ -6,11 +6,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from connector.actions import ActionKind, ActionRequest, PlannedAction, idempotency_key, key_parts
 from connector.config import Settings
+from connector.outbox.base import Environment
 from connector.outbox.env import OutboxEnv
 from connector.outbox.queue import backoff_seconds, claim, drain, plan, retry_failed
 from connector.platforms.base import PermanentError, RetryableError
@@ -34,14 +35,14 @@ class FakePerformer:
         self.performed: list[ActionRequest] = []
         self.checked: list[ActionRequest] = []
 
-    def perform(self, request: ActionRequest, env: OutboxEnv) -> dict[str, Any]:
+    def perform(self, request: ActionRequest, env: Environment) -> dict[str, Any]:
         self.performed.append(request)
         outcome = self.outcomes.pop(0) if self.outcomes else {"ok": True}
         if isinstance(outcome, Exception):
             raise outcome
         return dict(outcome)
 
-    def already_done(self, request: ActionRequest, env: OutboxEnv) -> dict[str, Any] | None:
+    def already_done(self, request: ActionRequest, env: Environment) -> dict[str, Any] | None:
         self.checked.append(request)
         return self.done
 
@@ -269,7 +270,7 @@ class Performers:
         self.by_kind: dict[ActionKind, Any] = {}
         for kind in ActionKind:
             performer = FakePerformer(list(outcomes.get(kind.value, [])))
-            performer.performed = Log(self.log)  # type: ignore[assignment]
+            performer.performed = Log(self.log)
             self.by_kind[kind] = performer
 
     def performed(self) -> list[str]:
@@ -367,7 +368,7 @@ def test_a_retry_does_not_re_arm_a_follower_cancelled_for_another_reason(service
     plan_address_fix(services.sessions, now)
     with transaction(services.sessions) as session:
         session.execute(
-            ActionRow.__table__.update()
+            update(ActionRow)
             .where(ActionRow.kind == "add_note")
             .values(state="cancelled", last_error="the order was erased")
         )
@@ -387,12 +388,10 @@ def test_cancelling_an_incident_s_actions_cancels_their_followers_in_other_polic
     with transaction(services.sessions) as session:
         plan(session, shop_id="fietsen", order_id=None, order_external_id="1001", now=now,
              action=PlannedAction(ActionKind.HOLD_FULFILLMENT, "address", "1-hold", {"reason": "x"}))  # fmt: skip
-        session.execute(ActionRow.__table__.update().values(order_id=None))
+        session.execute(update(ActionRow).values(order_id=None))
         note = PlannedAction(ActionKind.ADD_NOTE, "address", "1-note", {"text": "held"}, after_step="1-hold")
         plan(session, shop_id="fietsen", order_id=None, order_external_id="1001", now=now, action=note)
-        session.execute(
-            ActionRow.__table__.update().where(ActionRow.kind == "hold_fulfillment").values(state="cancelled")
-        )
+        session.execute(update(ActionRow).where(ActionRow.kind == "hold_fulfillment").values(state="cancelled"))
     drain(OutboxEnv(services, performers=fakes.by_kind))
     assert fakes.performed() == []
     assert states(services.sessions)["add_note"] == (

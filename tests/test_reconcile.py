@@ -622,7 +622,8 @@ def test_an_order_that_cannot_be_read_ends_this_shops_run_and_keeps_what_was_sto
     shop = w.services.shops.get(w.shop_id)
     assert shop is not None
 
-    got = reconcile_shop(w.services, shop, BreaksAfterFirst(w.env.client_for(w.shop_id)), w.env.worker)  # type: ignore[arg-type]
+    client = BreaksAfterFirst(w.env.client_for(w.shop_id))
+    got = reconcile_shop(w.services, shop, client, w.env.worker)
 
     assert got == ReconcileReport(
         w.shop_id, seen=1, applied=0, error="ValueError: line_items[0].quantity: not a number"

@@ -147,7 +147,7 @@ def dump_database(engine: Engine) -> str:
         if engine.dialect.name == "sqlite":
             raw = connection.connection.dbapi_connection
             assert raw is not None
-            parts.extend(raw.iterdump())  # type: ignore[attr-defined]
+            parts.extend(raw.iterdump())
         else:
             for (name,) in connection.execute(
                 text("select tablename from pg_tables where schemaname = current_schema()")

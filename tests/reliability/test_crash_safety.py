@@ -12,10 +12,12 @@ operator can list them — so repeats are at most the number of kills.
 
 from __future__ import annotations
 
+import functools
 import random
 import signal
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -34,10 +36,14 @@ def done_count(services: Services) -> int:
     return action_states(services).get("done", 0)
 
 
-def wait_for(condition: object, timeout: float, step: float = 0.02) -> bool:
+def progressed(services: Services, before: int) -> bool:
+    return done_count(services) > before
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, step: float = 0.02) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
+        if condition():
             return True
         time.sleep(step)
     return False
@@ -57,7 +63,7 @@ def test_killed_workers_apply_every_action_exactly_once(db_url: str, engine: Eng
             before = done_count(services)
             worker = start_worker(config, log)
             # let it get going (some progress), then kill it at a random moment within its work
-            wait_for(lambda before=before: done_count(services) > before, timeout=30)
+            wait_for(functools.partial(progressed, services, before), timeout=30)
             time.sleep(rng.uniform(0.0, 0.5))
             worker.send_signal(signal.SIGKILL)
             worker.wait(timeout=10)

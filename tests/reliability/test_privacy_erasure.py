@@ -20,6 +20,7 @@ from sqlalchemy import Engine, func, select
 from connector import privacy
 from connector.actions import ActionRequest
 from connector.housekeeping import prune
+from connector.model import OrderEvent
 from connector.notify.mailer import MemoryMailer
 from connector.outbox.env import OutboxEnv
 from connector.outbox.queue import drain
@@ -53,6 +54,12 @@ class AcceptingClient:
 
     def already_done(self, request: ActionRequest) -> dict[str, Any] | None:
         return None
+
+    def changed_orders(self, since: datetime | None) -> Iterator[OrderEvent]:
+        return iter(())
+
+    def ensure_webhooks(self, callback_url: str) -> list[str]:
+        return []
 
     def close(self) -> None:
         pass
@@ -119,6 +126,7 @@ def test_customer_redact_erases_everywhere_and_shop_redact_deletes_the_shop(
         emails = session.scalar(select(func.count()).select_from(EmailLog))
         incidents = session.scalar(select(func.count()).select_from(IncidentRow))
         actions = session.scalar(select(func.count()).select_from(ActionRow))
+    assert emails is not None and incidents is not None and actions is not None
     before = search(engine, ERASED)
 
     redact = {"customer": {"id": 501, "email": ERASED["email"], "phone": ERASED["phone"]},

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,10 +36,10 @@ LEASE_SECONDS = 5
 ORDERS_PER_SHOP = 60  # x 5 actions x 2 shops = 600 actions
 
 
-def wait_for(condition: object, timeout: float, step: float = 0.05) -> bool:
+def wait_for(condition: Callable[[], bool], timeout: float, step: float = 0.05) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
+        if condition():
             return True
         time.sleep(step)
     return False
@@ -55,7 +56,10 @@ def test_three_workers_share_the_outbox_and_take_over_a_killed_ones_work(
         total = plan_actions(services, w, datetime.now(UTC))
         workers = [start_worker(config, tmp_path / f"worker-{n}.log") for n in range(3)]
         try:
-            done = lambda: action_states(services).get("done", 0)  # noqa: E731
+
+            def done() -> int:
+                return action_states(services).get("done", 0)
+
             assert wait_for(lambda: done() >= total // 4, timeout=60)
             victim = workers[0]
             victim.send_signal(signal.SIGKILL)
@@ -87,7 +91,7 @@ def test_three_workers_share_the_outbox_and_take_over_a_killed_ones_work(
         effects = applied(w)
         with services.sessions() as session:
             by_worker = Counter(
-                worker.rsplit(":", 1)[1]
+                str(worker).rsplit(":", 1)[1]
                 for worker in session.scalars(select(ActionAttempt.worker).where(ActionAttempt.outcome == "done"))
             )
     print(
