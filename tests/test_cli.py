@@ -22,7 +22,7 @@ from connector.services import Services
 from connector.store.db import make_engine, transaction
 from connector.store.tables import ActionRow
 from tests.conftest import SHOPIFY_SECRET
-from tests.factories import order, order_event
+from tests.builders import order, order_event
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -20,7 +20,7 @@ from connector.model import EventKind, Hold, HoldCheck, OrderEvent, OrderStatus,
 from connector.services import Services
 from connector.store.db import make_engine, session_factory, transaction
 from connector.store.tables import OrderRow, PendingEvent, RawEvent, WebhookReceipt
-from tests.factories import T0, order, order_event, scan, shipment
+from tests.builders import T0, order, order_event, scan, shipment
 
 
 def stored(sessions: sessionmaker[Session], external_id: str = "1001") -> OrderRow:

@@ -18,7 +18,7 @@ from connector.platforms.base import MalformedPayload, ShopContext
 from connector.services import Services
 from connector.store.tables import OrderRow, RawEvent
 from tests.conftest import SHOPIFY_SECRET
-from tests.factories import order
+from tests.builders import order
 from webhooks import create_app
 
 
