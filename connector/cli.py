@@ -41,12 +41,16 @@ def _check_config_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _check_config(args: argparse.Namespace) -> int:
+    from connector.checks import config_warnings
+
     try:
-        load_settings(args.file)
+        settings = load_settings(args.file)
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem)
         return EXIT_CONFIG
+    for warning in config_warnings(settings):
+        print(f"warning: {warning}")
     print("ok")
     return 0
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from connector.checks import config_warnings, woocommerce_warnings
 from connector.cli import main
 from connector.config import ConfigError, load_settings, normalise_site_url, settings_from_mapping
 
@@ -112,9 +113,20 @@ def test_check_config_command(
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
     good = tmp_path / "good.yaml"
-    good.write_text(yaml.safe_dump(GOOD))
+    good.write_text(yaml.safe_dump({**GOOD, "public_url": "https://ordercare.example.nl"}))
     assert main(["check-config", str(good)]) == 0
     assert capsys.readouterr().out == "ok\n"
+
+    local = tmp_path / "local.yaml"
+    local.write_text(yaml.safe_dump({**GOOD, "public_url": "http://127.0.0.1:8000"}))
+    assert main(["check-config", str(local)]) == 0  # a warning is not an error: a sandbox wants exactly this
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(";")[0] for line in lines] == [
+        "warning: public_url: http://127.0.0.1:8000 is not https",
+        "warning: public_url: port 8000",
+        "warning: public_url: 127.0.0.1 is a loopback or private address",
+        "ok",
+    ]
 
     bad = yaml.safe_load(yaml.safe_dump(GOOD))
     bad["shops"][1]["timezone"] = "Europe/Amsterdm"
@@ -201,3 +213,36 @@ def test_a_copy_with_other_policies_does_not_share_the_merged_policies() -> None
     later = settings.model_copy(update={"policies": {"next_day": {"cutoff": "15:00"}}})
     assert str(later.policies_for("my-shop").next_day.cutoff) == "15:00:00"
     assert str(settings.policies_for("my-shop").next_day.cutoff) == "18:00:00"
+
+
+@pytest.mark.parametrize(
+    ("public_url", "expected"),
+    [
+        ("https://ordercare.example.nl", []),
+        ("https://ordercare.example.nl:443/", []),
+        ("https://ordercare.example.nl:8080", []),
+        ("http://ordercare.example.nl", ["not https"]),
+        ("http://ordercare.example.nl:80", ["not https"]),
+        ("https://ordercare.example.nl:8443", ["port 8443"]),
+        ("https://ordercare.example.nl:8081", ["port 8081"]),
+        ("https://ordercare.example.nl:79", ["port 79"]),
+        ("https://localhost", ["loopback or private"]),
+        ("https://192.168.1.20", ["loopback or private"]),
+        ("https://10.0.0.5:8080", ["loopback or private"]),
+        ("https://93.184.216.34", []),
+    ],
+)
+def test_woocommerce_shops_get_the_wordpress_delivery_rules(public_url: str, expected: list[str]) -> None:
+    settings = settings_from_mapping({**GOOD, "public_url": public_url}, env=ENV)
+    warnings = woocommerce_warnings(settings)
+    assert len(warnings) == len(expected)
+    for warning, words in zip(warnings, expected, strict=True):
+        assert warning.startswith("public_url: ")
+        assert words in warning
+
+
+def test_a_shopify_only_configuration_gets_no_wordpress_warnings() -> None:
+    raw = {**GOOD, "public_url": "http://127.0.0.1:8000", "shops": [GOOD["shops"][0]]}
+    settings = settings_from_mapping(raw, env=ENV)
+    assert [shop.platform for shop in settings.shops] == ["shopify"]
+    assert config_warnings(settings) == []
