@@ -21,8 +21,8 @@ from connector.sandbox.server import free_port
 from connector.services import Services
 from connector.store.db import make_engine, transaction
 from connector.store.tables import ActionRow
-from tests.conftest import SHOPIFY_SECRET
 from tests.builders import order, order_event
+from tests.conftest import SHOPIFY_SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,8 +12,8 @@ from connector.scheduler import build_scheduler, tick
 from connector.services import Services
 from connector.store.db import transaction
 from connector.store.tables import OrderRow
-from tests.conftest import make_settings
 from tests.builders import address, order, order_event
+from tests.conftest import make_settings
 
 
 def test_one_tick_clears_a_backlog_bigger_than_a_round(db_url: str, now: datetime) -> None:

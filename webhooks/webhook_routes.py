@@ -1,8 +1,10 @@
 """``POST /webhooks/<platform>``: verify the raw bytes, dedupe, store, answer — never call a shop.
 
 The contract (pinned in tests): body over the limit 413, unknown or unnamed shop 401, bad signature 401,
-unsupported topic 200 (counted), malformed body 400, otherwise 200 once the event is stored. A platform's
-unsigned ping (WooCommerce, on webhook creation) gets 200 and changes nothing.
+a topic outside the adapter's ``topics`` (ignored or unknown) 200 (counted), malformed body 400, a delivery
+the adapter parses to None 200 (counted), otherwise 200 once the event is stored. A platform's unsigned
+ping (WooCommerce, on webhook creation) gets 200 and changes nothing. The adapter side of it is the
+``PlatformAdapter`` contract in ``connector.platforms.base``.
 """
 
 from __future__ import annotations

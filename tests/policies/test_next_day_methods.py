@@ -123,7 +123,7 @@ def shopify_order(method: str) -> Order:
 def woo_order(method: str) -> Order:
     data: dict[str, Any] = copy.deepcopy(fixture_json("woocommerce/order_updated__nl_split_address.json"))
     data["shipping_lines"][0]["method_title"] = method
-    return woocommerce.map_order(data, WOO)
+    return woocommerce.order_from_rest(data, WOO)
 
 
 PLATFORMS = [pytest.param(shopify_order, id="shopify"), pytest.param(woo_order, id="woocommerce")]

@@ -41,7 +41,7 @@ def woo_lines_order(address_1: str, address_2: str = "") -> Order:
     data["meta_data"] = [m for m in data["meta_data"] if "street" not in m["key"] and "house" not in m["key"]]
     for section in ("shipping", "billing"):
         data[section].update(address_1=address_1, address_2=address_2)
-    return woocommerce.map_order(data, WOO)
+    return woocommerce.order_from_rest(data, WOO)
 
 
 def woo_split_order(line: str, street: str, number: str, suffix: str) -> Order:
@@ -54,7 +54,7 @@ def woo_split_order(line: str, street: str, number: str, suffix: str) -> Order:
         for name, value in meta.items():
             if m["key"] in (f"_shipping_{name}", f"_billing_{name}"):
                 m["value"] = value
-    order = woocommerce.map_order(data, WOO)
+    order = woocommerce.order_from_rest(data, WOO)
     assert order.extra["address_source"] == "split_meta"
     return order
 

@@ -17,8 +17,8 @@ from connector.model import EventKind, OrderEvent, Platform
 from connector.platforms.base import MalformedPayload, ShopContext
 from connector.services import Services
 from connector.store.tables import OrderRow, RawEvent
-from tests.conftest import SHOPIFY_SECRET
 from tests.builders import order
+from tests.conftest import SHOPIFY_SECRET
 from webhooks import create_app
 
 

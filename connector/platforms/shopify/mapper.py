@@ -4,6 +4,9 @@ Two shapes reach us: the REST resource JSON of webhook bodies (snake_case, times
 offset, numeric ids) and the GraphQL ``orders`` query used by the reconcile job (camelCase, UTC, GIDs).
 Both end in the same ``Order``. Ids are kept as strings and never pass through a float: the numeric
 tail of ``admin_graphql_api_id`` wins over ``id``.
+
+Names that play the same role in the WooCommerce mapper: ``order_from_rest`` (a webhook body -> ``Order``),
+``order_status``, ``channel`` and ``shipment_status``.
 """
 
 from __future__ import annotations

@@ -1,8 +1,14 @@
-"""Inbound WooCommerce webhooks: the ping, the shop, the signature, and the topic dispatch (pure).
+"""Inbound WooCommerce webhooks: the ping, the shop, the signature, and the topic dispatch (pure; no I/O).
 
 WooCommerce signs the raw body (base64 HMAC-SHA256 with the webhook secret), names the site in
 ``X-WC-Webhook-Source`` and sends a fresh delivery id on every attempt, so deliveries are deduplicated by
 content: order id + ``date_modified_gmt``. The ping sent when a webhook is created has no headers at all.
+``parse`` follows the contract in ``connector.platforms.base``: ``parse_delivery`` over ``PARSERS``;
+``SUPPORTED_TOPICS`` and ``SUBSCRIBED_TOPICS`` are derived from its keys, and any other topic
+(``IGNORED_TOPICS`` or unknown) is answered with None.
+
+Supported topics answered with None (nothing to store): any ``order.*`` delivery but ``order.deleted`` whose
+order is a checkout draft (block checkout re-saves drafts; they are not real orders yet).
 """
 
 from __future__ import annotations
@@ -10,17 +16,23 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
-from typing import Any
 
 from connector.config import normalise_site_url
 from connector.model import EventKind, OrderEvent, Platform
-from connector.platforms.base import Headers, MalformedPayload, ShopContext
-from connector.platforms.woocommerce.mapper import DRAFT_STATUSES, map_order, order_id_of
+from connector.platforms.base import (
+    Delivery,
+    Headers,
+    Json,
+    MalformedPayload,
+    PlatformAdapter,
+    ShopContext,
+    TopicParser,
+    parse_delivery,
+)
+from connector.platforms.woocommerce.mapper import DRAFT_STATUSES, order_from_rest, order_id_of
 
 SOURCE = "x-wc-webhook-source"
 TOPIC = "x-wc-webhook-topic"
@@ -52,32 +64,28 @@ def sign(body: bytes, secret: str) -> str:
     return base64.b64encode(hmac.new(signing_key(secret), body, hashlib.sha256).digest()).decode("ascii")
 
 
-def _json(body: bytes) -> Any:
-    try:
-        return json.loads(body, parse_float=Decimal)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise MalformedPayload(f"body: not valid JSON ({exc})") from None
+Parser = TopicParser[Delivery]
 
 
-def _order_event(topic: str, data: Any, headers: Headers, shop: ShopContext) -> OrderEvent | None:
-    order_id_of(data)
-    if data.get("status") in DRAFT_STATUSES:
+def _order(payload: Json, d: Delivery) -> OrderEvent | None:
+    order_id_of(payload)
+    if payload.get("status") in DRAFT_STATUSES:
         return None
-    order = map_order(data, shop)
+    order = order_from_rest(payload, d.shop)
     return OrderEvent(
         kind=EventKind.ORDER,
-        topic=topic,
-        dedupe_key=f"{order.external_id}:{data['date_modified_gmt']}",
+        topic=d.topic,
+        dedupe_key=f"{order.external_id}:{payload['date_modified_gmt']}",
         occurred_at=order.updated_at,
         order_external_id=order.external_id,
         order=order,
     )
 
 
-def _deleted_event(topic: str, data: Any, headers: Headers, shop: ShopContext) -> OrderEvent:
-    order_id = order_id_of(data)
+def _order_deleted(payload: Json, d: Delivery) -> OrderEvent:
+    order_id = order_id_of(payload)
     occurred_at = EPOCH
-    stamp = headers.get(DELETED_AT)
+    stamp = d.headers.get(DELETED_AT)
     if stamp:
         try:
             occurred_at = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
@@ -87,14 +95,29 @@ def _deleted_event(topic: str, data: Any, headers: Headers, shop: ShopContext) -
             occurred_at = occurred_at.replace(tzinfo=UTC)
     return OrderEvent(
         kind=EventKind.ORDER_DELETED,
-        topic=topic,
+        topic=d.topic,
         dedupe_key=f"{order_id}:deleted" if occurred_at == EPOCH else f"{order_id}:deleted:{occurred_at.isoformat()}",
         occurred_at=occurred_at,
         order_external_id=order_id,
     )
 
 
-Parser = Callable[[str, Any, Headers, ShopContext], OrderEvent | None]
+# In the order ``ensure_webhooks`` creates them.
+PARSERS: dict[str, Parser] = {
+    "order.created": _order,
+    "order.updated": _order,
+    "order.deleted": _order_deleted,
+    "order.restored": _order,
+}
+
+SUPPORTED_TOPICS: frozenset[str] = frozenset(PARSERS)
+
+# Known and not handled: none today. Every ``order.*`` topic WooCommerce defines is in ``PARSERS``; the other
+# resources (coupon, customer, product) and ``action.*`` topics are unknown to us, and answered the same way.
+IGNORED_TOPICS: frozenset[str] = frozenset()
+
+# The webhooks ``ensure_webhooks`` creates (WooCommerce's REST API takes the topic names themselves).
+SUBSCRIBED_TOPICS: tuple[str, ...] = tuple(PARSERS)
 
 
 class WooCommerceAdapter:
@@ -102,17 +125,9 @@ class WooCommerceAdapter:
 
     platform = Platform.WOOCOMMERCE
 
-    def __init__(self) -> None:
-        self._parsers: dict[str, Parser] = {
-            "order.created": _order_event,
-            "order.updated": _order_event,
-            "order.restored": _order_event,
-            "order.deleted": _deleted_event,
-        }
-
     @property
     def topics(self) -> frozenset[str]:
-        return frozenset(self._parsers)
+        return SUPPORTED_TOPICS
 
     def shop_key(self, headers: Headers) -> str | None:
         source = (headers.get(SOURCE) or "").strip()
@@ -139,17 +154,17 @@ class WooCommerceAdapter:
         return matched
 
     def parse(self, headers: Headers, body: bytes, shop: ShopContext) -> OrderEvent | None:
-        topic = self.topic(headers)
-        if topic is None:
-            raise MalformedPayload(f"{TOPIC}: header missing")
-        parser = self._parsers.get(topic)
-        if parser is None:
-            return None
-        return parser(topic, _json(body), headers, shop)
+        return parse_delivery(
+            PARSERS,
+            self.topic(headers),
+            body,
+            lambda topic: Delivery(topic=topic, headers=headers, shop=shop),
+            topic_header=TOPIC,
+        )
 
 
 def lower_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {name.lower(): value for name, value in headers.items()}
 
 
-ADAPTER = WooCommerceAdapter()
+ADAPTER: PlatformAdapter = WooCommerceAdapter()

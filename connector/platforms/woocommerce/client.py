@@ -25,20 +25,20 @@ from connector.actions import ActionKind, ActionRequest
 from connector.clock import Clock
 from connector.model import EventKind, OrderEvent
 from connector.platforms.base import PermanentError, PlatformError, RetryableError
+from connector.platforms.woocommerce.adapter import SUBSCRIBED_TOPICS as WEBHOOK_TOPICS
 from connector.platforms.woocommerce.mapper import (
     DRAFT_STATUSES,
     HOLD_META,
     META_PREFIX,
     TAGS_META,
-    map_order,
     meta_map,
+    order_from_rest,
 )
 from connector.shops import Shop
 
 if TYPE_CHECKING:
     from connector.config import Settings
 
-WEBHOOK_TOPICS = ("order.created", "order.updated", "order.deleted", "order.restored")
 COUPON_EXISTS = "woocommerce_rest_coupon_code_already_exists"
 IDEMPOTENCY_META = "_ordercare_action"
 SPLIT_META = ("_shipping_street_name", "_shipping_house_number", "_shipping_house_number_suffix")
@@ -279,7 +279,7 @@ class WooCommerceClient:
         for data in items:
             if data.get("status") in DRAFT_STATUSES:
                 continue
-            order = map_order(data, context)
+            order = order_from_rest(data, context)
             yield OrderEvent(
                 kind=EventKind.ORDER,
                 topic="reconcile",

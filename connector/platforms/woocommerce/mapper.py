@@ -3,6 +3,9 @@
 The body of an ``order.*`` webhook is exactly the REST v3 order, so webhooks and the reconcile poll share
 this mapper. ``*_gmt`` timestamps are UTC without an offset; money is a string in the order currency;
 unknown plugin statuses are kept raw and mapped to the nearest lifecycle status.
+
+Names that play the same role in the Shopify mapper: ``order_from_rest`` (a webhook body -> ``Order``),
+``order_status``, ``channel`` and ``shipment_status``.
 """
 
 from __future__ import annotations
@@ -156,7 +159,7 @@ def _section(data: Mapping[str, Any], field: str) -> dict[str, Any]:
     return value
 
 
-def map_status(raw: str, data: Mapping[str, Any]) -> OrderStatus:
+def order_status(raw: str, data: Mapping[str, Any]) -> OrderStatus:
     """The lifecycle status; an unknown plugin status falls back on what the dates say."""
     known = STATUSES.get(raw)
     if known is not None:
@@ -168,10 +171,17 @@ def map_status(raw: str, data: Mapping[str, Any]) -> OrderStatus:
     return OrderStatus.PLACED
 
 
-def map_channel(created_via: str | None) -> Channel:
+def channel(created_via: str | None) -> Channel:
     if not created_via:
         return Channel.OTHER
     return CHANNELS.get(created_via, Channel.POS if "pos" in created_via.split("-") else Channel.OTHER)
+
+
+def shipment_status(value: Any) -> ShipmentStatus:
+    """A TrackShip / AST carrier status (any case) -> ShipmentStatus; unknown values -> UNKNOWN."""
+    if not value:
+        return ShipmentStatus.UNKNOWN
+    return SHIPMENT_STATUSES.get(str(value).lower(), ShipmentStatus.UNKNOWN)
 
 
 # --- address -------------------------------------------------------------------------------------
@@ -264,7 +274,7 @@ def map_shipments(meta: Mapping[str, Any], order_id: str, updated_at: datetime) 
         number = _text(item.get("tracking_number"))
         external_id = _text(item.get("tracking_id")) or number or f"{order_id}:{index}"
         tracked = statuses[index] if index < len(statuses) and isinstance(statuses[index], dict) else {}
-        status = SHIPMENT_STATUSES.get(str(tracked.get("status") or "").lower(), ShipmentStatus.UNKNOWN)
+        status = shipment_status(tracked.get("status"))
         status_at = parse_gmt(tracked.get("status_date"), f"meta_data.shipment_status[{index}].status_date")
         estimate = parse_gmt(tracked.get("est_delivery_date"), f"meta_data.shipment_status[{index}].est_delivery_date")
         shipments.append(
@@ -367,7 +377,7 @@ def order_id_of(data: Any) -> str:
     return str(int(value))
 
 
-def map_order(data: Mapping[str, Any], shop: ShopContext) -> Order:
+def order_from_rest(data: Mapping[str, Any], shop: ShopContext) -> Order:
     """One REST v3 order as an ``Order`` snapshot, versioned by ``date_modified_gmt``."""
     order_id = order_id_of(data)
     raw_status = data.get("status")
@@ -383,7 +393,7 @@ def map_order(data: Mapping[str, Any], shop: ShopContext) -> Order:
     billing = _section(data, "billing")
     address, address_source = map_address(data, meta)
     method, method_code, ships = _shipping_method(data)
-    status = map_status(raw_status, data)
+    status = order_status(raw_status, data)
     customer_id = data.get("customer_id")
     created_via = _text(data.get("created_via"))
     return Order(
@@ -395,7 +405,7 @@ def map_order(data: Mapping[str, Any], shop: ShopContext) -> Order:
         platform_status=raw_status,
         created_at=created_at,
         updated_at=updated_at,
-        channel=map_channel(created_via),
+        channel=channel(created_via),
         source=created_via,
         customer=Customer(
             external_id=str(customer_id) if customer_id else None,

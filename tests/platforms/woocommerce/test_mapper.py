@@ -12,7 +12,7 @@ from conftest import fixture_json
 
 from connector.model import Channel, Money, OrderStatus, Platform, ShipmentStatus
 from connector.platforms.base import MalformedPayload, ShopContext
-from connector.platforms.woocommerce.mapper import map_order
+from connector.platforms.woocommerce.mapper import order_from_rest
 
 SHOP = ShopContext(shop_id="theewinkel", platform=Platform.WOOCOMMERCE, timezone="Europe/Amsterdam", country="NL")
 
@@ -30,7 +30,7 @@ def with_meta(data: dict[str, Any], **meta: Any) -> dict[str, Any]:
 
 
 def test_official_sample_maps_every_field() -> None:
-    order = map_order(fixture_json("woocommerce/rest_order_created.json"), SHOP)
+    order = order_from_rest(fixture_json("woocommerce/rest_order_created.json"), SHOP)
     assert order.external_id == "727"
     assert order.number == "727"
     assert order.platform is Platform.WOOCOMMERCE
@@ -66,7 +66,7 @@ def test_official_sample_maps_every_field() -> None:
 
 
 def test_dutch_split_address_meta_wins_over_the_lines() -> None:
-    order = map_order(nl_order(), SHOP)
+    order = order_from_rest(nl_order(), SHOP)
     address = order.shipping_address
     assert address is not None
     assert address.street == "Laan van Meerdervoort"
@@ -88,7 +88,7 @@ def test_dutch_split_address_meta_wins_over_the_lines() -> None:
 
 
 def test_empty_house_number_in_split_fields_stays_none() -> None:
-    order = map_order(fixture_json("woocommerce/order_updated__nl_empty_house_number.json"), SHOP)
+    order = order_from_rest(fixture_json("woocommerce/order_updated__nl_empty_house_number.json"), SHOP)
     address = order.shipping_address
     assert address is not None
     assert (address.street, address.house_number, address.house_number_addition) == ("Kerkstraat", None, None)
@@ -100,7 +100,7 @@ def test_without_split_meta_the_lines_are_split() -> None:
     data["meta_data"] = [m for m in data["meta_data"] if "street" not in m["key"] and "house" not in m["key"]]
     data["shipping"]["address_1"] = "Hoofdstraat"
     data["shipping"]["address_2"] = "12-2"
-    address = map_order(data, SHOP).shipping_address
+    address = order_from_rest(data, SHOP).shipping_address
     assert address is not None
     assert (address.street, address.house_number, address.house_number_addition) == ("Hoofdstraat", "12", "2")
 
@@ -109,7 +109,7 @@ def test_billing_split_meta_used_when_the_parcel_goes_to_the_billing_address() -
     data = nl_order()
     data["meta_data"] = [m for m in data["meta_data"] if not m["key"].startswith("_shipping_")]
     data = with_meta(data, _billing_house_number="7", _billing_street_name="Laan van Meerdervoort")
-    address = map_order(data, SHOP).shipping_address
+    address = order_from_rest(data, SHOP).shipping_address
     assert address is not None
     assert (address.street, address.house_number, address.house_number_addition) == ("Laan van Meerdervoort", "7", "A")
 
@@ -119,7 +119,7 @@ def test_billing_split_meta_ignored_when_shipping_goes_elsewhere() -> None:
     data["meta_data"] = [m for m in data["meta_data"] if not m["key"].startswith("_shipping_")]
     data["shipping"]["address_1"] = "Dorpsstraat 7 hs"
     data["shipping"]["postcode"] = "3512JE"
-    address = map_order(data, SHOP).shipping_address
+    address = order_from_rest(data, SHOP).shipping_address
     assert address is not None
     assert (address.street, address.house_number, address.house_number_addition) == ("Dorpsstraat", "7", "hs")
     assert address.postcode == "3512 JE"
@@ -129,7 +129,7 @@ def test_empty_shipping_block_falls_back_to_billing_address() -> None:
     data = nl_order()
     data["shipping"] = {k: "" for k in data["shipping"]}
     data["meta_data"] = [m for m in data["meta_data"] if not m["key"].startswith("_shipping_")]
-    address = map_order(data, SHOP).shipping_address
+    address = order_from_rest(data, SHOP).shipping_address
     assert address is not None
     assert (address.street, address.house_number, address.city) == ("Laan van Meerdervoort", "1001", "Den Haag")
 
@@ -138,7 +138,7 @@ def test_no_address_at_all_is_none() -> None:
     data = nl_order()
     data["shipping"] = []  # PHP's empty array
     data["billing"] = {"email": "x@example.nl", "first_name": "X"}
-    assert map_order(data, SHOP).shipping_address is None
+    assert order_from_rest(data, SHOP).shipping_address is None
 
 
 @pytest.mark.parametrize(
@@ -161,7 +161,7 @@ def test_no_address_at_all_is_none() -> None:
 def test_statuses(raw: str, status: OrderStatus) -> None:
     data = nl_order()
     data["status"] = raw
-    order = map_order(data, SHOP)
+    order = order_from_rest(data, SHOP)
     assert order.status is status
     assert order.platform_status == raw
 
@@ -179,12 +179,12 @@ def test_unknown_plugin_status_is_kept_and_placed_by_its_dates(
 ) -> None:
     data = nl_order()
     data.update(status="wacht-op-leverancier", date_paid_gmt=paid, date_completed_gmt=completed)
-    order = map_order(data, SHOP)
+    order = order_from_rest(data, SHOP)
     assert (order.status, order.platform_status) == (status, "wacht-op-leverancier")
 
 
 def test_tracking_items_and_trackship_status() -> None:
-    order = map_order(fixture_json("woocommerce/order_updated__ast_shipped_tracking.json"), SHOP)
+    order = order_from_rest(fixture_json("woocommerce/order_updated__ast_shipped_tracking.json"), SHOP)
     assert order.status is OrderStatus.SHIPPED
     by_number = {s.tracking_number: s for s in order.shipments}
     second, first = by_number["3SABCD0123456789"], by_number["FK-778"]
@@ -218,7 +218,7 @@ def test_tracking_items_and_trackship_status() -> None:
 def test_created_via_to_channel_keeps_the_raw_source(created_via: str, channel: Channel) -> None:
     data = nl_order()
     data["created_via"] = created_via
-    order = map_order(data, SHOP)
+    order = order_from_rest(data, SHOP)
     assert order.channel is channel
     assert order.source == (created_via or None)
 
@@ -226,7 +226,7 @@ def test_created_via_to_channel_keeps_the_raw_source(created_via: str, channel: 
 def test_our_meta_comes_back_as_tags_and_our_hold() -> None:
     data = with_meta(nl_order(), _ordercare_tags="ordercare:address, vip", _ordercare_hold="1")
     data["status"] = "on-hold"
-    order = map_order(data, SHOP)
+    order = order_from_rest(data, SHOP)
     assert order.tags == ("ordercare:address", "vip")
     assert [(h.external_id, h.handle, h.released) for h in order.active_holds] == [("5120:on-hold", "ordercare", False)]
     assert order.status is OrderStatus.ON_HOLD
@@ -235,13 +235,13 @@ def test_our_meta_comes_back_as_tags_and_our_hold() -> None:
 def test_someone_elses_on_hold_is_not_ours() -> None:
     data = nl_order()
     data["status"] = "on-hold"
-    assert [(h.handle, h.released) for h in map_order(data, SHOP).holds] == [(None, False)]
+    assert [(h.handle, h.released) for h in order_from_rest(data, SHOP).holds] == [(None, False)]
 
 
 def test_local_pickup_needs_no_shipping() -> None:
     data = nl_order()
     data["shipping_lines"][0]["method_id"] = "local_pickup"
-    assert map_order(data, SHOP).requires_shipping is False
+    assert order_from_rest(data, SHOP).requires_shipping is False
 
 
 @pytest.mark.parametrize(
@@ -263,5 +263,5 @@ def test_malformed_orders_name_the_field(change: dict[str, Any], field: str) -> 
     data = nl_order()
     data.update(change)
     with pytest.raises(MalformedPayload) as error:
-        map_order(data, SHOP)
+        order_from_rest(data, SHOP)
     assert str(error.value).startswith(f"{field}:")
