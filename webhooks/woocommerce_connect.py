@@ -9,9 +9,9 @@ their site's ``/wc-auth/v1/authorize``; WooCommerce POSTs the keys to ``/woocomm
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from flask import Blueprint, Response, current_app, redirect, request
-from markupsafe import escape
+from flask import Blueprint, Response, current_app, redirect, render_template, request
 
 from connector.platforms.base import PlatformError
 from connector.platforms.woocommerce.install import (
@@ -27,22 +27,16 @@ from connector.services import Services
 from connector.store.db import transaction
 
 log = logging.getLogger(__name__)
-bp = Blueprint("woocommerce_connect", __name__)
-
-_FORM = """<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>Connect WooCommerce</title></head>
-<body><h1>Connect your WooCommerce shop</h1>{error}
-<form method="get" action="{action}"><label for="url">Your shop's address</label>
-<input id="url" name="url" type="url" required placeholder="https://winkel.example.nl" value="{value}">
-<button type="submit">Connect</button></form></body></html>"""
+bp = Blueprint("woocommerce_connect", __name__, template_folder="templates")
 
 
-def _page(title: str, text: str, status: int = 200) -> Response:
-    body = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{escape(title)}</title></head><body><h1>{escape(title)}</h1><p>{escape(text)}</p></body></html>"
-    )
-    return Response(body, status=status, mimetype="text/html")
+def _html(template: str, status: int = 200, **context: Any) -> Response:
+    return Response(render_template(template, **context), status=status, mimetype="text/html")
+
+
+def _finished(outcome: str, status: int = 200, **context: Any) -> Response:
+    """The page at the end of connecting; ``woocommerce/connected.html`` words each ``outcome``."""
+    return _html("woocommerce/connected.html", status, outcome=outcome, **context)
 
 
 def _services() -> Services:
@@ -59,13 +53,11 @@ def start() -> Response:
     services = _services()
     url = request.args.get("url", "")
     if not url:
-        return Response(_FORM.format(error="", action="/woocommerce/connect", value=""), mimetype="text/html")
+        return _html("woocommerce/connect.html", value="")
     try:
         site_url = check_site_url(url)
     except ConnectError as exc:
-        error = f'<p role="alert">{escape(str(exc))}</p>'
-        form = _FORM.format(error=error, action="/woocommerce/connect", value=escape(url))
-        return Response(form, status=400, mimetype="text/html")
+        return _html("woocommerce/connect.html", 400, error=str(exc), value=url)
     shop_id = shop_id_for(site_url)
     token = connect_token(services.settings.secret_key, shop_id, site_url, services.now())
     target = authorize_url(
@@ -96,24 +88,23 @@ def callback() -> tuple[Response, int]:
 def finished() -> Response:
     services = _services()
     if request.args.get("success") != "1":
-        return _page("Not connected", "The shop did not grant access. You can start again at any time.")
+        return _finished("declined")
     try:
         connect = read_token(
             services.settings.secret_key, request.args.get("user_id"), services.now(), check_expiry=False
         )
     except ConnectError as exc:
-        return _page("Not connected", str(exc), 400)
+        return _finished("bad_link", 400, reason=str(exc))
     shop = services.shops.get(connect.shop_id)
     if shop is None or shop.source != "installed" or shop.key != connect.site_url:
-        return _page("Not connected", "The keys for this shop did not arrive. Please start again.", 400)
+        return _finished("no_keys", 400)
     from connector import platforms
 
     client = platforms.make_client(shop, services.settings, clock=services.now)
     try:
         changed = client.ensure_webhooks(_public("/webhooks/woocommerce"))
     except PlatformError as exc:
-        return _page("Connected, webhooks pending", f"The webhooks could not be created yet: {exc.platform_message}")
+        return _finished("webhooks_pending", reason=exc.platform_message)
     finally:
         client.close()
-    summary = "; ".join(changed) if changed else "webhooks were already in place"
-    return _page("Connected", f"ordercare now watches the orders of {shop.key} ({summary}).")
+    return _finished("connected", site=shop.key, changed=changed)

@@ -1,4 +1,4 @@
-"""The hand-over when a customer corrects their address on the fix page.
+"""The hand-over when a customer corrects their address on the fix page (and the order a link is for).
 
 In one transaction: use the link up, put the new address in the stored order (so the address policy sees it
 at once), plan the shop update, the release of our hold (only after the shop has the new address, so the
@@ -17,17 +17,24 @@ from connector import codec, incidents
 from connector.actions import ActionKind, PlannedAction
 from connector.address import fixlinks
 from connector.metrics import Metrics
-from connector.model import Address
+from connector.model import Address, Order
 from connector.outbox.queue import plan
 from connector.store.tables import FixToken, OrderRow
 
 RESOLUTION = "address corrected by customer"
 
 
+def stored_order(session: Session, token: FixToken | None) -> Order | None:
+    """The order a link is for, as stored now; None without a link or when the order is gone."""
+    row = session.get(OrderRow, token.order_id) if token is not None else None
+    return codec.load_order(row.data) if row is not None else None
+
+
 @dataclass(frozen=True)
 class FixResult:
     accepted: bool
     state: fixlinks.LinkState | None = None  # why not: used or expired since the page was shown
+    used_at: datetime | None = None  # when the link was used, if it was
 
 
 def accept(
@@ -37,7 +44,7 @@ def accept(
     if not fixlinks.mark_used(session, token.id, now):
         fresh = session.get(FixToken, token.id)
         state = fixlinks.LinkState.USED if fresh is not None and fresh.used_at else fixlinks.LinkState.EXPIRED
-        return FixResult(False, state)
+        return FixResult(False, state, fresh.used_at if fresh is not None else None)
     query = select(OrderRow).where(OrderRow.id == token.order_id)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()

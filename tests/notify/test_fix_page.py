@@ -355,3 +355,28 @@ def test_the_page_looks_addresses_up_only_with_a_configured_provider(db_url: str
         assert shop is not None
         with build_app(services).app_context():
             assert type(_lookup(services, shop)) is expected
+
+
+def test_english_errors_are_english(client: FlaskClient, stored: dict[str, Any]) -> None:
+    data = form(client, stored["url"] + "?lang=en", postcode="1234 AB", street="Hoofdstraat", city="Amsterdam")
+    response = client.post(stored["url"], data={**data, "lang": "en", "action": "save"})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert '<p class="error" id="e-house_number">Please fill in the house number.</p>' in html
+    assert "Please check the fields marked below." in html
+
+
+def test_both_languages_have_words_for_every_message(app: Flask) -> None:
+    codes = {
+        "missing_address", "unsupported_country", "missing_street", "missing_house_number", "house_number_not_numeric",
+        "missing_postcode", "postcode_format", "missing_city", "postcode_city_mismatch",  # connector.address.check
+        "required", "too_long", "not_found", "lookup_down", "lookup_done", "has_errors",  # connector.address.form
+    }  # fmt: skip
+    copies = {lang: app.jinja_env.get_template(f"fix/{lang}/copy.html").module for lang in ("nl", "en")}
+    names = {lang: {n for n in dir(module) if not n.startswith("_")} for lang, module in copies.items()}
+    assert names["nl"] == names["en"] and {"title", "labels", "message", "gone_title", "done_greeting"} <= names["nl"]
+    for module in copies.values():
+        fallback = str(module.message("missing_address", "1234 AB"))  # type: ignore[attr-defined]
+        said = {code: str(module.message(code, "1234 AB")) for code in codes}  # type: ignore[attr-defined]
+        assert [code for code, text in said.items() if text == fallback] == ["missing_address"]
+        assert len(set(said.values())) == len(codes)
