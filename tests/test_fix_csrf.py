@@ -25,3 +25,12 @@ def test_no_cookie_or_a_foreign_or_tampered_one_has_no_nonce() -> None:
     assert fixcsrf.nonce_of("another-secret-key-0123456789ab", cookie) is None
     assert fixcsrf.nonce_of(KEY, cookie[:-2] + "xx") is None
     assert not fixcsrf.form_token_ok(KEY, None, fixcsrf.form_token(KEY, "n1", "tok-1"), "tok-1")
+
+
+def test_a_token_with_characters_outside_ascii_is_refused_not_an_error() -> None:
+    nonce = fixcsrf.new_nonce()
+    cookie = fixcsrf.cookie_value(KEY, nonce)
+    sent = fixcsrf.form_token(KEY, nonce, "tok-1")
+    assert fixcsrf.form_token_ok(KEY, cookie, sent, "tok-1")
+    assert not fixcsrf.form_token_ok(KEY, cookie, "é" + sent[1:], "tok-1")
+    assert not fixcsrf.form_token_ok(KEY, cookie, "€", "tok-1")

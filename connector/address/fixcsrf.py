@@ -45,4 +45,6 @@ def form_token(secret_key: str, nonce: str, token_id: str) -> str:
 
 def form_token_ok(secret_key: str, cookie: str | None, sent: str, token_id: str) -> bool:
     nonce = nonce_of(secret_key, cookie)
-    return nonce is not None and hmac.compare_digest(sent, form_token(secret_key, nonce, token_id))
+    expected = form_token(secret_key, nonce, token_id) if nonce is not None else ""
+    # compared as bytes: a token with characters outside ASCII is simply wrong, not an error
+    return nonce is not None and hmac.compare_digest(sent.encode(), expected.encode())

@@ -102,6 +102,7 @@ def test_page_shows_the_order_the_address_and_what_is_wrong(client: FlaskClient,
     html = response.get_data(as_text=True)
     text = text_of(response)
     assert '<html lang="nl">' in html
+    assert "<title>Verbeter je bezorgadres</title>" in html
     assert "Bestelling #1001 : 2× Fietsbel" in text
     assert "Het adres dat we nu hebben Hoofdstraat 1234 AB Amsterdam NL" in text
     assert "Wat er niet klopt het huisnummer ontbreekt" in text
