@@ -192,97 +192,93 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def _view(
+    args: argparse.Namespace, query: Any, shop_id: Any, row: Callable[..., dict[str, Any]], columns: Sequence[str]
+) -> int:
+    """Print an operator view: ``query`` for ``--shop`` (its ``shop_id`` column) and ``--limit``, ``row`` per result."""
+    from connector.store.db import make_engine, session_factory
+
+    settings = _load(args.config)
+    if args.shop:
+        query = query.where(shop_id == args.shop)
+    with session_factory(make_engine(settings.database_url))() as session:
+        rows = [row(*result) for result in session.execute(query.limit(args.limit))]
+    _print_rows(rows, args.json, columns)
+    return 0
+
+
 def _orders(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
-    from connector.store.db import make_engine, session_factory
     from connector.store.tables import OrderRow
 
-    settings = _load(args.config)
-    with session_factory(make_engine(settings.database_url))() as session:
-        query = select(OrderRow).order_by(OrderRow.created_at.desc()).limit(args.limit)
-        if args.shop:
-            query = query.where(OrderRow.shop_id == args.shop)
-        rows = [
-            {
-                "shop": r.shop_id,
-                "order": r.number,
-                "external_id": r.external_id,
-                "status": r.status,
-                "platform_status": r.platform_status,
-                "created_at": _iso(r.created_at),
-                "next_check_at": _iso(r.next_check_at),
-            }
-            for r in session.scalars(query)
-        ]
-    _print_rows(rows, args.json, ["shop", "order", "status", "platform_status", "created_at", "next_check_at"])
-    return 0
+    def row(r: OrderRow) -> dict[str, Any]:
+        return {
+            "shop": r.shop_id,
+            "order": r.number,
+            "external_id": r.external_id,
+            "status": r.status,
+            "platform_status": r.platform_status,
+            "created_at": _iso(r.created_at),
+            "next_check_at": _iso(r.next_check_at),
+        }
+
+    query = select(OrderRow).order_by(OrderRow.created_at.desc())
+    columns = ["shop", "order", "status", "platform_status", "created_at", "next_check_at"]
+    return _view(args, query, OrderRow.shop_id, row, columns)
 
 
 def _incidents(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
-    from connector.store.db import make_engine, session_factory
     from connector.store.tables import IncidentRow, OrderRow
 
-    settings = _load(args.config)
-    with session_factory(make_engine(settings.database_url))() as session:
-        query = (
-            select(IncidentRow, OrderRow.number)
-            .join(OrderRow, OrderRow.id == IncidentRow.order_id)
-            .order_by(IncidentRow.updated_at.desc())
-            .limit(args.limit)
-        )
-        if args.shop:
-            query = query.where(IncidentRow.shop_id == args.shop)
-        rows = [
-            {
-                "id": i.id,
-                "shop": i.shop_id,
-                "order": number,
-                "kind": i.kind,
-                "state": i.state,
-                "level": i.level,
-                "opened_at": _iso(i.opened_at),
-                "resolved_at": _iso(i.resolved_at),
-                "resolution": i.resolution,
-            }
-            for i, number in session.execute(query)
-        ]
-    _print_rows(rows, args.json, ["id", "shop", "order", "kind", "state", "level", "opened_at", "resolution"])
-    return 0
+    def row(i: IncidentRow, number: str) -> dict[str, Any]:
+        return {
+            "id": i.id,
+            "shop": i.shop_id,
+            "order": number,
+            "kind": i.kind,
+            "state": i.state,
+            "level": i.level,
+            "opened_at": _iso(i.opened_at),
+            "resolved_at": _iso(i.resolved_at),
+            "resolution": i.resolution,
+        }
+
+    query = (
+        select(IncidentRow, OrderRow.number)
+        .join(OrderRow, OrderRow.id == IncidentRow.order_id)
+        .order_by(IncidentRow.updated_at.desc())
+    )
+    columns = ["id", "shop", "order", "kind", "state", "level", "opened_at", "resolution"]
+    return _view(args, query, IncidentRow.shop_id, row, columns)
 
 
 def _actions(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
-    from connector.store.db import make_engine, session_factory
     from connector.store.tables import ActionRow
 
-    settings = _load(args.config)
-    with session_factory(make_engine(settings.database_url))() as session:
-        query = select(ActionRow).order_by(ActionRow.id.desc()).limit(args.limit)
-        if args.shop:
-            query = query.where(ActionRow.shop_id == args.shop)
-        if args.failed:
-            query = query.where(ActionRow.state == "failed")
-        rows = [
-            {
-                "id": a.id,
-                "shop": a.shop_id,
-                "kind": a.kind,
-                "policy": a.policy,
-                "key": a.idempotency_key,
-                "state": a.state,
-                "attempts": a.attempts,
-                "last_error": a.last_error,
-                "created_at": _iso(a.created_at),
-                "done_at": _iso(a.done_at),
-            }
-            for a in session.scalars(query)
-        ]
-    _print_rows(rows, args.json, ["id", "shop", "kind", "state", "attempts", "key", "last_error"])
-    return 0
+    def row(a: ActionRow) -> dict[str, Any]:
+        return {
+            "id": a.id,
+            "shop": a.shop_id,
+            "kind": a.kind,
+            "policy": a.policy,
+            "key": a.idempotency_key,
+            "state": a.state,
+            "attempts": a.attempts,
+            "last_error": a.last_error,
+            "created_at": _iso(a.created_at),
+            "done_at": _iso(a.done_at),
+        }
+
+    query = select(ActionRow).order_by(ActionRow.id.desc())
+    if args.failed:
+        query = query.where(ActionRow.state == "failed")
+    columns = ["id", "shop", "kind", "state", "attempts", "key", "last_error"]
+    return _view(args, query, ActionRow.shop_id, row, columns)
 
 
 # --- demo / sandbox ------------------------------------------------------------------------------

@@ -40,6 +40,9 @@ class IncidentView:
         return self.state != RESOLVED
 
 
+Incidents = Mapping[str, IncidentView]  # an order's incidents by kind, as the policies see them
+
+
 _TABLE = table_of(IncidentRow)
 _COLUMNS = (
     _TABLE.c.id,

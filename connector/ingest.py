@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from connector import codec
+from connector import codec, privacy
 from connector.model import EventKind, Hold, HoldCheck, Order, OrderEvent, OrderStatus, Shipment, ShipmentStatus
 from connector.shops import Shop
 from connector.store.tables import OrderRow, PendingEvent, RawEvent, WebhookReceipt, table_of
@@ -254,19 +254,25 @@ def store_order(session: Session, order: Order, now: datetime) -> Outcome:
     return Outcome.APPLIED
 
 
+def _wait_for_order(session: Session, shop: Shop, event: OrderEvent, now: datetime) -> Outcome:
+    """Keep an event whose order has not arrived yet; ``store_order`` applies it when the order comes."""
+    assert event.order_external_id
+    session.add(
+        PendingEvent(
+            shop_id=shop.id,
+            order_external_id=event.order_external_id,
+            event=codec.dump_event(event),
+            received_at=now,
+        )
+    )
+    return Outcome.PENDING
+
+
 def _store_part(session: Session, shop: Shop, event: OrderEvent, now: datetime) -> Outcome:
     assert event.order_external_id, "a part event names its order"
     row = _order_row(session, shop.id, event.order_external_id)
     if row is None:
-        session.add(
-            PendingEvent(
-                shop_id=shop.id,
-                order_external_id=event.order_external_id,
-                event=codec.dump_event(event),
-                received_at=now,
-            )
-        )
-        return Outcome.PENDING
+        return _wait_for_order(session, shop, event, now)
     stored = codec.load_order(row.data)
     merged = _apply_part(stored, event)
     if merged == stored:
@@ -291,15 +297,7 @@ def _store_deleted(session: Session, shop: Shop, event: OrderEvent, now: datetim
     # the version we hold, so a later restore with a newer update timestamp undeletes it
     undated = event.occurred_at <= _EPOCH
     if row is None:  # the order has not arrived yet: the deletion waits for it, like a shipment event
-        session.add(
-            PendingEvent(
-                shop_id=shop.id,
-                order_external_id=event.order_external_id,
-                event=codec.dump_event(event),
-                received_at=now,
-            )
-        )
-        return Outcome.PENDING
+        return _wait_for_order(session, shop, event, now)
     if row.deleted or (not undated and event.occurred_at < row.platform_updated_at):
         return Outcome.STALE
     values: dict[str, Any] = {"deleted": True, "next_check_at": now}
@@ -310,8 +308,6 @@ def _store_deleted(session: Session, shop: Shop, event: OrderEvent, now: datetim
 
 
 def _shop_level(session: Session, shop: Shop, event: OrderEvent, now: datetime) -> Outcome:
-    from connector import privacy
-
     privacy.HANDLERS[event.kind](session, shop, event, now)
     return Outcome.HANDLED
 
@@ -324,10 +320,7 @@ HANDLERS: dict[EventKind, Handler] = {
     EventKind.SHIPMENT: _store_part,
     EventKind.SHIPMENT_EVENT: _store_part,
     EventKind.HOLD: _store_part,
-    EventKind.APP_UNINSTALLED: _shop_level,
-    EventKind.CUSTOMER_REDACT: _shop_level,
-    EventKind.CUSTOMER_DATA_REQUEST: _shop_level,
-    EventKind.SHOP_REDACT: _shop_level,
+    **dict.fromkeys(privacy.HANDLERS, _shop_level),  # uninstall and the compliance requests
 }
 
 
@@ -365,6 +358,4 @@ def ingest(
 
 
 # compliance and uninstall bodies carry personal data we must not keep, and the shop may be gone
-_NO_RAW_LOG = frozenset(
-    {EventKind.CUSTOMER_REDACT, EventKind.SHOP_REDACT, EventKind.CUSTOMER_DATA_REQUEST, EventKind.APP_UNINSTALLED}
-)
+_NO_RAW_LOG = frozenset(privacy.HANDLERS)

@@ -26,18 +26,16 @@ bp = Blueprint("shopify_install", __name__)
 
 STATE_COOKIE = "ordercare_shopify_state"
 STATE_MAX_AGE_SECONDS = 600
+NO_APP = ("No Shopify app is configured (shopify_app in the configuration).", 404)
 
 
-def _services() -> Services:
+def _configured() -> tuple[Services, install.AppCredentials | None]:
+    """The services and the Shopify app the install flow is for (None when no app is configured)."""
     services: Services = current_app.extensions["ordercare"]
-    return services
-
-
-def _app_credentials(services: Services) -> install.AppCredentials | None:
     app = services.settings.shopify_app
     if app is None:
-        return None
-    return install.AppCredentials(app.api_key, app.api_secret, app.previous_api_secret)
+        return services, None
+    return services, install.AppCredentials(app.api_key, app.api_secret, app.previous_api_secret)
 
 
 def _serializer(services: Services) -> URLSafeTimedSerializer:
@@ -60,10 +58,9 @@ def _callback_url(services: Services) -> str:
 
 @bp.get("/shopify/install")
 def start() -> Response | tuple[str, int]:
-    services = _services()
-    app = _app_credentials(services)
+    services, app = _configured()
     if app is None:
-        return "No Shopify app is configured (shopify_app in the configuration).", 404
+        return NO_APP
     try:
         shop = install.check_request(request.args, app, services.now())
     except install.InstallError as exc:
@@ -85,10 +82,9 @@ def start() -> Response | tuple[str, int]:
 
 @bp.get("/shopify/callback")
 def callback() -> Response | tuple[str, int]:
-    services = _services()
-    app = _app_credentials(services)
+    services, app = _configured()
     if app is None:
-        return "No Shopify app is configured (shopify_app in the configuration).", 404
+        return NO_APP
     now = services.now()
     try:
         shop = install.check_request(request.args, app, now)

@@ -58,6 +58,14 @@ def _utc_hour(session: Session, column: Any) -> ColumnElement[str]:
     return func.strftime("%Y-%m-%d %H", column)
 
 
+def _per_hour(
+    session: Session, moment: Any, group: Sequence[Any], totals: Sequence[Any], where: Sequence[Any]
+) -> list[Any]:
+    """Rows of (UTC hour of ``moment``, *group, *totals) grouped by hour and ``group``, for Python to fold locally."""
+    hour = _utc_hour(session, moment)
+    return list(session.execute(select(hour, *group, *totals).where(*where).group_by(hour, *group)).all())
+
+
 def _local_date(hour: str, zone: ZoneInfo) -> date:
     return datetime.strptime(hour, "%Y-%m-%d %H").replace(tzinfo=UTC).astimezone(zone).date()
 
@@ -85,12 +93,9 @@ def incidents_per_week(
     session: Session, shop_ids: Collection[str], start: datetime, end: datetime, zone: ZoneInfo
 ) -> list[WeekCount]:
     """Incidents opened per local week and kind, oldest week first, weeks without incidents left out."""
-    hour = _utc_hour(session, IncidentRow.opened_at)
-    rows = session.execute(
-        select(hour, IncidentRow.kind, func.count())
-        .where(IncidentRow.shop_id.in_(shop_ids), IncidentRow.opened_at >= start, IncidentRow.opened_at < end)
-        .group_by(hour, IncidentRow.kind)
-    ).all()
+    rows = _per_hour(
+        session, IncidentRow.opened_at, [IncidentRow.kind], [func.count()], _incidents_in(shop_ids, start, end)
+    )
     counts: dict[tuple[date, str], int] = defaultdict(int)
     for bucket, kind, count in rows:
         counts[(week_start(_local_date(bucket, zone)), kind)] += int(count)
@@ -337,17 +342,15 @@ def voucher_spend_per_month(
     session: Session, shop_ids: Collection[str], start: datetime, end: datetime, zone: ZoneInfo
 ) -> list[MonthSpend]:
     """Issued vouchers (not refused ones) per local month and currency, oldest first."""
-    hour = _utc_hour(session, VoucherRow.created_at)
-    rows = session.execute(
-        select(hour, VoucherRow.currency, func.count(), func.sum(VoucherRow.amount))
-        .where(
-            VoucherRow.shop_id.in_(shop_ids),
-            VoucherRow.state == "issued",
-            VoucherRow.created_at >= start,
-            VoucherRow.created_at < end,
-        )
-        .group_by(hour, VoucherRow.currency)
-    ).all()
+    where = [
+        VoucherRow.shop_id.in_(shop_ids),
+        VoucherRow.state == "issued",
+        VoucherRow.created_at >= start,
+        VoucherRow.created_at < end,
+    ]
+    rows = _per_hour(
+        session, VoucherRow.created_at, [VoucherRow.currency], [func.count(), func.sum(VoucherRow.amount)], where
+    )
     totals: dict[tuple[date, str], list[Any]] = defaultdict(lambda: [0, Decimal("0")])
     for bucket, currency, count, amount in rows:
         month = _local_date(bucket, zone).replace(day=1)

@@ -57,19 +57,11 @@ def plan(
     incident_id: int | None = None,
 ) -> int | None:
     """Insert the action unless its idempotency key exists; the new row's id, or None if it existed."""
-    values = planned_row(
-        shop_id=shop_id,
-        order_id=order_id,
-        order_external_id=order_external_id,
-        action=action,
-        now=now,
-        incident_id=incident_id,
-    )
+    values = planned_row(shop_id, order_id, order_external_id, action, now, incident_id)
     return session.execute(_plan_statement(session.get_bind().dialect.name), values).scalar()
 
 
 def planned_row(
-    *,
     shop_id: str,
     order_id: int | None,
     order_external_id: str,

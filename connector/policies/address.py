@@ -9,28 +9,28 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
 from datetime import datetime
 
 from connector.actions import ActionKind
 from connector.address.check import AddressProblem, LookupUnavailable, check_address
-from connector.incidents import IncidentView
-from connector.model import Address, Order, OrderStatus
-from connector.policies.base import Decision, Open, PolicyContext, Resolve, notify_payload, plan_notify, tag
-from connector.policies.config import PoliciesConfig
+from connector.incidents import Incidents, IncidentView
+from connector.model import Address, Order
+from connector.policies.base import (
+    FINISHED,
+    Decision,
+    Open,
+    PolicyBase,
+    PolicyContext,
+    Resolve,
+    notify_payload,
+    plan_notify,
+    resolve_if_active,
+    tag,
+)
 from connector.policies.notes import phrase, problem_text
 
 KIND = "address"
 SPLIT_SOURCES = frozenset({"split_meta"})  # Order.extra["address_source"] of split-field checkouts (WooCommerce)
-
-_CLOSED_REASONS: dict[OrderStatus, str] = {
-    OrderStatus.SHIPPED: "order shipped",
-    OrderStatus.PARTIALLY_SHIPPED: "order shipped",
-    OrderStatus.DELIVERED: "order delivered",
-    OrderStatus.CANCELLED: "order cancelled",
-    OrderStatus.REFUNDED: "order refunded",
-    OrderStatus.FAILED: "order failed",
-}
 
 
 def fingerprint(address: Address | None) -> str:
@@ -43,23 +43,16 @@ def fingerprint(address: Address | None) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
-class AddressPolicy:
+class AddressPolicy(PolicyBase):
     name = "address"
 
-    def enabled(self, config: PoliciesConfig) -> bool:
-        return config.address.enabled
-
-    def decide(
-        self, order: Order, incidents: Mapping[str, IncidentView], now: datetime, ctx: PolicyContext
-    ) -> Decision:
-        decision = Decision()
+    def decide(self, order: Order, incidents: Incidents, now: datetime, ctx: PolicyContext) -> Decision:
         incident = incidents.get(KIND)
+        finished = FINISHED.get(order.status)
+        if finished is not None or not order.requires_shipping:
+            return resolve_if_active(incident, KIND, f"order {finished}" if finished else "no shipping needed")
+        decision = Decision()
         active = incident is not None and incident.active
-        closed = _CLOSED_REASONS.get(order.status)
-        if closed is not None or not order.requires_shipping:
-            if active:
-                decision.incidents.append(Resolve(KIND, closed or "no shipping needed"))
-            return decision
         address = order.shipping_address
         config = ctx.config.address
         if address is not None and (address.country_code or "").upper() not in config.countries:

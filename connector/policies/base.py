@@ -16,8 +16,8 @@ from typing import Any, Protocol
 from connector.actions import ActionKind, PlannedAction
 from connector.address.check import AddressLookup
 from connector.calendar import BusinessCalendar, DeliveryPromise
-from connector.incidents import IncidentView
-from connector.model import Order
+from connector.incidents import Incidents, IncidentView
+from connector.model import Order, OrderStatus
 from connector.policies.config import PoliciesConfig
 from connector.policies.notes import render_note
 from connector.shops import Shop
@@ -130,13 +130,40 @@ class Policy(Protocol):
 
     def enabled(self, config: PoliciesConfig) -> bool: ...
 
-    def decide(
-        self, order: Order, incidents: Mapping[str, IncidentView], now: datetime, ctx: PolicyContext
-    ) -> Decision:
+    def decide(self, order: Order, incidents: Incidents, now: datetime, ctx: PolicyContext) -> Decision:
         """Pure: what to do about this order now, and when to look again."""
 
 
+class PolicyBase:
+    """What the packaged policies share: ``name`` also names the policy's section of the settings."""
+
+    name: str
+
+    def enabled(self, config: PoliciesConfig) -> bool:
+        """Whether the shop's settings switch this policy on (its section's ``enabled``)."""
+        return bool(getattr(config, self.name).enabled)
+
+
 # --- shared helpers ------------------------------------------------------------------------------
+
+
+# an order in one of these statuses needs no more watching before it ships: it has shipped or ended
+FINISHED: Mapping[OrderStatus, str] = {
+    OrderStatus.PARTIALLY_SHIPPED: "shipped",
+    OrderStatus.SHIPPED: "shipped",
+    OrderStatus.DELIVERED: "delivered",
+    OrderStatus.CANCELLED: "cancelled",
+    OrderStatus.REFUNDED: "refunded",
+    OrderStatus.FAILED: "failed",
+}
+
+
+def resolve_if_active(incident: IncidentView | None, kind: str, reason: str) -> Decision:
+    """The decision about a finished order: resolve the policy's incident with ``reason`` if it is still active."""
+    decision = Decision()
+    if incident is not None and incident.active:
+        decision.incidents.append(Resolve(kind, reason))
+    return decision
 
 
 def tag(kind: str) -> str:

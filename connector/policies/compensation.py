@@ -94,6 +94,28 @@ def _amount(order: Order, config: CompensationConfig) -> Decimal | None:
     return (order.total.amount * voucher.value / 100).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def _lock_shop(session: Session, shop_id: str) -> None:
+    """Take the shop's grant lock (PostgreSQL): one granting transaction per shop at a time, an exact day budget."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(ShopRow.id).where(ShopRow.id == shop_id).with_for_update())
+
+
+def _day_start(calendar: BusinessCalendar, now: datetime) -> datetime:
+    """Midnight of the shop-local day of ``now``: where the shop's daily budget starts."""
+    return calendar.at(calendar.local_date(now), time(0, 0))
+
+
+def _window_start(config: CompensationConfig, now: datetime) -> datetime:
+    """Where the per-customer window of the budget starts."""
+    return now - timedelta(days=config.budget.per_customer_per_days.days)
+
+
+def _spent(session: Session, shop_id: str, day_start: datetime) -> Decimal:
+    """What the shop's issued vouchers since ``day_start`` are worth."""
+    spent = session.execute(_SPENT, {"shop_id": shop_id, "since": day_start}).scalar()
+    return Decimal(str(spent or 0)).quantize(CENT)
+
+
 @dataclass
 class _Figures:
     """How much of each budget is used: ``issued`` vouchers per order, per customer (in the window) and
@@ -110,8 +132,7 @@ class _Figures:
         return self.session.execute(_FOR_CUSTOMER, params).scalar() or 0
 
     def spent(self, day_start: datetime) -> Decimal:
-        spent = self.session.execute(_SPENT, {"shop_id": self.shop_id, "since": day_start}).scalar()
-        return Decimal(str(spent or 0)).quantize(CENT)
+        return _spent(self.session, self.shop_id, day_start)
 
 
 def _refusal(
@@ -135,7 +156,7 @@ def _refusal(
     if for_order >= budget.per_order:
         return f"per-order limit reached ({for_order} of {budget.per_order})"
     window = budget.per_customer_per_days
-    for_customer = figures.for_customer(who, now - timedelta(days=window.days))
+    for_customer = figures.for_customer(who, _window_start(config, now))
     if for_customer >= window.count:
         return f"customer already received {for_customer} voucher(s) in {window.days} days (limit {window.count})"
     cap = (order.total.amount * budget.max_share_of_order).quantize(CENT)
@@ -144,7 +165,7 @@ def _refusal(
             f"voucher {amount} {order.total.currency} is more than {budget.max_share_of_order:%} "
             f"of the order ({order.total.amount} {order.total.currency})"
         )
-    spent = figures.spent(calendar.at(calendar.local_date(now), time(0, 0)))
+    spent = figures.spent(_day_start(calendar, now))
     if spent + amount > budget.per_shop_per_day:
         return f"the shop's daily budget {budget.per_shop_per_day} would be exceeded ({spent} used, {amount} asked)"
     return None
@@ -182,21 +203,18 @@ class BudgetBook:
         requests: Iterable[tuple[int, Order]],
     ) -> None:
         """Read the shop's figures for the given (order id, order) voucher requests."""
-        if self.session.get_bind().dialect.name == "postgresql":  # one granting transaction per shop at a time
-            self.session.execute(select(ShopRow.id).where(ShopRow.id == shop_id).with_for_update())
+        _lock_shop(self.session, shop_id)
         pairs = list(requests)
         order_ids = sorted({order_id for order_id, _ in pairs})
         keys = sorted({k for _, order in pairs if (k := customer_key(shop_id, order)) is not None})
-        day_start = calendar.at(calendar.local_date(self.now), time(0, 0))
-        since = self.now - timedelta(days=config.budget.per_customer_per_days.days)
+        day_start = _day_start(calendar, self.now)
+        since = _window_start(config, self.now)
         execute = self.session.execute
-        spent = execute(_SPENT, {"shop_id": shop_id, "since": day_start}).scalar()
+        spent = _spent(self.session, shop_id, day_start)
         for_order = {o: n for o, n in execute(_FOR_ORDERS, {"shop_id": shop_id, "order_ids": order_ids})}
         params = {"shop_id": shop_id, "customer_keys": keys, "since": since}
         for_customer = {k: n for k, n in execute(_FOR_CUSTOMERS, params)} if keys else {}
-        self._shops[shop_id] = _ShopBudget(
-            day_start, since, Decimal(str(spent or 0)).quantize(CENT), for_order, for_customer
-        )
+        self._shops[shop_id] = _ShopBudget(day_start, since, spent, for_order, for_customer)
 
     def loaded(self, shop_id: str) -> bool:
         return shop_id in self._shops
@@ -269,11 +287,9 @@ def grant(
         return _outcome_of(existing, order, locale, policy, step, calendar)
     figures: _Figures | BudgetBook
     if book is not None:
-        day_start = calendar.at(calendar.local_date(now), time(0, 0))
-        figures = book.figures(shop_id, day_start, now - timedelta(days=config.budget.per_customer_per_days.days))
+        figures = book.figures(shop_id, _day_start(calendar, now), _window_start(config, now))
     else:
-        if session.get_bind().dialect.name == "postgresql":  # one grant at a time per shop: exact day budget
-            session.execute(select(ShopRow.id).where(ShopRow.id == shop_id).with_for_update())
+        _lock_shop(session, shop_id)
         figures = _Figures(session, shop_id)
     who = customer_key(shop_id, order)
     amount = _amount(order, config)

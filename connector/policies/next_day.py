@@ -7,54 +7,39 @@ new concrete delivery date and a voucher within the compensation budget. Resolve
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 
 from connector.actions import ActionKind
-from connector.incidents import IncidentView
+from connector.incidents import Incidents
 from connector.model import Order, OrderStatus
 from connector.policies.base import (
+    FINISHED,
     Decision,
     Open,
+    PolicyBase,
     PolicyContext,
-    Resolve,
     VoucherRequest,
     notify_payload,
     plan_notify,
     promise_for,
+    resolve_if_active,
     tag,
 )
-from connector.policies.config import PoliciesConfig
 from connector.policies.notes import day, moment, phrase
 
 KIND = "next_day"
 
 _WAITING = frozenset({OrderStatus.PAID, OrderStatus.PROCESSING, OrderStatus.ON_HOLD})
-_DONE_REASONS: dict[OrderStatus, str] = {
-    OrderStatus.PARTIALLY_SHIPPED: "shipped",
-    OrderStatus.SHIPPED: "shipped",
-    OrderStatus.DELIVERED: "delivered",
-    OrderStatus.CANCELLED: "cancelled",
-    OrderStatus.REFUNDED: "refunded",
-    OrderStatus.FAILED: "failed",
-}
 
 
-class NextDayPolicy:
+class NextDayPolicy(PolicyBase):
     name = "next_day"
 
-    def enabled(self, config: PoliciesConfig) -> bool:
-        return config.next_day.enabled
-
-    def decide(
-        self, order: Order, incidents: Mapping[str, IncidentView], now: datetime, ctx: PolicyContext
-    ) -> Decision:
-        decision = Decision()
+    def decide(self, order: Order, incidents: Incidents, now: datetime, ctx: PolicyContext) -> Decision:
         incident = incidents.get(KIND)
-        if order.status in _DONE_REASONS:
-            if incident is not None and incident.active:
-                decision.incidents.append(Resolve(KIND, _DONE_REASONS[order.status]))
-            return decision
+        if order.status in FINISHED:
+            return resolve_if_active(incident, KIND, FINISHED[order.status])
+        decision = Decision()
         config = ctx.config.next_day
         if incident is not None or order.status not in _WAITING or not config.matches(order.shipping_method):
             return decision  # once per order; unpaid orders carry no promise yet

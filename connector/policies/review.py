@@ -7,13 +7,19 @@ older than ``give_up_after`` (e.g. found by a late reconcile) get no request.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 
-from connector.incidents import IncidentView
+from connector.incidents import Incidents
 from connector.model import Order, OrderStatus
-from connector.policies.base import Decision, PolicyContext, live_shipments, notify_payload, plan_notify, promise_for
-from connector.policies.config import PoliciesConfig
+from connector.policies.base import (
+    Decision,
+    PolicyBase,
+    PolicyContext,
+    live_shipments,
+    notify_payload,
+    plan_notify,
+    promise_for,
+)
 
 
 def delivered_at(order: Order) -> datetime | None:
@@ -26,15 +32,10 @@ def delivered_at(order: Order) -> datetime | None:
     return latest
 
 
-class ReviewPolicy:
+class ReviewPolicy(PolicyBase):
     name = "review"
 
-    def enabled(self, config: PoliciesConfig) -> bool:
-        return config.review.enabled
-
-    def decide(
-        self, order: Order, incidents: Mapping[str, IncidentView], now: datetime, ctx: PolicyContext
-    ) -> Decision:
+    def decide(self, order: Order, incidents: Incidents, now: datetime, ctx: PolicyContext) -> Decision:
         decision = Decision()
         config = ctx.config.review
         if order.status is not OrderStatus.DELIVERED or order.customer.accepts_marketing is False:

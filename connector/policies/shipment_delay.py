@@ -9,37 +9,32 @@ delivery.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from connector.actions import ActionKind
-from connector.incidents import IncidentView
-from connector.model import Order, OrderStatus, Shipment, ShipmentStatus
+from connector.incidents import Incidents, IncidentView
+from connector.model import Order, Shipment, ShipmentStatus
 from connector.policies.base import (
+    FINISHED,
     Decision,
     Escalate,
     Open,
+    PolicyBase,
     PolicyContext,
-    Resolve,
     VoucherRequest,
     live_shipments,
     notify_payload,
     plan_notify,
     promise_for,
+    resolve_if_active,
     tag,
 )
-from connector.policies.config import PoliciesConfig
 from connector.policies.notes import day, phrase
 
 KIND = "shipment_delay"
 
-_ENDED: dict[OrderStatus, str] = {
-    OrderStatus.CANCELLED: "cancelled",
-    OrderStatus.REFUNDED: "refunded",
-    OrderStatus.FAILED: "failed",
-    OrderStatus.DELIVERED: "delivered",
-}
+_ENDED = {status: reason for status, reason in FINISHED.items() if status.is_final}  # delivered or given up
 
 
 @dataclass(frozen=True)
@@ -54,7 +49,7 @@ def _delivered(shipment: Shipment) -> bool:
     return shipment.delivered_time is not None or shipment.current_status is ShipmentStatus.DELIVERED
 
 
-def _told_day(incidents: Mapping[str, IncidentView]) -> date | None:
+def _told_day(incidents: Incidents) -> date | None:
     """The latest delivery date we already gave the customer (a missed next-day or stale update)."""
     told = [
         date.fromisoformat(str(incident.details["new_delivery_date"]))
@@ -64,9 +59,7 @@ def _told_day(incidents: Mapping[str, IncidentView]) -> date | None:
     return max(told, default=None)
 
 
-def _expected_day(
-    order: Order, shipment: Shipment, ctx: PolicyContext, incidents: Mapping[str, IncidentView]
-) -> date | None:
+def _expected_day(order: Order, shipment: Shipment, ctx: PolicyContext, incidents: Incidents) -> date | None:
     promise = promise_for(order, ctx)
     if promise is not None:
         expected: date | None = promise.deliver_on
@@ -79,9 +72,7 @@ def _expected_day(
     return expected
 
 
-def _troubles(
-    order: Order, shipment: Shipment, ctx: PolicyContext, incidents: Mapping[str, IncidentView]
-) -> list[_Trouble]:
+def _troubles(order: Order, shipment: Shipment, ctx: PolicyContext, incidents: Incidents) -> list[_Trouble]:
     calendar, config = ctx.calendar, ctx.config.shipment_delay
     ladder = config.ladder
     found: list[_Trouble] = []
@@ -110,16 +101,10 @@ def _earliest(troubles: list[_Trouble], step: int) -> _Trouble:
     return min(troubles, key=lambda trouble: trouble.dues[step])
 
 
-class ShipmentDelayPolicy:
+class ShipmentDelayPolicy(PolicyBase):
     name = "shipment_delay"
 
-    def enabled(self, config: PoliciesConfig) -> bool:
-        return config.shipment_delay.enabled
-
-    def decide(
-        self, order: Order, incidents: Mapping[str, IncidentView], now: datetime, ctx: PolicyContext
-    ) -> Decision:
-        decision = Decision()
+    def decide(self, order: Order, incidents: Incidents, now: datetime, ctx: PolicyContext) -> Decision:
         incident = incidents.get(KIND)
         active = incident is not None and incident.active
         live = live_shipments(order)
@@ -127,9 +112,8 @@ class ShipmentDelayPolicy:
         if ended is None and live and all(_delivered(s) for s in live) and order.status.is_shipped:
             ended = "delivered"
         if ended is not None:
-            if active:
-                decision.incidents.append(Resolve(KIND, ended))
-            return decision
+            return resolve_if_active(incident, KIND, ended)
+        decision = Decision()
         if not order.status.is_shipped or not live:
             return decision
         troubles = [t for s in live if not _delivered(s) for t in _troubles(order, s, ctx, incidents)]

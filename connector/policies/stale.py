@@ -7,26 +7,28 @@ task follows. Resolved when the order ships or ends; a change of reason starts a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from connector.actions import ActionKind
 from connector.calendar import Duration
-from connector.incidents import RESOLVED, IncidentView
+from connector.incidents import RESOLVED, Incidents, IncidentView
 from connector.model import Order, OrderStatus
 from connector.policies.base import (
+    FINISHED,
     Decision,
     Escalate,
     Open,
+    PolicyBase,
     PolicyContext,
     Resolve,
     notify_payload,
     plan_notify,
     ready_at,
+    resolve_if_active,
     tag,
 )
-from connector.policies.config import PoliciesConfig, StaleConfig
+from connector.policies.config import StaleConfig
 from connector.policies.notes import day, phrase
 
 KIND = "stale"
@@ -46,37 +48,21 @@ _REASONS: dict[OrderStatus, _Reason] = {
     OrderStatus.PLACED: _Reason("pending", "pending_after"),
 }
 
-_DONE_REASONS: dict[OrderStatus, str] = {
-    OrderStatus.PARTIALLY_SHIPPED: "shipped",
-    OrderStatus.SHIPPED: "shipped",
-    OrderStatus.DELIVERED: "delivered",
-    OrderStatus.CANCELLED: "cancelled",
-    OrderStatus.REFUNDED: "refunded",
-    OrderStatus.FAILED: "failed",
-}
-
 
 def _since(order: Order, reason: str) -> datetime:
     return order.created_at if reason == "pending" else ready_at(order)
 
 
-class StalePolicy:
+class StalePolicy(PolicyBase):
     name = "stale"
 
-    def enabled(self, config: PoliciesConfig) -> bool:
-        return config.stale.enabled
-
-    def decide(
-        self, order: Order, incidents: Mapping[str, IncidentView], now: datetime, ctx: PolicyContext
-    ) -> Decision:
-        decision = Decision()
+    def decide(self, order: Order, incidents: Incidents, now: datetime, ctx: PolicyContext) -> Decision:
         incident = incidents.get(KIND)
-        active = incident is not None and incident.active
         reason = _REASONS.get(order.status)
         if reason is None:
-            if active:
-                decision.incidents.append(Resolve(KIND, _DONE_REASONS.get(order.status, order.status.value)))
-            return decision
+            return resolve_if_active(incident, KIND, FINISHED.get(order.status, order.status.value))
+        decision = Decision()
+        active = incident is not None and incident.active
         if active and incident is not None and incident.details.get("reason") != reason.name:
             decision.incidents.append(Resolve(KIND, f"no longer {incident.details.get('reason')}"))
             incident, active = _resolved(incident), False

@@ -38,6 +38,8 @@ from connector.sandbox.server import BackgroundServer
 API_PREFIX = "/wp-json/wc/v3"
 CORE_STATUSES = ("pending", "processing", "on-hold", "completed", "cancelled", "refunded", "failed")
 PLUGIN_STATUSES = ("shipped", "delivered", "partial-shipped", "ready-to-ship", "awaiting-shipment", "checkout-draft")
+WEBHOOK_STATUSES = ("active", "paused", "disabled")
+COUPON_TYPES = ("percent", "fixed_cart", "fixed_product")
 VALID_TOPICS = frozenset(
     f"{r}.{e}"
     for r in ("order", "coupon", "customer", "product")
@@ -75,6 +77,13 @@ class ApiError(Exception):
     def response(self) -> Response:
         body = {"code": self.code, "message": self.message, "data": {"status": self.status, **self.data}}
         return Response(json.dumps(body), status=self.status, mimetype="application/json")
+
+
+def _one_of(value: Any, name: str, allowed: tuple[str, ...]) -> Any:
+    """``value`` if it is one of ``allowed``; else WooCommerce's answer to an invalid parameter ``name``."""
+    if value not in allowed:
+        raise ApiError(400, "rest_invalid_param", f"Invalid parameter(s): {name}")
+    return value
 
 
 @dataclass
@@ -538,9 +547,7 @@ class WooSandbox:
             raise ApiError(400, "rest_invalid_param", "Invalid parameter(s): topic", params={"topic": "invalid"})
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise ApiError(400, "rest_invalid_param", "Invalid parameter(s): delivery_url")
-        status = body.get("status", "active")
-        if status not in ("active", "paused", "disabled"):
-            raise ApiError(400, "rest_invalid_param", "Invalid parameter(s): status")
+        status = _one_of(body.get("status", "active"), "status", WEBHOOK_STATUSES)
         moment = self.clock()
         hook = {
             "id": self._next_id(),
@@ -926,9 +933,7 @@ class WooSandbox:
         code = code.strip().lower()  # wc_format_coupon_code
         if any(c["code"] == code for c in self.coupons.values()):
             raise ApiError(400, "woocommerce_rest_coupon_code_already_exists", "The coupon code already exists")
-        discount_type = body.get("discount_type", "fixed_cart")
-        if discount_type not in ("percent", "fixed_cart", "fixed_product"):
-            raise ApiError(400, "rest_invalid_param", "Invalid parameter(s): discount_type")
+        discount_type = _one_of(body.get("discount_type", "fixed_cart"), "discount_type", COUPON_TYPES)
         moment = self.clock()
         coupon = {
             "id": self._next_id(),
@@ -979,8 +984,7 @@ class WooSandbox:
             return dict(hook)
         body = self._body(request)
         if "status" in body:
-            if body["status"] not in ("active", "paused", "disabled"):
-                raise ApiError(400, "rest_invalid_param", "Invalid parameter(s): status")
+            _one_of(body["status"], "status", WEBHOOK_STATUSES)
             if body["status"] == "active" and hook["status"] != "active":
                 self.counters["webhooks_reenabled"] += 1
                 hook["failure_count"] = 0

@@ -128,6 +128,12 @@ def test_a_thousand_repeated_ticks_plan_nothing_new(services: Services) -> None:
         assert session.scalar(select(func.count()).select_from(VoucherRow)) == 1
 
 
+def test_each_policy_is_switched_by_the_settings_section_of_its_name() -> None:
+    for name, policy in tick.POLICIES.items():
+        assert policy.enabled(PoliciesConfig())
+        assert not policy.enabled(PoliciesConfig.model_validate({name: {"enabled": False}}))
+
+
 class Exploding:
     name = "exploding"
 

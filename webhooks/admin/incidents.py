@@ -101,12 +101,17 @@ def timeline_tables(view: IncidentView) -> list[Table]:
     ]  # fmt: skip
 
 
+def timeline_page(view: IncidentView | None, name: str, **extra: Any) -> ResponseReturnValue:
+    """An incident's or order's timeline page (``name``: its CSV file), or 404 when the viewer may not see it."""
+    if view is None:
+        abort(404)
+    if wants_csv():
+        return csv_response(timeline_tables(view), name)
+    return render_template("admin/incident.html", view=view, **extra)
+
+
 @bp.get("/incidents/<int:incident_id>")
 def incident_detail(incident_id: int) -> ResponseReturnValue:
     with services().sessions() as db:
         view = incident_view(db, viewer().shop_ids, incident_id)
-    if view is None:
-        abort(404)
-    if wants_csv():
-        return csv_response(timeline_tables(view), f"incident-{incident_id}")
-    return render_template("admin/incident.html", view=view)
+    return timeline_page(view, f"incident-{incident_id}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
@@ -12,8 +12,7 @@ from connector.store.db import transaction
 from connector.store.tables import CustomerContact, OrderRow
 from webhooks.admin import bp
 from webhooks.admin.common import now, safe_next, services, viewer
-from webhooks.admin.incidents import timeline_tables
-from webhooks.admin.tabular import csv_response, wants_csv
+from webhooks.admin.incidents import timeline_page
 
 CONTACT_LABELS = {
     "where_is_my_order": "Where is my order?",
@@ -27,11 +26,7 @@ CONTACT_LABELS = {
 def order_detail(order_id: int) -> ResponseReturnValue:
     with services().sessions() as db:
         view = order_view(db, viewer().shop_ids, order_id)
-    if view is None:
-        abort(404)
-    if wants_csv():
-        return csv_response(timeline_tables(view), f"order-{order_id}")
-    return render_template("admin/incident.html", view=view, contact_kinds=CONTACT_LABELS)
+    return timeline_page(view, f"order-{order_id}", contact_kinds=CONTACT_LABELS)
 
 
 @bp.post("/contacts")
