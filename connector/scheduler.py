@@ -38,8 +38,8 @@ def reconcile_all(env: OutboxEnv) -> list[ReconcileReport]:
     for shop in env.services.shops.all(active_only=True):
         try:
             client = env.client_for(shop.id)
-        except Exception as exc:
-            log.warning("no client for shop", extra={"shop": shop.id, "error": str(exc)})
+        except Exception as exc:  # a shop without a working client must not stop the others' reconcile
+            log.warning("no client for shop", extra={"shop": shop.id, "error": str(exc)}, exc_info=True)
             continue
         reports.append(reconcile_shop(env.services, shop, client, env.worker))
     return reports

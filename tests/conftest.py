@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from connector.config import Settings, settings_from_mapping
@@ -64,7 +65,7 @@ def _pg_available() -> str | None:
             connection.execute(text("select 1"))
         engine.dispose()
         return None
-    except Exception as exc:
+    except SQLAlchemyError as exc:
         return f"PostgreSQL not reachable at {PG_SERVER}: {type(exc).__name__}"
 
 

@@ -142,7 +142,8 @@ def test_number_only_line_is_a_missing_street_in_split_fields(line: str) -> None
 @pytest.mark.parametrize("line", STREETS_WITH_DIGITS)
 def test_street_names_with_digits_are_not_a_missing_street(line: str) -> None:
     parts = split_address(line)
-    assert parts.street is not None and parts.house_number is not None
+    assert parts.street is not None
+    assert parts.house_number is not None
     assert codes(nl(address1=line, street=parts.street, house_number=parts.house_number)) == []
     assert codes(nl(address1=line, street=None, house_number=None)) == []
     street = line.rsplit(" ", 1)[0]

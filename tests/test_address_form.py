@@ -85,7 +85,8 @@ def test_each_field_holds_at_most_100_characters(name: str) -> None:
 
 def test_a_101_character_street_is_refused_before_anything_is_checked(lookup: FakeLookup) -> None:
     state, address = form.save(values(street="H" * 100), BASE, "NL", lookup)
-    assert address is not None and address.street == "H" * 100
+    assert address is not None
+    assert address.street == "H" * 100
     lookup.calls.clear()
     state, address = form.save(values(street="H" * 101), BASE, "NL", lookup)
     assert address is None
@@ -124,9 +125,11 @@ def test_save_refuses_what_check_address_refuses_next_to_its_field(
 
 def test_a_postcode_that_does_not_match_the_town_is_marked_at_the_town(lookup: FakeLookup) -> None:
     state, address = form.save(values(city="Rotterdam"), BASE, "NL", lookup)
-    assert address is None and state.errors == {"city": "postcode_city_mismatch"}
+    assert address is None
+    assert state.errors == {"city": "postcode_city_mismatch"}
     state, address = form.save(values(city="amsterdam"), BASE, "NL", lookup)
-    assert address is not None and state.errors == {}
+    assert address is not None
+    assert state.errors == {}
 
 
 def test_a_problem_without_a_field_goes_in_the_notice() -> None:
@@ -170,17 +173,20 @@ def test_a_lookup_that_is_down_says_so_and_leaves_the_values(lookup: FakeLookup)
 
 def test_no_lookup_without_postcode_and_number_or_without_a_provider(lookup: FakeLookup) -> None:
     state = form.look_up(values(house_number=""), "NL", lookup, explicit=True)
-    assert state.errors == {"house_number": "required"} and lookup.calls == []
+    assert state.errors == {"house_number": "required"}
+    assert lookup.calls == []
     assert form.look_up(values(), "NL", None, explicit=True) == form.FormState(values())
 
 
 def test_save_fills_an_empty_street_or_town_from_the_lookup_in_the_netherlands_only(lookup: FakeLookup) -> None:
     state, address = form.save(values(street="", city=""), BASE, "NL", lookup)
-    assert address is not None and (address.street, address.city) == ("Hoofdstraat", "Amsterdam")
+    assert address is not None
+    assert (address.street, address.city) == ("Hoofdstraat", "Amsterdam")
     lookup.calls.clear()
     be = values(postcode="1000", street="", city="")
     state, address = form.save(be, BASE, "BE", lookup)
-    assert address is None and state.errors == {"street": "missing_street", "city": "missing_city"}
+    assert address is None
+    assert state.errors == {"street": "missing_street", "city": "missing_city"}
     assert lookup.calls == []
 
 
@@ -196,7 +202,8 @@ def test_save_keeps_the_lookup_down_notice_when_something_is_wrong(lookup: FakeL
     assert address is None
     assert (state.errors, state.notice) == ({"city": "missing_city"}, "lookup_down")
     state, address = form.save(values(), BASE, "NL", lookup)  # typed in full: saved without the lookup
-    assert address is not None and state.notice is None
+    assert address is not None
+    assert state.notice is None
 
 
 # --- the address that is stored ------------------------------------------------------------------

@@ -114,7 +114,8 @@ def test_serve_answers_health_and_stops_on_sigterm(tmp_path: Path) -> None:
                 break
             except requests.ConnectionError:
                 time.sleep(0.2)
-        assert answer is not None and answer.json() == {"status": "ok"}
+        assert answer is not None
+        assert answer.json() == {"status": "ok"}
         metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
         assert "ordercare_outbox_backlog" in metrics
     finally:

@@ -33,19 +33,23 @@ def test_open_escalate_resolve_each_once(db_url: str, engine: object) -> None:
         again, opened_again = open_incident(session, shop_id="fietsen", order_id=order_id, kind="stale", now=NOW)
         assert (opened, opened_again, again.id) == (True, False, first.id)
         raised = escalate(session, first, 2, NOW, {"call": True})
-        assert raised is not None and raised.level == 2 and raised.state == "escalated"
+        assert raised is not None
+        assert raised.level == 2
+        assert raised.state == "escalated"
         assert raised.details == {"reason": "x", "call": True}
         assert escalate(session, raised, 2, NOW) is None
         assert resolve(session, first.id, "shipped", NOW, metrics)  # type: ignore[arg-type]
         assert not resolve(session, first.id, "shipped", NOW, metrics)  # type: ignore[arg-type]
         stored = get(session, order_id, "stale")
-        assert stored is not None and (stored.state, stored.resolution, stored.level) == ("resolved", "shipped", 2)
+        assert stored is not None
+        assert (stored.state, stored.resolution, stored.level) == ("resolved", "shipped", 2)
         assert escalate(session, stored, 3, NOW) is None
         later = NOW + timedelta(days=1)
         reopened, opened_third = open_incident(
             session, shop_id="fietsen", order_id=order_id, kind="stale", now=later, metrics=metrics
         )
-        assert opened_third and (reopened.id, reopened.occurrence, reopened.state, reopened.level) == (
+        assert opened_third
+        assert (reopened.id, reopened.occurrence, reopened.state, reopened.level) == (
             first.id,
             2,
             "open",

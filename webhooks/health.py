@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from connector.outbox.queue import backlog
 
@@ -17,7 +18,7 @@ def healthz() -> tuple[dict[str, str], int]:
     try:
         with services.sessions() as session:
             session.execute(text("select 1"))
-    except Exception as exc:
+    except SQLAlchemyError as exc:
         return {"status": "unavailable", "database": type(exc).__name__}, 503
     return {"status": "ok"}, 200
 

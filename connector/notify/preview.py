@@ -10,6 +10,8 @@ import argparse
 import sys
 from typing import Any
 
+import jinja2
+
 from connector.notify.render import LOCALES, TEMPLATES, ContextError, Renderer
 
 SAMPLE_VOUCHER = {"code": "OC-7KQ2M9", "kind": "percentage", "value": "10", "currency": "EUR", "ends_at": "2027-02-22"}
@@ -76,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     except ContextError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except Exception as exc:  # a merchant's template with a syntax error or an unknown variable
+    except jinja2.TemplateError as exc:  # a merchant's template with a syntax error or an unknown variable
         print(f"error: cannot render {args.template} ({args.locale}): {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
     if args.html:

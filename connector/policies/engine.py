@@ -361,7 +361,7 @@ def _decide_one(
         by_kind = dict(incidents.get(row.id, {}))
         decisions = evaluate(order, by_kind, now, ctx)
         return _Decided(row, ctx, order, by_kind, decisions, next_check(decisions, now))
-    except Exception:
+    except Exception:  # noqa: BLE001 - one bad order is logged by _failed and retried later, never fatal to the round
         return _failed(services, row, contexts, now, report)
 
 
@@ -404,7 +404,7 @@ def _write_one(
         else:
             for decision in item.decisions:
                 writer.apply(decision)
-    except Exception:
+    except Exception:  # noqa: BLE001 - as above: this order's savepoint is rolled back, _failed logs why
         if book is not None:
             book.discard()
         return {"order_id": row.id, "next_check_at": _failed(services, row, contexts, now, report).next_check_at}

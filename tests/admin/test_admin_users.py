@@ -29,7 +29,8 @@ from .builders import FAST_KDF, PASSWORD
 def test_password_is_stored_as_scrypt_and_verified(session: Session, now: datetime) -> None:
     account = add_user(session, "anna", PASSWORD, ["fietsen", "theewinkel"], now, method=FAST_KDF)
     stored = session.scalars(select(AdminUser.password_hash)).one()
-    assert stored.startswith("scrypt:1024:8:1$") and PASSWORD not in stored
+    assert stored.startswith("scrypt:1024:8:1$")
+    assert PASSWORD not in stored
     assert account.shop_ids == ("fietsen", "theewinkel")
     assert authenticate(session, "anna", PASSWORD) == account
     assert authenticate(session, "anna", PASSWORD + "x") is None

@@ -37,10 +37,12 @@ def test_sign_in_and_out(client: FlaskClient, anna: None) -> None:
     response = sign_in(client, "anna")
     assert (response.status_code, response.headers["Location"]) == (302, "/admin/")
     cookie = response.headers["Set-Cookie"]
-    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
     page = client.get("/admin/")
     assert page.status_code == 200
-    assert b"anna" in page.data and b"Sign out" in page.data
+    assert b"anna" in page.data
+    assert b"Sign out" in page.data
     assert page.headers["Cache-Control"] == "no-store"
 
     out = post(client, "/admin/logout")

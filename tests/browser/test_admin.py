@@ -161,7 +161,8 @@ def test_patterns_page_screenshot(chromium: Any, admin_site: AdminSite) -> None:
         assert page.get_by_text("were a missing street name").is_visible()
         page.wait_for_load_state("networkidle")
         widths = [img.bounding_box()["width"] for img in page.locator("img.chart").all()]
-        assert len(widths) == 3 and min(widths) > 300
+        assert len(widths) == 3
+        assert min(widths) > 300
         shot = OUTPUT / "patterns.png"
         page.screenshot(path=str(shot), full_page=True)
         assert shot.stat().st_size > 20_000

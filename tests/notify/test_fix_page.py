@@ -115,11 +115,14 @@ def test_page_shows_the_order_the_address_and_what_is_wrong(client: FlaskClient,
     ]:
         assert f'<label for="f-{name}">{label}</label>' in html
         assert f'id="f-{name}" name="{name}"' in html
-    assert 'name="action" value="lookup"' in html and 'name="action" value="save"' in html
+    assert 'name="action" value="lookup"' in html
+    assert 'name="action" value="save"' in html
     assert 'name="viewport" content="width=device-width, initial-scale=1"' in html
     assert "<script" not in html
     cookie = response.headers["Set-Cookie"]
-    assert cookie.startswith("ordercare_fix=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert cookie.startswith("ordercare_fix=")
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
 
 
 def test_english_when_asked(client: FlaskClient, stored: dict[str, Any]) -> None:
@@ -375,7 +378,8 @@ def test_both_languages_have_words_for_every_message(app: Flask) -> None:
     }  # fmt: skip
     copies = {lang: app.jinja_env.get_template(f"fix/{lang}/copy.html").module for lang in ("nl", "en")}
     names = {lang: {n for n in dir(module) if not n.startswith("_")} for lang, module in copies.items()}
-    assert names["nl"] == names["en"] and {"title", "labels", "message", "gone_title", "done_greeting"} <= names["nl"]
+    assert names["nl"] == names["en"]
+    assert {"title", "labels", "message", "gone_title", "done_greeting"} <= names["nl"]
     for module in copies.values():
         fallback = str(module.message("missing_address", "1234 AB"))  # type: ignore[attr-defined]
         said = {code: str(module.message(code, "1234 AB")) for code in codes}  # type: ignore[attr-defined]

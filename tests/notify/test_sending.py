@@ -123,7 +123,8 @@ def test_address_question_arrives_once_with_its_fix_link(
     assert received.body("plain") == ADDRESS_TEXT_NL.format(url=url)
     html = received.body("html")
     assert f'<a href="{url}"' in html
-    assert "Fietsenwinkel Één" in html and "Café-racer stuurlint" in html
+    assert "Fietsenwinkel Één" in html
+    assert "Café-racer stuurlint" in html
 
     logs = email_logs(services)
     assert [(log.action_id, log.order_id, log.template, log.recipient, log.message_id) for log in logs] == [
@@ -229,7 +230,8 @@ def test_unreachable_server_is_retried_and_nothing_is_logged(
 
     assert (report.done, report.retried, report.failed) == (0, 1, 0)
     row = action_row(services, action_id)
-    assert row.state == "pending" and row.next_attempt_at > services.now()
+    assert row.state == "pending"
+    assert row.next_attempt_at > services.now()
     assert "cannot reach SMTP server" in (row.last_error or "")
     assert email_logs(services) == []
     assert smtp.received == []
@@ -256,7 +258,8 @@ def test_deferred_recipient_is_retryable_and_refused_recipient_fails(
     assert (report.done, report.retried, report.failed) == (0, 1, 1)
     assert action_row(services, nobody).state == "failed"
     assert "550 5.1.1 mailbox unavailable" in (action_row(services, nobody).last_error or "")
-    assert email_logs(services) == [] and smtp.received == []
+    assert email_logs(services) == []
+    assert smtp.received == []
 
 
 def _tls_env(
@@ -368,7 +371,8 @@ def test_bad_payload_fails_with_the_key_named(
     action_id = plan_notify(services, order_id, payload)
     assert drain(env).failed == 1
     assert (action_row(services, action_id).last_error or "").startswith(error)
-    assert smtp.received == [] and email_logs(services) == []
+    assert smtp.received == []
+    assert email_logs(services) == []
 
 
 def test_describe_email_is_readable_in_a_terminal(services: Services, env: OutboxEnv, smtp: CapturingHandler) -> None:

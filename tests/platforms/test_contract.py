@@ -151,7 +151,8 @@ def test_every_platform_has_a_case() -> None:
 def test_supported_topics_are_the_table_keys(case: Case) -> None:
     module = case.adapter_module
     assert platforms.adapter(case.platform) is module.ADAPTER
-    assert isinstance(module.PARSERS, dict) and module.PARSERS
+    assert isinstance(module.PARSERS, dict)
+    assert module.PARSERS
     assert all(isinstance(topic, str) and callable(parser) for topic, parser in module.PARSERS.items())
     assert frozenset(module.PARSERS) == module.SUPPORTED_TOPICS
     assert module.ADAPTER.topics == module.SUPPORTED_TOPICS

@@ -31,9 +31,12 @@ def test_missing_house_number_holds_tags_notes_and_asks() -> None:
         ("notify_customer", "1-notify", "address"),
     ]
     (op,) = decision.incidents
-    assert isinstance(op, Open) and op.kind == "address" and op.level == 1
+    assert isinstance(op, Open)
+    assert op.kind == "address"
+    assert op.level == 1
     assert op.details["problems"] == ["missing_house_number"]
-    assert op.details["held"] is True and op.details["asked"] is True
+    assert op.details["held"] is True
+    assert op.details["asked"] is True
     assert payload(decision, ActionKind.ADD_TAGS) == {"tags": ["ordercare:address"]}
     note = payload(decision, ActionKind.ADD_NOTE)["text"]
     assert note == (
@@ -137,7 +140,8 @@ def test_a_new_bad_address_reopens_with_fresh_steps() -> None:
 def test_shipped_or_cancelled_orders_resolve_an_open_incident_without_actions() -> None:
     shipped = order(status=OrderStatus.SHIPPED, shipping_address=address(house_number=None, address1="Hoofdstraat"))
     decision = POLICY.decide(shipped, {"address": incident("address")}, NOW, context())
-    assert decision.incidents == [Resolve("address", "order shipped")] and decision.actions == []
+    assert decision.incidents == [Resolve("address", "order shipped")]
+    assert decision.actions == []
     cancelled = order(status=OrderStatus.CANCELLED)
     assert POLICY.decide(cancelled, {"address": incident("address")}, NOW, context()).incidents == [
         Resolve("address", "order cancelled")

@@ -58,7 +58,10 @@ def vouchers(services: Services) -> list[tuple[str, str, Decimal, str | None]]:
 def test_code_is_deterministic_random_looking_and_secret_bound() -> None:
     code = compensation.voucher_code(SECRET, "fietsen:1001:next_day:1-voucher")
     assert code == compensation.voucher_code(SECRET, "fietsen:1001:next_day:1-voucher")
-    assert code.startswith("OC-") and len(code) == 11 and code[3:].isalnum() and code[3:].isupper()
+    assert code.startswith("OC-")
+    assert len(code) == 11
+    assert code[3:].isalnum()
+    assert code[3:].isupper()
     assert not set(code[3:]) & set("OI01")
     assert code != compensation.voucher_code(SECRET, "fietsen:1002:next_day:1-voucher")
     assert code != compensation.voucher_code("another-secret-key-000000", "fietsen:1001:next_day:1-voucher")
@@ -68,7 +71,8 @@ def test_issued_voucher_payload_and_replay(build: Callable[..., Services]) -> No
     services = build()
     item = order("1001", total=Money(Decimal("50.00"), "EUR"))
     outcome = grant(services, item)
-    assert outcome.state == "issued" and outcome.amount == Decimal("5.00")
+    assert outcome.state == "issued"
+    assert outcome.amount == Decimal("5.00")
     assert outcome.context == {
         "code": outcome.code,
         "kind": "percentage",
@@ -76,7 +80,8 @@ def test_issued_voucher_payload_and_replay(build: Callable[..., Services]) -> No
         "currency": "EUR",
         "ends_at": "2027-02-22",
     }
-    assert outcome.action.kind.value == "create_voucher" and outcome.action.step == "1-voucher"
+    assert outcome.action.kind.value == "create_voucher"
+    assert outcome.action.step == "1-voucher"
     assert outcome.action.payload == {
         "code": outcome.code,
         "kind": "percentage",
@@ -103,7 +108,8 @@ def test_issued_voucher_payload_and_replay(build: Callable[..., Services]) -> No
             secret=SECRET,
             now=NOW + timedelta(hours=1),
         )
-    assert again.code == outcome.code and again.state == "issued"
+    assert again.code == outcome.code
+    assert again.state == "issued"
     assert len(vouchers(services)) == 1
 
 
@@ -140,7 +146,9 @@ def test_per_order_limit(build: Callable[..., Services]) -> None:
             secret=SECRET,
             now=NOW,
         )
-    assert second.state == "refused" and second.action is None and second.context is None
+    assert second.state == "refused"
+    assert second.action is None
+    assert second.context is None
     assert second.reason == "per-order limit reached (1 of 1)"
     assert [s for _, s, _, _ in vouchers(services)] == ["issued", "refused"]
 
@@ -205,7 +213,8 @@ def test_tick_issues_voucher_into_the_email_and_note(build: Callable[..., Servic
         incident = session.scalars(select(IncidentRow)).one()
         voucher = session.scalars(select(VoucherRow)).one()
     code = voucher.code
-    assert voucher.action_id == rows["create_voucher"].id and voucher.incident_id == incident.id
+    assert voucher.action_id == rows["create_voucher"].id
+    assert voucher.incident_id == incident.id
     assert rows["create_voucher"].idempotency_key == "fietsen:1:next_day:1-voucher"
     assert rows["notify_customer"].payload["context"]["voucher"]["code"] == code
     assert rows["add_note"].payload["text"].endswith(f" Kortingscode {code} (10%) gemaakt, geldig t/m 22 feb 2027.")

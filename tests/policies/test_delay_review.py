@@ -42,7 +42,8 @@ def test_step_one_one_working_day_late_notifies() -> None:
     assert payload(decision, ActionKind.ADD_TAGS) == {"tags": ["ordercare:late-1"]}
     email = payload(decision, ActionKind.NOTIFY_CUSTOMER)
     assert email["template"] == "delay_notice"
-    assert email["context"]["level"] == 1 and email["context"]["reason"] == "late"
+    assert email["context"]["level"] == 1
+    assert email["context"]["reason"] == "late"
     assert email["context"]["carrier"] == "PostNL"
     assert email["context"]["tracking_url"] == "https://postnl.nl/tracktrace/3SABCD123"
     assert email["context"]["new_delivery_date"] is None  # the carrier's estimate has passed
@@ -100,7 +101,8 @@ def test_no_scan_for_two_working_days() -> None:
     parcel = shipment(ams(2026, 11, 24, 12, 0), scans=(ams(2026, 11, 24, 12, 0),))
     quiet = order(status=OrderStatus.SHIPPED, shipments=(parcel,))
     before = DELAY.decide(quiet, {}, ams(2026, 11, 26, 12, 0) - SECOND, context())
-    assert before.empty and before.next_check == ams(2026, 11, 26, 12, 0)
+    assert before.empty
+    assert before.next_check == ams(2026, 11, 26, 12, 0)
     at = DELAY.decide(quiet, {}, ams(2026, 11, 26, 12, 0), context())
     assert at.incidents == [Open("shipment_delay", 1, {"reason": "no_scan", "level": 1})]
     assert payload(at, ActionKind.NOTIFY_CUSTOMER)["context"]["reason"] == "no_scan"
@@ -138,11 +140,13 @@ def delivered(**changes: object) -> object:
 
 def test_review_either_side_of_three_days() -> None:
     before = REVIEW.decide(delivered(), {}, ams(2026, 11, 26, 10, 0) - SECOND, context())  # type: ignore[arg-type]
-    assert before.empty and before.next_check == ams(2026, 11, 26, 10, 0)
+    assert before.empty
+    assert before.next_check == ams(2026, 11, 26, 10, 0)
     at = REVIEW.decide(delivered(), {}, ams(2026, 11, 26, 10, 0), context())  # type: ignore[arg-type]
     assert planned(at) == [("notify_customer", "request", None)]
     email = payload(at, ActionKind.NOTIFY_CUSTOMER)
-    assert email["template"] == "review_request" and email["marketing"] is True
+    assert email["template"] == "review_request"
+    assert email["marketing"] is True
     assert at.next_check is None
 
 

@@ -83,18 +83,21 @@ def test_phrase_pattern_is_word_bounded_and_joins_words_by_space_dash_or_nothing
 
 def test_merchant_globs_keep_their_fnmatch_meaning() -> None:
     globs = NextDayConfig(methods=["Express*", "Spoed"], method_phrases=[])
-    assert globs.matches("Express levering") and globs.matches("EXPRESS")
+    assert globs.matches("Express levering")
+    assert globs.matches("EXPRESS")
     assert globs.matches("spoed")
     assert not globs.matches("DHL Express")  # a glob is over the whole name, from its start
     assert not globs.matches("Spoedlevering")
     assert not globs.matches("Morgen in huis")  # phrases switched off: only the globs
     old_defaults = NextDayConfig(methods=["Morgen in huis*", "Next day*"], method_phrases=[])
-    assert old_defaults.matches("Morgen in huis (PostNL)") and not old_defaults.matches("PostNL - Morgen in huis")
+    assert old_defaults.matches("Morgen in huis (PostNL)")
+    assert not old_defaults.matches("PostNL - Morgen in huis")
 
 
 def test_merchant_globs_count_beside_the_default_phrases() -> None:
     config = NextDayConfig(methods=["Express*"])
-    assert config.matches("Express levering") and config.matches("DPD Next Day")
+    assert config.matches("Express levering")
+    assert config.matches("DPD Next Day")
     assert not config.matches("Standaard verzending")
 
 
@@ -133,13 +136,16 @@ PLATFORMS = [pytest.param(shopify_order, id="shopify"), pytest.param(woo_order, 
 @pytest.mark.parametrize("name", NEXT_DAY_NAMES)
 def test_next_day_names_open_an_incident_when_the_deadline_passed(build: Any, name: str) -> None:
     order = build(name)
-    assert order.shipping_method == name and order.status in (OrderStatus.PAID, OrderStatus.PROCESSING)
+    assert order.shipping_method == name
+    assert order.status in (OrderStatus.PAID, OrderStatus.PROCESSING)
     ctx = context(platform=order.platform)
     waiting = NEXT_DAY.decide(order, {}, ams(2026, 11, 23, 20, 0), ctx)
-    assert waiting.empty and waiting.next_check == ams(2026, 11, 23, 21, 0)
+    assert waiting.empty
+    assert waiting.next_check == ams(2026, 11, 23, 21, 0)
     decision = NEXT_DAY.decide(order, {}, LATE, ctx)
     (opened,) = decision.incidents
-    assert isinstance(opened, Open) and opened.kind == "next_day"
+    assert isinstance(opened, Open)
+    assert opened.kind == "next_day"
     assert opened.details["promised"] == "2026-11-24"
     assert [kind for kind, _, _ in planned(decision)] == ["add_tags", "add_note", "notify_customer"]
 
@@ -150,7 +156,8 @@ def test_other_names_carry_no_next_day_promise(build: Any, name: str) -> None:
     order = build(name)
     assert order.shipping_method == name
     decision = NEXT_DAY.decide(order, {}, LATE + timedelta(days=2), context(platform=order.platform))
-    assert decision.empty and decision.next_check is None
+    assert decision.empty
+    assert decision.next_check is None
 
 
 @pytest.mark.parametrize("build", PLATFORMS)

@@ -63,7 +63,8 @@ def test_call_task_either_side_of_four_working_days() -> None:
     paid = order(at=ams(2026, 11, 24, 10, 0))
     open_one = {"stale": incident("stale", reason="unshipped")}
     before = STALE.decide(paid, open_one, ams(2026, 11, 30, 10, 0) - SECOND, context())
-    assert before.empty and before.next_check == ams(2026, 11, 30, 10, 0)
+    assert before.empty
+    assert before.next_check == ams(2026, 11, 30, 10, 0)
     at = STALE.decide(paid, open_one, ams(2026, 11, 30, 10, 0), context())
     assert planned(at) == [("create_call_task", "1-call", "stale"), ("add_note", "1-call-note", "stale")]
     assert at.incidents == [Escalate("stale", 2, {"call_task": True})]
@@ -73,7 +74,8 @@ def test_call_task_either_side_of_four_working_days() -> None:
     }
     assert at.next_check is None
     done = STALE.decide(paid, {"stale": incident("stale", level=2, reason="unshipped")}, ams(2026, 12, 9), context())
-    assert done.empty and done.next_check is None
+    assert done.empty
+    assert done.next_check is None
 
 
 def test_christmas_does_not_count_as_working_days() -> None:
@@ -121,16 +123,19 @@ def test_a_merchants_hold_goes_stale_either_side_of_the_threshold() -> None:
     """A hold the merchant placed (no handle, or another app's) is stuck like any other: 2 working days."""
     for merchants in (MERCHANT_HOLD, Hold("h-app", handle="some-other-app")):
         before = STALE.decide(held(merchants), {}, ams(2026, 11, 26, 10, 0) - SECOND, context())
-        assert before.empty and before.next_check == ams(2026, 11, 26, 10, 0)
+        assert before.empty
+        assert before.next_check == ams(2026, 11, 26, 10, 0)
         at = STALE.decide(held(merchants), {}, ams(2026, 11, 26, 10, 0), context())
         assert [s for _, s, _ in planned(at)] == ["1-tag", "1-note", "1-notify"]
-        assert isinstance(at.incidents[0], Open) and at.incidents[0].details["reason"] == "on_hold"
+        assert isinstance(at.incidents[0], Open)
+        assert at.incidents[0].details["reason"] == "on_hold"
 
 
 def test_our_own_hold_is_never_stale_and_schedules_no_check() -> None:
     for now in (ams(2026, 11, 26, 10, 0) - SECOND, ams(2026, 11, 26, 10, 0), ams(2026, 12, 31)):
         decision = STALE.decide(held(OWN_HOLD), {}, now, context())
-        assert decision.empty and decision.next_check is None  # its release (a new snapshot) re-checks
+        assert decision.empty
+        assert decision.next_check is None
 
 
 def test_our_hold_shields_a_merchants_hold_on_the_same_order() -> None:
@@ -160,7 +165,8 @@ def test_unshipped_is_measured_from_payment_not_from_creation() -> None:
     # two working days after creation (Wednesday) and after: not stale, payment came only on Wednesday
     for now in (ams(2026, 11, 25, 10, 0), ams(2026, 11, 26, 10, 0), ams(2026, 11, 27, 10, 0) - SECOND):
         decision = STALE.decide(late_payer, {}, now, context())
-        assert decision.empty and decision.next_check == ams(2026, 11, 27, 10, 0)  # Friday: paid + 2 working days
+        assert decision.empty
+        assert decision.next_check == ams(2026, 11, 27, 10, 0)
     at = STALE.decide(late_payer, {}, ams(2026, 11, 27, 10, 0), context())
     assert [s for _, s, _ in planned(at)] == ["1-tag", "1-note", "1-notify"]
     (opened,) = at.incidents
@@ -292,5 +298,6 @@ def test_method_patterns_and_voucher_switch_come_from_config() -> None:
     placed = order(at=ams(2026, 11, 24, 12, 0), shipping_method="Express levering")
     ctx = context({"next_day": {"methods": ["express*"], "voucher": False, "cutoff": "11:00", "dispatch_by": "20:00"}})
     decision = NEXT_DAY.decide(placed, {}, ams(2026, 11, 25, 20, 0), ctx)
-    assert not decision.empty and decision.vouchers == []
+    assert not decision.empty
+    assert decision.vouchers == []
     assert NEXT_DAY.decide(placed, {}, ams(2026, 11, 25, 20, 0) - SECOND, ctx).empty

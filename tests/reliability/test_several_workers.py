@@ -100,7 +100,8 @@ def test_three_workers_share_the_outbox_and_take_over_a_killed_ones_work(
         f"effects {dict((k, dict(v)) for k, v in effects.items())}"
     )
     assert action_states(services) == Counter({"done": total})
-    assert len(by_worker) == 3 and all(n > 0 for n in by_worker.values())
+    assert len(by_worker) == 3
+    assert all(n > 0 for n in by_worker.values())
     for kind in ("tags", "note", "voucher", "hold", "email"):
         assert effects[kind] == Counter({1: 2 * ORDERS_PER_SHOP}), kind
     assert takeover <= LEASE_SECONDS + 10
@@ -162,7 +163,8 @@ def test_three_gunicorn_processes_ingest_concurrent_deliveries_without_loss(
         f"{seconds:.1f}s; statuses {dict(statuses)}; orders stored {orders}, receipts {receipts}"
     )
     assert statuses == Counter({200: len(deliveries)})
-    assert orders == 600 and receipts == 600
+    assert orders == 600
+    assert receipts == 600
 
 
 def _up(url: str) -> bool:

@@ -70,7 +70,8 @@ def test_order_topics(topic: str) -> None:
     assert event.dedupe_key == "b54557e4-0000-4000-8000-000000000001"
     assert event.occurred_at == TRIGGERED
     assert event.order_external_id == NL_ID
-    assert event.order is not None and event.order.external_id == NL_ID
+    assert event.order is not None
+    assert event.order.external_id == NL_ID
 
 
 def test_occurred_at_falls_back_to_updated_at() -> None:
@@ -81,7 +82,8 @@ def test_occurred_at_falls_back_to_updated_at() -> None:
 
 def test_published_order_sample_parses() -> None:
     event = _parse("orders/create", fixture_bytes("shopify/webhooks/orders_create.json"))
-    assert event is not None and event.order_external_id == "820982911946154508"
+    assert event is not None
+    assert event.order_external_id == "820982911946154508"
 
 
 def test_orders_edited_is_known_and_ignored() -> None:
@@ -96,7 +98,8 @@ def test_fulfillment_topics() -> None:
         assert event is not None
         assert event.kind is EventKind.SHIPMENT
         assert event.order_external_id == NL_ID
-        assert event.shipment is not None and event.shipment.carrier == "PostNL"
+        assert event.shipment is not None
+        assert event.shipment.carrier == "PostNL"
 
 
 def test_fulfillment_event_topic() -> None:
@@ -104,7 +107,8 @@ def test_fulfillment_event_topic() -> None:
     assert event is not None
     assert event.kind is EventKind.SHIPMENT_EVENT
     assert (event.order_external_id, event.shipment_id) == (NL_ID, "6200000000000000001")
-    assert event.shipment_event is not None and event.shipment_event.status is ShipmentStatus.DELAYED
+    assert event.shipment_event is not None
+    assert event.shipment_event.status is ShipmentStatus.DELAYED
 
 
 def test_hold_topics() -> None:
@@ -112,7 +116,8 @@ def test_hold_topics() -> None:
         "fulfillment_orders/placed_on_hold",
         fixture_bytes("shopify/fulfillment_orders_placed_on_hold__nl_with_order.json"),
     )
-    assert placed is not None and placed.kind is EventKind.HOLD
+    assert placed is not None
+    assert placed.kind is EventKind.HOLD
     assert placed.order_external_id == NL_ID
     assert placed.hold is not None
     assert (placed.hold.handle, placed.hold.released, placed.hold.changed_at) == ("ordercare", False, TRIGGERED)
@@ -120,7 +125,8 @@ def test_hold_topics() -> None:
         "fulfillment_orders/hold_released",
         fixture_bytes("shopify/fulfillment_orders_hold_released__nl_with_order.json"),
     )
-    assert released is not None and released.hold is not None
+    assert released is not None
+    assert released.hold is not None
     assert (released.hold.external_id, released.hold.released) == (placed.hold.external_id, True)
     # Shopify's own samples name no order: known topic, nothing to store
     assert (
@@ -136,22 +142,28 @@ def test_hold_topics() -> None:
         )
         is None
     )
+    body = fixture_bytes("shopify/fulfillment_orders_placed_on_hold__nl_with_order.json")
     with pytest.raises(MalformedPayload, match="x-shopify-triggered-at"):
-        body = fixture_bytes("shopify/fulfillment_orders_placed_on_hold__nl_with_order.json")
         _parse("fulfillment_orders/placed_on_hold", body, triggered_at=None)
 
 
 def test_shop_level_topics() -> None:
     uninstall = _parse("app/uninstalled", fixture_bytes("shopify/webhooks/app_uninstalled.json"))
-    assert uninstall is not None and uninstall.kind is EventKind.APP_UNINSTALLED
+    assert uninstall is not None
+    assert uninstall.kind is EventKind.APP_UNINSTALLED
     redact = _parse("shop/redact", fixture_bytes("shopify/webhooks/shop_redact.json"))
-    assert redact is not None and redact.kind is EventKind.SHOP_REDACT
+    assert redact is not None
+    assert redact.kind is EventKind.SHOP_REDACT
     customer = _parse("customers/redact", fixture_bytes("shopify/webhooks/customers_redact.json"))
-    assert customer is not None and customer.kind is EventKind.CUSTOMER_REDACT
-    assert customer.customer is not None and customer.customer.order_ids == ("299938", "280263", "220458")
+    assert customer is not None
+    assert customer.kind is EventKind.CUSTOMER_REDACT
+    assert customer.customer is not None
+    assert customer.customer.order_ids == ("299938", "280263", "220458")
     request = _parse("customers/data_request", fixture_bytes("shopify/webhooks/customers_data_request.json"))
-    assert request is not None and request.kind is EventKind.CUSTOMER_DATA_REQUEST
-    assert request.customer is not None and request.customer.request_id == "9999"
+    assert request is not None
+    assert request.kind is EventKind.CUSTOMER_DATA_REQUEST
+    assert request.customer is not None
+    assert request.customer.request_id == "9999"
 
 
 def test_unknown_topic_and_missing_headers() -> None:

@@ -59,7 +59,7 @@ def served(shared_sandbox: ShopifySandbox, fake_time: FakeTime) -> Iterator[tupl
     shared_sandbox.clock = lambda: NOW
     n = len(shared_sandbox.shops)
     shop = shared_sandbox.add_shop(f"shop-{n}.myshopify.com", "secret", access_token=f"shpat_ok_{n}")
-    yield shared_sandbox, shop
+    return shared_sandbox, shop
 
 
 def client_for(shop: SandboxShop, fake_time: FakeTime, **kwargs: Any) -> ShopifyClient:
@@ -152,7 +152,8 @@ def test_create_voucher(served: tuple[ShopifySandbox, SandboxShop], client: Shop
     request = req(ActionKind.CREATE_VOUCHER, "1", payload)
     assert client.already_done(request) is None
     result = client.perform(request)
-    assert result["code"] == "SORRY-7K2Q" and result["discount_id"].startswith("gid://shopify/DiscountCodeNode/")
+    assert result["code"] == "SORRY-7K2Q"
+    assert result["discount_id"].startswith("gid://shopify/DiscountCodeNode/")
     stored = shop.discounts["SORRY-7K2Q"]
     assert stored["usageLimit"] == 1
     assert stored["appliesOncePerCustomer"] is True
@@ -323,7 +324,8 @@ def test_faults_are_retryable_and_change_nothing(fake_time: FakeTime, faults: Fa
     assert shop.order(oid)["tags"] == ""
     assert shop.counters["tagsAdd"] == 0
     if message == "throttled":
-        assert info.value.retry_after is not None and info.value.retry_after > 0
+        assert info.value.retry_after is not None
+        assert info.value.retry_after > 0
 
 
 def test_timeout_after_apply_is_retryable_and_already_done_sees_it(fake_time: FakeTime) -> None:
@@ -402,7 +404,8 @@ def test_changed_orders_pages_oldest_first(served: tuple[ShopifySandbox, Sandbox
     assert [e.order_external_id for e in events] == ids[1:]
     assert all(e.kind is EventKind.ORDER and e.topic == "reconcile/orders" for e in events)
     assert events[0].dedupe_key == f"reconcile:{ids[1]}:2026-11-24T08:01:00Z"
-    assert events[0].order is not None and events[0].order.status is OrderStatus.PAID
+    assert events[0].order is not None
+    assert events[0].order.status is OrderStatus.PAID
     assert c.calls == 2  # two pages of two
     assert len(list(c.changed_orders(None))) == 5
 
@@ -413,7 +416,9 @@ def test_ensure_webhooks_creates_only_missing(
     _, shop = served
     url = "https://ordercare.example.nl/webhooks/shopify"
     created = client.ensure_webhooks(url)
-    assert "orders/create" in created and "app/uninstalled" in created and "customers/redact" not in created
+    assert "orders/create" in created
+    assert "app/uninstalled" in created
+    assert "customers/redact" not in created
     assert len(created) == 13
     assert {s["uri"] for s in shop.subscriptions} == {url}
     shop.subscriptions = [s for s in shop.subscriptions if s["topic"] != "ORDERS_PAID"]

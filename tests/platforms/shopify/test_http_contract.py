@@ -40,9 +40,11 @@ def test_good_delivery_is_stored_once(web: tuple[FlaskClient, Services]) -> None
     body = fixture_bytes("shopify/orders_create__nl_paid.json")
     headers = signed_headers("orders/create", body)
     first = client.post(URL, data=body, headers=headers)
-    assert first.status_code == 200 and first.json == {"ok": True, "outcome": "applied"}
+    assert first.status_code == 200
+    assert first.json == {"ok": True, "outcome": "applied"}
     again = client.post(URL, data=body, headers=headers)
-    assert again.status_code == 200 and again.json == {"ok": True, "outcome": "duplicate"}
+    assert again.status_code == 200
+    assert again.json == {"ok": True, "outcome": "duplicate"}
     assert _orders(services) == 1
     with services.sessions() as session:
         assert session.scalars(select(RawEvent.topic)).all() == ["orders/create"]
@@ -171,7 +173,8 @@ def test_known_topic_without_news_200(web: tuple[FlaskClient, Services]) -> None
     client, _ = web
     body = fixture_bytes("shopify/webhooks/orders_edited.json")
     response = client.post(URL, data=body, headers=signed_headers("orders/edited", body))
-    assert response.status_code == 200 and response.json["ignored"] == "orders/edited"
+    assert response.status_code == 200
+    assert response.json["ignored"] == "orders/edited"
 
 
 def test_body_over_the_limit_413(web: tuple[FlaskClient, Services]) -> None:

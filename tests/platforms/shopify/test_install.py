@@ -124,7 +124,8 @@ def test_install_happy_path(web: tuple[FlaskClient, Services], sandbox: ShopifyS
         row = session.get(ShopRow, "nieuwe-winkel")
         assert row is not None
         assert (row.source, row.status, row.key, row.installed_at) == ("installed", "active", DOMAIN, NOW)
-        assert row.credentials is not None and "shpat_" not in row.credentials  # sealed at rest
+        assert row.credentials is not None
+        assert "shpat_" not in row.credentials
         credentials = SecretBox(services.settings.secret_key).open(row.credentials)
     shop = sandbox.shops[DOMAIN]
     assert credentials["access_token"] == shop.access_token
@@ -135,7 +136,8 @@ def test_install_happy_path(web: tuple[FlaskClient, Services], sandbox: ShopifyS
     assert uris == {"http://127.0.0.1:8000/webhooks/shopify"}
     assert len(shop.subscriptions) == 13
     installed = services.shops.by_key("shopify", DOMAIN)
-    assert installed is not None and installed.webhook_secrets == (APP.api_secret,)
+    assert installed is not None
+    assert installed.webhook_secrets == (APP.api_secret,)
     # the same callback again (a replay) has no state cookie any more and its code is spent
     again = client.get(f"/shopify/callback?{callback.query}")
     assert again.status_code == 400

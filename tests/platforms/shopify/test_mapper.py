@@ -114,7 +114,8 @@ def test_postcode_without_space_is_normalised() -> None:
     address = mapper.order_from_rest(
         fixture_json("shopify/orders_create__nl_postcode_no_space.json"), SHOP
     ).shipping_address
-    assert address is not None and address.postcode == "3511 AB"
+    assert address is not None
+    assert address.postcode == "3511 AB"
 
 
 def test_pickup_order_has_no_address() -> None:
@@ -256,7 +257,8 @@ def test_holds() -> None:
     assert hold.handle == mapper.OUR_HOLD_HANDLE
     assert hold.reason == "incorrect_address"
     assert hold.fulfillment_order_id == "6400000000000000001"
-    assert hold.changed_at == at and hold.released is False
+    assert hold.changed_at == at
+    assert hold.released is False
     order_id, fo_id, holds = mapper.holds_released_from_rest(
         fixture_json("shopify/fulfillment_orders_hold_released__nl_with_order.json"), at
     )
@@ -464,7 +466,8 @@ def test_a_complete_read_of_holds_notices_a_release_made_in_the_admin() -> None:
         "pageInfo": {"hasNextPage": False},
     }
     read = mapper.order_from_graphql(node, SHOP)
-    assert read.hold_check is not None and read.hold_check.ids == ()
+    assert read.hold_check is not None
+    assert read.hold_check.ids == ()
     ours = Hold("77", handle="ordercare", fulfillment_order_id="64", changed_at=read.updated_at - timedelta(hours=1))
     held = read.with_changes(holds=(ours,), hold_check=None, updated_at=read.updated_at - timedelta(hours=1))
     assert held.active_holds == (ours,)

@@ -100,14 +100,16 @@ def test_order_updated_event() -> None:
     assert event.topic == "order.updated"
     assert event.dedupe_key == "5120:2026-11-23T16:45:31"
     assert event.occurred_at == datetime(2026, 11, 23, 16, 45, 31, tzinfo=UTC)
-    assert event.order is not None and event.order.shop_id == "theewinkel"
+    assert event.order is not None
+    assert event.order.shop_id == "theewinkel"
 
 
 def test_dedupe_key_ignores_the_delivery_id() -> None:
     headers, body = delivery("order.updated", nl_order())
     first = ADAPTER.parse(headers, body, SHOP)
     second = ADAPTER.parse({**headers, "x-wc-webhook-delivery-id": "another"}, body, SHOP)
-    assert first is not None and second is not None
+    assert first is not None
+    assert second is not None
     assert first.dedupe_key == second.dedupe_key
 
 
@@ -204,7 +206,8 @@ def test_coalesced_delivery_jumps_to_the_latest_state(
     assert _ingest(sessions, settings, now, "order.updated", latest) is Outcome.APPLIED
     assert _ingest(sessions, settings, now, "order.updated", latest) is Outcome.DUPLICATE
     stored = stored_order(sessions, "theewinkel", "5120")
-    assert stored is not None and stored[0].platform_status == "completed"
+    assert stored is not None
+    assert stored[0].platform_status == "completed"
 
 
 def test_drafts_store_nothing(settings: Settings, sessions: sessionmaker[Session], now: datetime) -> None:

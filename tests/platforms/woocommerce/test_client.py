@@ -205,7 +205,8 @@ def test_changed_orders_pages_through_every_order_oldest_first(
     events = list(client.changed_orders(None))
     assert site.counters["requests"] - before == 3  # 100 + 100 + 30
     assert [e.order_external_id for e in events] == [str(i) for i in ids[1:]] + [str(ids[0])]
-    assert events[-1].order is not None and events[-1].order.platform_status == "completed"
+    assert events[-1].order is not None
+    assert events[-1].order.platform_status == "completed"
     assert events[-1].dedupe_key == f"{ids[0]}:2026-11-25T09:00:00"
 
 

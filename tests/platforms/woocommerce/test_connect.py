@@ -104,9 +104,11 @@ def test_good_keys_are_stored_sealed(services: Services, now: datetime) -> None:
     with transaction(services.sessions) as session:
         assert accept_keys(session, keys(token), secret_key=SECRET_KEY, now=now) == "winkel-example-nl"
     row = shop_row(services, "winkel-example-nl")
-    assert row is not None and row.credentials is not None
+    assert row is not None
+    assert row.credentials is not None
     assert (row.platform, row.key, row.source, row.status) == ("woocommerce", SITE + "/", "installed", "active")
-    assert "ck_" not in row.credentials and "cs_" not in row.credentials
+    assert "ck_" not in row.credentials
+    assert "cs_" not in row.credentials
     sealed = SecretBox(SECRET_KEY).open(row.credentials)
     assert (sealed["consumer_key"], sealed["consumer_secret"], sealed["key_id"]) == (
         "ck_" + "a" * 40,
@@ -115,7 +117,8 @@ def test_good_keys_are_stored_sealed(services: Services, now: datetime) -> None:
     )
     assert len(sealed["webhook_secret"]) == 48
     shop = services.shops.by_key("woocommerce", SITE + "/")
-    assert shop is not None and shop.webhook_secrets == (sealed["webhook_secret"],)
+    assert shop is not None
+    assert shop.webhook_secrets == (sealed["webhook_secret"],)
     assert shop.credentials["consumer_key"] == "ck_" + "a" * 40
 
 
@@ -216,7 +219,8 @@ def test_connect_round_trip_creates_keys_and_webhooks(running: tuple[Services, s
     assert "Connected" in answer.text
     shop_id = shop_id_for(site.site_url)
     shop = services.shops.get(shop_id)
-    assert shop is not None and shop.source == "installed"
+    assert shop is not None
+    assert shop.source == "installed"
     assert shop.credentials["consumer_key"] in site.keys
     assert site.counters["keys_issued"] == 1
     hooks = sorted(site.webhooks.values(), key=lambda h: h["topic"])
