@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -26,12 +25,13 @@ from connector import ingest
 from connector.actions import ActionKind, PlannedAction
 from connector.address.check import LookupResult, LookupUnavailable
 from connector.config import Settings
-from connector.model import Address, Customer, Money, Order, OrderLine, OrderStatus, Platform
+from connector.model import Order
 from connector.outbox.queue import plan
 from connector.sandbox.server import free_port
 from connector.services import Services
 from connector.store.db import transaction
 from connector.store.tables import IncidentRow, OrderRow
+from tests import builders
 
 SMTP_USER = "shop"
 SMTP_PASSWORD = "s3cret-wachtwoord"
@@ -167,32 +167,16 @@ T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 def make_order(external_id: str = "1001", **changes: Any) -> Order:
+    """``builders.order`` as the message tests use it: the house number is missing ("Hoofdstraat",
+    1234 AB Amsterdam), the customer reads Dutch, and no total or shipping method is shown."""
     base: dict[str, Any] = {
-        "shop_id": "fietsen",
-        "platform": Platform.SHOPIFY,
-        "external_id": external_id,
-        "number": f"#{external_id}",
-        "status": OrderStatus.PAID,
-        "platform_status": "paid/unfulfilled",
-        "created_at": T0,
-        "updated_at": T0,
-        "customer": Customer(
-            external_id="77", first_name="Sanne", last_name="de Vries", email="sanne@example.nl", locale="nl"
-        ),
-        "shipping_address": Address(
-            first_name="Sanne",
-            last_name="de Vries",
-            address1="Hoofdstraat",
-            postcode="1234 AB",
-            city="Amsterdam",
-            country_code="NL",
-            street="Hoofdstraat",
-        ),
-        "lines": (OrderLine("l1", "Fietsbel", 2, Money(Decimal("4.95"), "EUR")),),
-        "paid_at": T0,
+        "customer": builders.customer(locale="nl"),
+        "shipping_address": builders.address(address1="Hoofdstraat", house_number=None, house_number_addition=None),
+        "total": None,
+        "shipping_method": None,
     }
     base.update(changes)
-    return Order(**base)
+    return builders.order(external_id, **base)
 
 
 def store(services: Services, order: Order) -> int:

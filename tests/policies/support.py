@@ -1,9 +1,8 @@
-"""Builders for the policy tests: Dutch orders at fixed times, a shop, a policy context."""
+"""Builders for the policy tests: ``tests.builders`` orders at the policy tests' fixed times, a shop, a context."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,10 +11,7 @@ from connector.incidents import IncidentView
 from connector.model import (
     Address,
     Customer,
-    Money,
     Order,
-    OrderLine,
-    OrderStatus,
     Platform,
     Shipment,
     ShipmentEvent,
@@ -24,64 +20,41 @@ from connector.model import (
 from connector.policies.base import Decision, PolicyContext
 from connector.policies.config import PoliciesConfig
 from connector.shops import Shop
+from tests import builders
 
 AMS = ZoneInfo("Europe/Amsterdam")
 PAID = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # Tuesday 10:00 in Amsterdam
 
 
-def ams(*args: int) -> datetime:
-    return datetime(*args, tzinfo=AMS)
+def ams(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=AMS)
 
 
 NOW = ams(2026, 11, 24, 10, 5)  # Tuesday 10:05 in Amsterdam: the clock of the database tests
 
 
 def address(**changes: Any) -> Address:
-    base: dict[str, Any] = {
-        "first_name": "Sanne",
-        "last_name": "de Vries",
-        "address1": "Hoofdstraat 12",
-        "postcode": "1234 AB",
-        "city": "Amsterdam",
-        "country_code": "NL",
-        "street": "Hoofdstraat",
-        "house_number": "12",
-    }
-    base.update(changes)
-    return Address(**base)
+    """``builders.address`` without the addition: Hoofdstraat 12, 1234 AB Amsterdam."""
+    return builders.address(**{"address1": "Hoofdstraat 12", "house_number_addition": None, **changes})
 
 
 def customer(**changes: Any) -> Customer:
-    base: dict[str, Any] = {
-        "external_id": "77",
-        "first_name": "Sanne",
-        "last_name": "de Vries",
-        "email": "sanne@example.nl",
-        "locale": "nl",
-    }
-    base.update(changes)
-    return Customer(**base)
+    """``builders.customer`` who reads Dutch."""
+    return builders.customer(**{"locale": "nl", **changes})
 
 
 def order(external_id: str = "1001", *, at: datetime = PAID, **changes: Any) -> Order:
+    """``builders.order`` as the policy tests use it: placed and paid Tuesday 10:00 (``PAID``), shipped by
+    "Standaard verzending" (no next-day promise), two bells at € 12.50 (total € 50.00), a Dutch customer."""
     base: dict[str, Any] = {
-        "shop_id": "fietsen",
-        "platform": Platform.SHOPIFY,
-        "external_id": external_id,
-        "number": f"#{external_id}",
-        "status": OrderStatus.PAID,
-        "platform_status": "paid/unfulfilled",
-        "created_at": at,
-        "updated_at": at,
         "customer": customer(),
         "shipping_address": address(),
-        "lines": (OrderLine("l1", "Fietsbel", 2, Money(Decimal("12.50"), "EUR")),),
-        "total": Money(Decimal("50.00"), "EUR"),
+        "lines": (builders.line(price="12.50"),),
+        "total": builders.eur("50.00"),
         "shipping_method": "Standaard verzending",
-        "paid_at": at,
     }
     base.update(changes)
-    return Order(**base)
+    return builders.order(external_id, at=at, **base)
 
 
 def shipment(
