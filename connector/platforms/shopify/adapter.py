@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from connector.model import EventKind, OrderEvent, Platform
+from connector.model import EventKind, Hold, OrderEvent, Platform
 from connector.platforms.base import (
     Delivery,
     Headers,
@@ -134,10 +134,7 @@ def _hold_time(d: ShopifyDelivery) -> datetime:
     return d.triggered_at
 
 
-def _hold_placed(payload: Json, d: ShopifyDelivery) -> OrderEvent | None:
-    order_id, hold = mapper.hold_placed_from_rest(payload, _hold_time(d))
-    if order_id is None:
-        return None
+def _hold_event(d: ShopifyDelivery, order_id: str, hold: Hold) -> OrderEvent:
     return OrderEvent(
         kind=EventKind.HOLD,
         topic=d.topic,
@@ -148,19 +145,17 @@ def _hold_placed(payload: Json, d: ShopifyDelivery) -> OrderEvent | None:
     )
 
 
+def _hold_placed(payload: Json, d: ShopifyDelivery) -> OrderEvent | None:
+    order_id, hold = mapper.hold_placed_from_rest(payload, _hold_time(d))
+    return None if order_id is None else _hold_event(d, order_id, hold)
+
+
 def _hold_released(payload: Json, d: ShopifyDelivery) -> OrderEvent | None:
     order_id, _fo_id, holds = mapper.holds_released_from_rest(payload, _hold_time(d))
     if order_id is None or not holds:
         return None
     # one event carries one hold; a release of several holds is answered by the reconcile job
-    return OrderEvent(
-        kind=EventKind.HOLD,
-        topic=d.topic,
-        dedupe_key=d.dedupe_key,
-        occurred_at=_hold_time(d),
-        order_external_id=order_id,
-        hold=holds[0],
-    )
+    return _hold_event(d, order_id, holds[0])
 
 
 def _shop_event(kind: EventKind) -> Parser:
