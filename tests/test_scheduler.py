@@ -32,7 +32,7 @@ def test_one_tick_clears_a_backlog_bigger_than_a_round(db_url: str, now: datetim
     with services.sessions() as session:
         due = session.scalar(select(func.count()).select_from(OrderRow).where(OrderRow.next_check_at <= now))
     assert due == 0
-    assert services.metrics.ticks._value.get() == 3  # rounds of 2, 2 and 1
+    assert services.metrics.registry.get_sample_value("ordercare_ticks_total") == 3  # rounds of 2, 2 and 1
 
 
 def test_the_worker_schedules_its_four_jobs(settings: Settings) -> None:
