@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from connector import codec
@@ -196,7 +196,7 @@ def _delivery_sequence(seed: int) -> list[OrderEvent]:
         events.append(order_event(snap, key=f"snap-{step}"))
     for n in range(rng.randint(1, 4)):
         at = T0 + timedelta(hours=4 + n)
-        status = ShipmentStatus.DELIVERED if n == 3 else ShipmentStatus.IN_TRANSIT
+        scan_status = ShipmentStatus.DELIVERED if n == 3 else ShipmentStatus.IN_TRANSIT
         events.append(
             OrderEvent(
                 EventKind.SHIPMENT_EVENT,
@@ -205,7 +205,7 @@ def _delivery_sequence(seed: int) -> list[OrderEvent]:
                 at,
                 "1001",
                 shipment_id="s1",
-                shipment_event=scan(f"e{n}", at, status),
+                shipment_event=scan(f"e{n}", at, scan_status),
             )
         )
     read = order(updated=T0 + timedelta(minutes=35), status=OrderStatus.PAID, note="read",
@@ -225,9 +225,9 @@ def _final_state(settings: Settings, events: list[OrderEvent], now: datetime) ->
     engine = make_engine(settings.database_url)
     sessions = session_factory(engine)
     with sessions.begin() as session:
-        session.execute(OrderRow.__table__.delete())
-        session.execute(WebhookReceipt.__table__.delete())
-        session.execute(PendingEvent.__table__.delete())
+        session.execute(delete(OrderRow))
+        session.execute(delete(WebhookReceipt))
+        session.execute(delete(PendingEvent))
     services = Services.build(settings, engine=engine, clock=lambda: now)
     for event in events:
         apply(services, event, now)

@@ -54,7 +54,7 @@ def _deliver(sessions: sessionmaker[Session], shop: Shop, topic: str, payload: A
 
 
 def _other_customer() -> dict[str, Any]:
-    data = copy.deepcopy(fixture_json("shopify/orders_create__nl_paid.json"))
+    data: dict[str, Any] = copy.deepcopy(fixture_json("shopify/orders_create__nl_paid.json"))
     data["id"] = 5823991001234567999
     data["admin_graphql_api_id"] = "gid://shopify/Order/5823991001234567999"
     data["name"] = "#1050"

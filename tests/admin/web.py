@@ -41,7 +41,7 @@ def load(services: Services, model: type[T], ident: int) -> T:
         return row
 
 
-def rows(services: Services, statement: Select[tuple[T]]) -> list[T]:
+def rows(services: Services, statement: Select[T]) -> list[T]:
     with services.sessions() as session:
         found = list(session.scalars(statement))
         session.expunge_all()

@@ -63,8 +63,8 @@ def test_customer_fixes_the_address_from_the_email(page: Any, db_url: str, engin
         with BackgroundServer(app, port=web_port) as web:
             # the shop sends an order whose address has no house number
             order = shop.create_order(email="sanne@example.nl")
-            address = {**order["shipping_address"], "address1": "Hoofdstraat", "zip": "1234 AB", "city": "Amsterdam"}
-            shop.update_order(order["id"], shipping_address=address)
+            unnumbered = {**order["shipping_address"], "address1": "Hoofdstraat", "zip": "1234 AB", "city": "Amsterdam"}
+            shop.update_order(order["id"], shipping_address=unnumbered)
             delivery = shop.send("orders/create", shop.order(order["id"]), f"{web.url}/webhooks/shopify")
             assert delivery.status_code == 200, delivery.text
 

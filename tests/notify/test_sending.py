@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from email.message import EmailMessage
 from typing import Any
 
 import pytest
@@ -167,8 +168,10 @@ def test_a_resend_after_a_crash_is_the_same_message(services: Services, env: Out
         assert session.query(FixToken).count() == 1
 
 
-def received_link(message: Any) -> str:
-    text = message.get_body(preferencelist=("plain",)).get_content()
+def received_link(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None, "no text/plain part"
+    text: str = part.get_content()
     return next(line for line in text.splitlines() if "/fix/" in line)
 
 

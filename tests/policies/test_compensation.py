@@ -130,6 +130,7 @@ def test_per_order_limit(build: Callable[..., Services]) -> None:
     assert grant(services, item).state == "issued"
     with transaction(services.sessions) as session:
         order_id = session.scalar(select(VoucherRow.order_id))
+    assert order_id is not None
     ctx = context()
     with transaction(services.sessions) as session:
         second = compensation.grant(
@@ -233,6 +234,8 @@ def test_tick_records_a_refusal_in_the_incident(build: Callable[..., Services]) 
         note = session.scalar(select(ActionRow.payload).where(ActionRow.kind == "add_note"))
         email = session.scalar(select(ActionRow.payload).where(ActionRow.kind == "notify_customer"))
     assert "create_voucher" not in kinds
+    assert note is not None
+    assert email is not None
     assert incident.details["voucher"]["state"] == "refused"
     assert incident.details["voucher"]["reason"] == (
         "the shop's daily budget 4.00 would be exceeded (0.00 used, 5.00 asked)"

@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 from connector import codec
 from connector.incidents import IncidentView, resolve
 from connector.model import Order
+from connector.outbox.queue import planned_row
 from connector.policies import engine as tick
 from connector.policies.base import Decision, PolicyContext
 from connector.policies.config import PoliciesConfig
@@ -169,12 +170,10 @@ def test_one_bad_order_is_logged_counted_and_retried_later(services: Services, m
 def test_a_failure_while_writing_rolls_back_only_that_order(
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_row = tick.planned_row
-
     def flaky_row(**kwargs: Any) -> dict[str, Any]:
         if kwargs["order_external_id"] == "666" and kwargs["action"].step == "1-note":
             raise RuntimeError("disk full")
-        return real_row(**kwargs)
+        return planned_row(**kwargs)
 
     monkeypatch.setattr(tick, "planned_row", flaky_row)
     put(services, order("666", shipping_address=BAD), order("1001", shipping_address=BAD))
@@ -222,6 +221,7 @@ def test_fix_page_hand_over_leaves_the_policy_quiet(services: Services) -> None:
     with transaction(services.sessions) as session:  # what the fix page does in its transaction
         replace_snapshot(services, ids["1001"], order("1001"))
         incident_id = session.scalar(select(IncidentRow.id))
+        assert incident_id is not None
         assert resolve(session, incident_id, "address corrected by customer", NOW, services.metrics)
         assert not resolve(session, incident_id, "address corrected by customer", NOW, services.metrics)
     report = tick.run_tick(services, NOW + timedelta(minutes=1))

@@ -220,20 +220,20 @@ def test_shipping_resolves_and_a_changed_reason_starts_a_new_occurrence() -> Non
 # --- next day -------------------------------------------------------------------------------------
 
 
-def next_day_order(placed: datetime, **changes: object) -> object:
+def next_day_order(placed: datetime, **changes: Any) -> Order:
     return order(at=placed, shipping_method="Morgen in huis (PostNL)", **changes)
 
 
 def test_next_day_before_the_dispatch_deadline_waits_for_it() -> None:
     placed = next_day_order(ams(2026, 11, 24, 17, 59, 59))
-    decision = NEXT_DAY.decide(placed, {}, ams(2026, 11, 24, 21, 0) - SECOND, context())  # type: ignore[arg-type]
+    decision = NEXT_DAY.decide(placed, {}, ams(2026, 11, 24, 21, 0) - SECOND, context())
     assert decision.empty
     assert decision.next_check == ams(2026, 11, 24, 21, 0)
 
 
 def test_next_day_missed_apologises_with_a_new_date_and_asks_for_a_voucher() -> None:
     placed = next_day_order(ams(2026, 11, 24, 17, 59, 59))
-    decision = NEXT_DAY.decide(placed, {}, ams(2026, 11, 24, 21, 0), context())  # type: ignore[arg-type]
+    decision = NEXT_DAY.decide(placed, {}, ams(2026, 11, 24, 21, 0), context())
     assert planned(decision) == [
         ("add_tags", "1-tag", "next_day"),
         ("add_note", "1-note", "next_day"),
@@ -259,26 +259,26 @@ def test_next_day_missed_apologises_with_a_new_date_and_asks_for_a_voucher() -> 
 
 def test_placed_at_the_cutoff_has_until_the_next_evening() -> None:
     placed = next_day_order(ams(2026, 11, 24, 18, 0, 0))
-    decision = NEXT_DAY.decide(placed, {}, ams(2026, 11, 24, 21, 0), context())  # type: ignore[arg-type]
+    decision = NEXT_DAY.decide(placed, {}, ams(2026, 11, 24, 21, 0), context())
     assert decision.empty
     assert decision.next_check == ams(2026, 11, 25, 21, 0)
 
 
 def test_friday_after_cutoff_is_due_monday_evening() -> None:
     placed = next_day_order(ams(2026, 11, 27, 18, 30))
-    assert NEXT_DAY.decide(placed, {}, ams(2026, 11, 27, 22, 0), context()).next_check == ams(2026, 11, 30, 21, 0)  # type: ignore[arg-type]
+    assert NEXT_DAY.decide(placed, {}, ams(2026, 11, 27, 22, 0), context()).next_check == ams(2026, 11, 30, 21, 0)
 
 
 def test_other_methods_unpaid_shipped_and_repeat_plan_nothing() -> None:
     late = ams(2026, 11, 26, 12, 0)
     assert NEXT_DAY.decide(order(at=ams(2026, 11, 24, 12, 0)), {}, late, context()).empty
     unpaid = next_day_order(ams(2026, 11, 24, 12, 0), status=OrderStatus.PLACED, paid_at=None)
-    assert NEXT_DAY.decide(unpaid, {}, late, context()).empty  # type: ignore[arg-type]
+    assert NEXT_DAY.decide(unpaid, {}, late, context()).empty
     shipped = next_day_order(ams(2026, 11, 24, 12, 0), status=OrderStatus.SHIPPED)
-    assert NEXT_DAY.decide(shipped, {}, late, context()).empty  # type: ignore[arg-type]
+    assert NEXT_DAY.decide(shipped, {}, late, context()).empty
     again = next_day_order(ams(2026, 11, 24, 12, 0))
-    assert NEXT_DAY.decide(again, {"next_day": incident("next_day")}, late, context()).empty  # type: ignore[arg-type]
-    assert NEXT_DAY.decide(shipped, {"next_day": incident("next_day")}, late, context()).incidents == [  # type: ignore[arg-type]
+    assert NEXT_DAY.decide(again, {"next_day": incident("next_day")}, late, context()).empty
+    assert NEXT_DAY.decide(shipped, {"next_day": incident("next_day")}, late, context()).incidents == [
         Resolve("next_day", "shipped")
     ]
 
@@ -290,8 +290,8 @@ def test_the_platforms_own_promise_wins() -> None:
     )
     assert NEXT_DAY.decide(promised, {}, ams(2026, 11, 25, 12, 0) - SECOND, context()).next_check == ams(
         2026, 11, 25, 12, 0
-    )  # type: ignore[arg-type]
-    assert not NEXT_DAY.decide(promised, {}, ams(2026, 11, 25, 12, 0), context()).empty  # type: ignore[arg-type]
+    )
+    assert not NEXT_DAY.decide(promised, {}, ams(2026, 11, 25, 12, 0), context()).empty
 
 
 def test_method_patterns_and_voucher_switch_come_from_config() -> None:

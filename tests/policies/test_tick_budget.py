@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from connector.outbox.queue import planned_row
 from connector.policies import compensation
 from connector.policies import engine as tick
 from connector.services import Services
@@ -83,12 +84,10 @@ def test_the_day_budget_counts_vouchers_of_earlier_rounds(build: Callable[..., S
 def test_a_rolled_back_order_gives_its_voucher_back_to_the_round(
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_row = tick.planned_row
-
     def flaky_row(**kwargs: Any) -> dict[str, Any]:
         if kwargs["order_external_id"] == "3003" and kwargs["action"].step == "1-tag":
             raise RuntimeError("disk full")
-        return real_row(**kwargs)
+        return planned_row(**kwargs)
 
     monkeypatch.setattr(tick, "planned_row", flaky_row)
     ids = put(services, late("3003"), late("3004"))  # the same customer: only one voucher may exist

@@ -66,7 +66,7 @@ class AcceptingClient:
 
 
 @pytest.fixture
-def web(db_url: str, engine: Engine) -> Iterator[tuple[FlaskClient, Services, Clock]]:
+def web(db_url: str, engine: Engine) -> tuple[FlaskClient, Services, Clock]:
     clock = Clock(START)
     services = Services.build(make_settings(db_url, raw_event_retention_days=30), engine=engine, clock=clock)
     return create_app(services).test_client(), services, clock

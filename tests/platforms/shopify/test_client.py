@@ -53,7 +53,7 @@ def shared_sandbox() -> Iterator[ShopifySandbox]:
 
 
 @pytest.fixture
-def served(shared_sandbox: ShopifySandbox, fake_time: FakeTime) -> Iterator[tuple[ShopifySandbox, SandboxShop]]:
+def served(shared_sandbox: ShopifySandbox, fake_time: FakeTime) -> tuple[ShopifySandbox, SandboxShop]:
     """A fresh shop (own counters, own bucket) on the module's sandbox, with a fake bucket clock."""
     shared_sandbox.monotonic = fake_time.monotonic
     shared_sandbox.clock = lambda: NOW

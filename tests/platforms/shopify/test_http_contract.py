@@ -156,6 +156,7 @@ def test_malformed_json_400(web: tuple[FlaskClient, Services]) -> None:
     body = b'{"id": 1, "created_at": '
     response = client.post(URL, data=body, headers=signed_headers("orders/create", body))
     assert response.status_code == 400
+    assert response.json is not None
     assert "not valid JSON" in response.json["error"]
     assert _orders(services) == 0
 
@@ -174,6 +175,7 @@ def test_known_topic_without_news_200(web: tuple[FlaskClient, Services]) -> None
     body = fixture_bytes("shopify/webhooks/orders_edited.json")
     response = client.post(URL, data=body, headers=signed_headers("orders/edited", body))
     assert response.status_code == 200
+    assert response.json is not None
     assert response.json["ignored"] == "orders/edited"
 
 

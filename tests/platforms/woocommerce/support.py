@@ -6,7 +6,6 @@ import json
 from datetime import datetime
 from typing import Any
 
-from conftest import WOO_SECRET
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,6 +16,7 @@ from connector.platforms.woocommerce.adapter import sign
 from connector.shops import Shop, ShopDirectory, sync_config_shops
 from connector.store.db import transaction
 from connector.store.tables import OrderRow, RawEvent, WebhookReceipt
+from tests.conftest import WOO_SECRET
 
 SITE = "https://theewinkel.example.nl/"
 

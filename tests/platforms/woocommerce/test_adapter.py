@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from conftest import WOO_SECRET, fixture_json
 from sqlalchemy.orm import Session, sessionmaker
 
 from connector.config import Settings
@@ -18,6 +17,7 @@ from connector.platforms.base import MalformedPayload, ShopContext
 from connector.platforms.woocommerce import ADAPTER
 from connector.platforms.woocommerce.adapter import EPOCH, sign
 from connector.store.db import transaction
+from tests.conftest import WOO_SECRET, fixture_json
 
 from .support import SITE, config_shop, counts, delivery, stored_order
 

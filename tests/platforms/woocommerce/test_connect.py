@@ -10,7 +10,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from conftest import make_settings
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, select
 
@@ -28,6 +27,7 @@ from connector.sandbox.woocommerce import WooSandbox
 from connector.services import Services
 from connector.store.db import transaction
 from connector.store.tables import ShopRow
+from tests.conftest import make_settings
 from webhooks import create_app
 
 SECRET_KEY = "test-secret-key-0123456789abcdef"

@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import WOO_SECRET, fixture_json, make_settings
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
 from connector.sandbox.server import BackgroundServer
 from connector.sandbox.woocommerce import WooSandbox, php_json
 from connector.services import Services
+from tests.conftest import WOO_SECRET, fixture_json, make_settings
 from webhooks import create_app
 
 from .support import counts, delivery, stored_order
@@ -179,7 +179,7 @@ def test_wrong_secret_deliveries_fail_and_woocommerce_disables_the_webhook(
     services, site, url, _ = live
     hook = site.add_webhook("order.updated", url, secret=WOO_SECRET)  # not this shop's secret
     order = site.create_order()
-    statuses = []
+    statuses: list[int | None] = []
     for _ in range(7):
         site.update_order(order["id"], customer_note=f"{len(statuses)}")
         statuses += [r.status for r in site.deliver_pending()]

@@ -8,11 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from conftest import fixture_json
 
 from connector.model import Channel, Money, OrderStatus, Platform, ShipmentStatus
 from connector.platforms.base import MalformedPayload, ShopContext
 from connector.platforms.woocommerce.mapper import order_from_rest
+from tests.conftest import fixture_json
 
 SHOP = ShopContext(shop_id="theewinkel", platform=Platform.WOOCOMMERCE, timezone="Europe/Amsterdam", country="NL")
 

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from conftest import make_settings
 from sqlalchemy import Engine, select
 
 from connector.actions import ActionKind, PlannedAction
@@ -17,6 +16,7 @@ from connector.sandbox.woocommerce import Faults, WooSandbox
 from connector.services import Services
 from connector.store.db import transaction
 from connector.store.tables import ActionRow
+from tests.conftest import make_settings
 
 
 class Clock:
