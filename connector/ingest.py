@@ -24,7 +24,17 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from connector import codec, privacy
-from connector.model import EventKind, Hold, HoldCheck, Order, OrderEvent, OrderStatus, Shipment, ShipmentStatus
+from connector.model import (
+    EventKind,
+    Hold,
+    HoldCheck,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    Payment,
+    Shipment,
+    ShipmentStatus,
+)
 from connector.shops import Shop
 from connector.store.tables import OrderRow, PendingEvent, RawEvent, WebhookReceipt, table_of
 
@@ -112,13 +122,30 @@ def merge_orders(old: Order, new: Order) -> Order:
     """The join of two versions of one order: newer snapshot, united shipments and holds."""
     rank_old = (old.updated_at, old.platform_status, _canonical(old, _DERIVED))
     rank_new = (new.updated_at, new.platform_status, _canonical(new, _DERIVED))
-    top = new if rank_new > rank_old else old
+    top, other = (new, old) if rank_new > rank_old else (old, new)
     merged = top.with_changes(
+        paid_at=_paid_at(top, other),
         shipments=union_shipments(old.shipments, new.shipments),
         holds=union_holds(old.holds, new.holds),
         hold_check=_later_check(old.hold_check, new.hold_check),
     )
     return derive_status(merged)
+
+
+def _paid_at(top: Order, other: Order) -> datetime | None:
+    """When the money came, as best both versions tell it.
+
+    A platform's payment time is never later than the truth (Shopify's REST order has only ``processed_at``,
+    the checkout time), so the latest one wins; and an order we saw awaiting payment was paid after that
+    version, by the version that first shows it paid at the latest.
+    """
+    if top.payment is not Payment.PAID or top.paid_at is None:
+        return top.paid_at
+    times = [v.paid_at for v in (top, other) if v.payment is Payment.PAID and v.paid_at is not None]
+    seen_unpaid = other.payment is Payment.AWAITING and other.updated_at <= top.updated_at
+    if seen_unpaid and (not times or max(times) <= other.updated_at):
+        times.append(top.updated_at)
+    return max(times, default=None)
 
 
 def _apply_part(order: Order, event: OrderEvent) -> Order:

@@ -45,6 +45,14 @@ class OrderStatus(enum.StrEnum):
 _FINAL_STATUSES = frozenset({OrderStatus.DELIVERED, OrderStatus.CANCELLED, OrderStatus.REFUNDED, OrderStatus.FAILED})
 
 
+class Payment(enum.StrEnum):
+    """Whether the shop has the customer's money, which decides when the delivery clock starts."""
+
+    PAID = "paid"  # received; ``Order.paid_at`` says when
+    AWAITING = "awaiting"  # a bank transfer, cheque or pending payment: nothing ships, nothing is late
+    ON_DELIVERY = "on_delivery"  # cash on delivery or a card captured at shipping: ships as if paid
+
+
 class Channel(enum.StrEnum):
     WEB = "web"
     POS = "pos"
@@ -254,6 +262,7 @@ class Order:
     tags: tuple[str, ...] = ()
     note: str | None = None
     paid_at: datetime | None = None
+    payment: Payment = Payment.PAID
     cancelled_at: datetime | None = None
     promise: Promise | None = None
     test: bool = False

@@ -17,7 +17,7 @@ from connector.actions import ActionKind, PlannedAction
 from connector.address.check import AddressLookup
 from connector.calendar import BusinessCalendar, DeliveryPromise
 from connector.incidents import Incidents, IncidentView
-from connector.model import Order, OrderStatus
+from connector.model import Order, OrderStatus, Payment
 from connector.policies.config import PoliciesConfig
 from connector.policies.notes import render_note
 from connector.shops import Shop
@@ -170,13 +170,25 @@ def tag(kind: str) -> str:
     return TAG_PREFIX + kind
 
 
-def ready_at(order: Order) -> datetime:
-    """When the warehouse could start: payment, or placing if it was paid at once."""
+def awaiting_payment(order: Order) -> bool:
+    """The shop does not have the money yet: nothing is late and the customer hears nothing from us."""
+    return order.payment is Payment.AWAITING
+
+
+def ready_at(order: Order) -> datetime | None:
+    """When the warehouse could start: payment, or placing if it was paid at once or pays on delivery;
+    None while the order awaits payment (its clocks have not started)."""
+    if awaiting_payment(order):
+        return None
     return max(order.created_at, order.paid_at) if order.paid_at else order.created_at
 
 
 def promise_for(order: Order, ctx: PolicyContext) -> DeliveryPromise | None:
-    """The shop's promise: the platform's own if it names one, else the next-day promise of the method."""
+    """The shop's promise: the platform's own if it names one, else the next-day promise of the method;
+    none before payment."""
+    start = ready_at(order)
+    if start is None:
+        return None
     if order.promise is not None and order.promise.deliver_on is not None:
         dispatch = order.promise.dispatch_by
         if dispatch is None:
@@ -184,7 +196,7 @@ def promise_for(order: Order, ctx: PolicyContext) -> DeliveryPromise | None:
         return DeliveryPromise(dispatch_by=dispatch, deliver_on=order.promise.deliver_on)
     config = ctx.config.next_day
     if config.matches(order.shipping_method):
-        return ctx.calendar.next_day_promise(ready_at(order), config.cutoff, config.dispatch_by)
+        return ctx.calendar.next_day_promise(start, config.cutoff, config.dispatch_by)
     return None
 
 

@@ -23,6 +23,7 @@ from connector.policies.base import (
     PolicyBase,
     PolicyContext,
     VoucherRequest,
+    awaiting_payment,
     live_shipments,
     notify_payload,
     plan_notify,
@@ -155,7 +156,8 @@ class ShipmentDelayPolicy(PolicyBase):
         prefix = f"{occurrence}-level-{level}-"
         new_date, hear_by = self._dates(order, level, firsts, now, ctx)
         email = None
-        if "notify" in todo:
+        unpaid = awaiting_payment(order)  # shipped before the money came: staff decide what the customer hears
+        if "notify" in todo and not unpaid:
             email = notify_payload(
                 order,
                 ctx,
@@ -178,7 +180,7 @@ class ShipmentDelayPolicy(PolicyBase):
         decision.plan(KIND, ActionKind.ADD_TAGS, self.name, prefix + "tag", {"tags": [tag(f"late-{level}")]})
         decision.plan(KIND, ActionKind.ADD_NOTE, self.name, prefix + "note", {"text": note})
         notify_step = plan_notify(decision, KIND, self.name, prefix + "notify", email)
-        if "voucher" in todo:
+        if "voucher" in todo and not unpaid:
             decision.vouchers.append(VoucherRequest(self.name, prefix + "voucher", KIND, notify_step, prefix + "note"))
         if "call_task" in todo:
             decision.plan(

@@ -22,6 +22,7 @@ from connector.policies.base import (
     PolicyBase,
     PolicyContext,
     Resolve,
+    awaiting_payment,
     notify_payload,
     plan_notify,
     ready_at,
@@ -50,7 +51,17 @@ _REASONS: dict[OrderStatus, _Reason] = {
 
 
 def _since(order: Order, reason: str) -> datetime:
-    return order.created_at if reason == "pending" else ready_at(order)
+    """When the order's wait began: placing for a pending order, payment (``ready_at``) for the others."""
+    if reason == "pending":
+        return order.created_at
+    return ready_at(order) or order.created_at
+
+
+def _reason(order: Order) -> _Reason | None:
+    """Why an open order waits; one that awaits payment is "pending" whatever its status says."""
+    if awaiting_payment(order) and order.status not in FINISHED:
+        return _REASONS[OrderStatus.PLACED]
+    return _REASONS.get(order.status)
 
 
 class StalePolicy(PolicyBase):
@@ -58,7 +69,7 @@ class StalePolicy(PolicyBase):
 
     def decide(self, order: Order, incidents: Incidents, now: datetime, ctx: PolicyContext) -> Decision:
         incident = incidents.get(KIND)
-        reason = _REASONS.get(order.status)
+        reason = _reason(order)
         if reason is None:
             return resolve_if_active(incident, KIND, FINISHED.get(order.status, order.status.value))
         decision = Decision()
@@ -111,8 +122,8 @@ class StalePolicy(PolicyBase):
             notify_payload(
                 order, ctx, "stale_update", new_delivery_date=new_date, hear_from_us_by=hear_by, reason=reason
             )
-            if config.notify_customer
-            else None
+            if config.notify_customer and not awaiting_payment(order)
+            else None  # no "your order is late" to a customer who has not paid: staff get the call task
         )
         decision.incidents.append(
             Open(

@@ -67,6 +67,16 @@ def wc_signature(body: bytes, secret: str) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
+# WooCommerce's offline payment gateways and the titles a Dutch shop shows for them (and iDEAL via Mollie).
+OFFLINE_GATEWAYS = frozenset({"bacs", "cheque", "cod"})
+GATEWAY_TITLES = {
+    "mollie_wc_gateway_ideal": "iDEAL",
+    "bacs": "Bankoverschrijving",
+    "cheque": "Cheque",
+    "cod": "Onder rembours",
+}
+
+
 class ApiError(Exception):
     """Answered as WooCommerce does: ``{"code", "message", "data": {"status"}}``."""
 
@@ -250,8 +260,15 @@ class WooSandbox:
         locale: str | None = "nl",
         meta: Mapping[str, Any] | None = None,
         created_at: datetime | None = None,
+        payment_method: str = "mollie_wc_gateway_ideal",
     ) -> dict[str, Any]:
-        """A REST v3 order as a Dutch checkout makes it (split address fields unless told otherwise)."""
+        """A REST v3 order as a Dutch checkout makes it (split address fields unless told otherwise).
+
+        An online payment (iDEAL, the default) is paid at once. WooCommerce's offline gateways are not:
+        a bank transfer (``bacs``) or cheque order is put in ``on-hold`` and cash on delivery (``cod``) in
+        ``processing``, each with ``date_paid`` null until staff mark it paid (measured on WooCommerce
+        7.9.0, ../shared/platforms/woocommerce-real-2026-12.md; gateways in includes/gateways/).
+        """
         with self.lock:
             order_id = self._next_id()
             moment = (created_at or self.clock()).astimezone(UTC).replace(microsecond=0)
@@ -299,7 +316,7 @@ class WooSandbox:
             if locale:
                 meta_items["wpml_language"] = locale
             meta_items.update(meta or {})
-            paid = status not in ("pending", "failed", "checkout-draft")
+            paid = status not in ("pending", "failed", "checkout-draft") and payment_method not in OFFLINE_GATEWAYS
             order: dict[str, Any] = {
                 "id": order_id,
                 "parent_id": 0,
@@ -325,8 +342,8 @@ class WooSandbox:
                 "customer_note": customer_note,
                 "billing": {**address, "email": email, "phone": phone},
                 "shipping": {**address, "phone": ""},
-                "payment_method": "mollie_wc_gateway_ideal",
-                "payment_method_title": "iDEAL",
+                "payment_method": payment_method,
+                "payment_method_title": GATEWAY_TITLES.get(payment_method, payment_method),
                 "transaction_id": f"tr_{secrets.token_hex(5)}" if paid else "",
                 "date_paid": _stamp(moment, self.tz) if paid else None,
                 "date_paid_gmt": _stamp(moment) if paid else None,

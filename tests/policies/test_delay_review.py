@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from connector.actions import ActionKind
-from connector.model import OrderStatus, Promise, ShipmentEvent, ShipmentStatus
+from connector.model import OrderStatus, Payment, Promise, ShipmentEvent, ShipmentStatus
 from connector.policies.base import Escalate, Open, Resolve
 from connector.policies.review import POLICY as REVIEW
 from connector.policies.shipment_delay import POLICY as DELAY
@@ -75,6 +75,22 @@ def test_step_two_adds_a_voucher_and_step_three_a_call_task() -> None:
     assert three.next_check is None
     level_three = {"shipment_delay": incident("shipment_delay", level=3)}
     assert DELAY.decide(in_transit(), level_three, ams(2026, 12, 9), context()).empty  # type: ignore[arg-type]
+
+
+def test_a_parcel_shipped_before_payment_is_a_staff_matter_at_every_step() -> None:
+    # shipped on invoice, money not in yet: the ladder runs for staff, the customer gets no delay e-mail or voucher
+    unpaid = in_transit(payment=Payment.AWAITING, paid_at=None)
+    one = DELAY.decide(unpaid, {}, ams(2026, 11, 27, 9, 0), context())  # type: ignore[arg-type]
+    assert one.incidents == [Open("shipment_delay", 1, {"reason": "late", "level": 1})]
+    assert planned(one) == [
+        ("add_tags", "1-level-1-tag", "shipment_delay"),
+        ("add_note", "1-level-1-note", "shipment_delay"),
+    ]
+    assert "Klant is op de hoogte gebracht" not in payload(one, ActionKind.ADD_NOTE)["text"]
+    level_one = {"shipment_delay": incident("shipment_delay", level=1)}
+    two = DELAY.decide(unpaid, level_one, ams(2026, 11, 30, 9, 0), context())  # type: ignore[arg-type]
+    assert [k for k, _, _ in planned(two)] == ["add_tags", "add_note"]
+    assert two.vouchers == []
 
 
 def test_a_late_tick_takes_only_the_highest_due_step() -> None:

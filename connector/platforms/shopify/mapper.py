@@ -28,6 +28,7 @@ from connector.model import (
     Order,
     OrderLine,
     OrderStatus,
+    Payment,
     Platform,
     Shipment,
     ShipmentEvent,
@@ -175,6 +176,22 @@ _FINANCIAL_FINAL: dict[str, OrderStatus] = {
     "expired": OrderStatus.FAILED,
 }
 _PAID = frozenset({"paid", "partially_refunded"})
+# Shopify's financial statuses (REST ``financial_status``, GraphQL ``displayFinancialStatus``): "authorized"
+# is a card payment captured at fulfilment, so the order ships as paid; "pending" (manual payment, bank
+# transfer) and "partially_paid" wait for money. Source: the 2026-10 schema's OrderDisplayFinancialStatus.
+_PAYMENT: dict[str, Payment] = {
+    "paid": Payment.PAID,
+    "partially_refunded": Payment.PAID,
+    "refunded": Payment.PAID,
+    "authorized": Payment.ON_DELIVERY,
+}
+
+
+def payment(financial: str | None) -> Payment:
+    """The payment state of a financial status; anything not listed (pending, partially_paid, voided) awaits it."""
+    return _PAYMENT.get((financial or "pending").lower(), Payment.AWAITING)
+
+
 _FULFILMENT: dict[str, OrderStatus] = {
     "fulfilled": OrderStatus.SHIPPED,
     "partial": OrderStatus.PARTIALLY_SHIPPED,
@@ -199,7 +216,8 @@ def order_status(financial: str | None, fulfilment: str | None, cancelled: bool)
         return _FINANCIAL_FINAL[fin], raw
     if ful in _FULFILMENT:
         return _FULFILMENT[ful], raw
-    return (OrderStatus.PAID if fin in _PAID else OrderStatus.PLACED), raw
+    # an authorised card is captured at fulfilment: the order is ready to ship as a paid one
+    return (OrderStatus.PAID if fin in _PAID or fin == "authorized" else OrderStatus.PLACED), raw
 
 
 _CHANNELS: dict[str, Channel] = {
@@ -387,6 +405,7 @@ def order_from_rest(data: Any, shop: ShopContext) -> Order:
         note=_text(data.get("note")),
         # REST orders carry no payment time; processing is when a checkout's payment is taken
         paid_at=optional_time(data.get("processed_at"), "order.processed_at") if paid else None,
+        payment=payment(data.get("financial_status")),
         cancelled_at=cancelled_at,
         test=bool(data.get("test")),
         extra={"attributes": _attributes(data.get("note_attributes"), "name", "note_attributes")},
@@ -663,6 +682,7 @@ def order_from_graphql(data: Any, shop: ShopContext) -> Order:
         tags=split_tags(data.get("tags")),
         note=_text(data.get("note")),
         paid_at=optional_time(data.get("processedAt"), "order.processedAt") if financial in _PAID else None,
+        payment=payment(financial),
         cancelled_at=cancelled_at,
         test=bool(data.get("test")),
         extra={"attributes": _attributes(data.get("customAttributes"), "key", "customAttributes")},

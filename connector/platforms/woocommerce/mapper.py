@@ -26,6 +26,7 @@ from connector.model import (
     Order,
     OrderLine,
     OrderStatus,
+    Payment,
     Platform,
     Shipment,
     ShipmentStatus,
@@ -59,6 +60,23 @@ STATUSES: dict[str, OrderStatus] = {
     "ready-for-pickup": OrderStatus.SHIPPED,
     "in-transit": OrderStatus.SHIPPED,
 }
+
+# WooCommerce sets ``date_paid`` when the payment completes (or staff move the order to processing). Until
+# then a bank transfer (``bacs``) or cheque order sits in on-hold and an unfinished online payment in pending,
+# with ``date_paid_gmt`` null; cash on delivery goes to processing unpaid and ships first (WooCommerce's
+# offline gateways: includes/gateways/{bacs,cheque,cod}; ../shared/platforms/woocommerce-real-2026-12.md).
+AWAITING_PAYMENT_STATUSES = frozenset({"pending", "on-hold", "failed", "checkout-draft"})
+PAID_ON_DELIVERY_METHODS = frozenset({"cod"})
+
+
+def payment(raw_status: str, data: Mapping[str, Any]) -> Payment:
+    """The payment state: paid once ``date_paid_gmt`` is set; cash on delivery ships first; else it waits."""
+    if data.get("date_paid_gmt"):
+        return Payment.PAID
+    if _text(data.get("payment_method")) in PAID_ON_DELIVERY_METHODS:
+        return Payment.ON_DELIVERY
+    return Payment.AWAITING if raw_status in AWAITING_PAYMENT_STATUSES else Payment.PAID
+
 
 CHANNELS: dict[str, Channel] = {
     "checkout": Channel.WEB,
@@ -426,6 +444,7 @@ def order_from_rest(data: Mapping[str, Any], shop: ShopContext) -> Order:
         tags=_tags(meta),
         note=_text(data.get("customer_note")),
         paid_at=parse_gmt(data.get("date_paid_gmt"), "date_paid_gmt"),
+        payment=payment(raw_status, data),
         cancelled_at=updated_at if status is OrderStatus.CANCELLED else None,
         extra={
             "address_source": address_source,

@@ -166,7 +166,7 @@ def test_cancelled_refunded_order() -> None:
     ("financial", "fulfilment", "cancelled", "status", "raw"),
     [
         ("pending", None, False, OrderStatus.PLACED, "pending/unfulfilled"),
-        ("authorized", None, False, OrderStatus.PLACED, "authorized/unfulfilled"),
+        ("authorized", None, False, OrderStatus.PAID, "authorized/unfulfilled"),  # captured at fulfilment
         ("paid", None, False, OrderStatus.PAID, "paid/unfulfilled"),
         ("paid", "partial", False, OrderStatus.PARTIALLY_SHIPPED, "paid/partial"),
         ("paid", "fulfilled", False, OrderStatus.SHIPPED, "paid/fulfilled"),
