@@ -41,8 +41,18 @@ def reconcile_all(env: OutboxEnv) -> list[ReconcileReport]:
         except Exception as exc:  # a shop without a working client must not stop the others' reconcile
             log.warning("no client for shop", extra={"shop": shop.id, "error": str(exc)}, exc_info=True)
             continue
-        reports.append(reconcile_shop(env.services, shop, client, env.worker))
+        report = reconcile_shop(env.services, shop, client, env.worker)
+        log.info(describe(report), extra={"shop": shop.id, "seen": report.seen, "applied": report.applied})
+        reports.append(report)
     return reports
+
+
+def describe(report: ReconcileReport) -> str:
+    """One line per shop for the log: what the reconcile found, or why it could not."""
+    if report.error is not None:
+        return f"{report.shop_id}: reconcile failed: {report.error}"
+    webhooks = f", {report.webhooks_changed} webhook(s) created or re-enabled" if report.webhooks_changed else ""
+    return f"{report.shop_id}: {report.seen} order(s) read, {report.applied} new or changed{webhooks}"
 
 
 def housekeeping(services: Services) -> None:
@@ -68,8 +78,13 @@ def build_scheduler(services: Services, env: OutboxEnv) -> BackgroundScheduler:
     scheduler.add_job(
         _guarded("outbox", drain_outbox, env), "interval", seconds=settings.outbox_poll_seconds, id="outbox"
     )
+    # the first reconcile runs at start: webhooks are created and a wrong key shows up now, not minutes later
     scheduler.add_job(
-        _guarded("reconcile", reconcile_all, env), "interval", minutes=settings.reconcile_minutes, id="reconcile"
+        _guarded("reconcile", reconcile_all, env),
+        "interval",
+        minutes=settings.reconcile_minutes,
+        id="reconcile",
+        next_run_time=services.now(),
     )
     scheduler.add_job(_guarded("housekeeping", housekeeping, services), "interval", hours=24, id="housekeeping")
     return scheduler

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from connector.config import Settings
 from connector.outbox.env import OutboxEnv
-from connector.scheduler import build_scheduler, tick
+from connector.reconcile import ReconcileReport
+from connector.scheduler import build_scheduler, describe, tick
 from connector.services import Services
 from connector.store.db import transaction
 from connector.store.tables import OrderRow
@@ -39,3 +41,30 @@ def test_the_worker_schedules_its_four_jobs(settings: Settings) -> None:
     services = Services.build(settings)
     scheduler = build_scheduler(services, OutboxEnv(services))
     assert sorted(job.id for job in scheduler.get_jobs()) == ["housekeeping", "outbox", "reconcile", "tick"]
+
+
+def test_the_first_reconcile_runs_at_start_not_a_reconcile_interval_later(settings: Settings, now: datetime) -> None:
+    services = Services.build(settings, clock=lambda: now)
+    scheduler = build_scheduler(services, OutboxEnv(services))
+    scheduler.start(paused=True)  # jobs get their run times; nothing runs
+    try:
+        jobs = {job.id: job for job in scheduler.get_jobs()}
+        assert jobs["reconcile"].next_run_time == now
+        assert jobs["reconcile"].trigger.interval == timedelta(minutes=settings.scheduler.reconcile_minutes)
+        assert jobs["tick"].next_run_time > now  # the others wait for their first interval
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+@pytest.mark.parametrize(
+    ("report", "line"),
+    [
+        (ReconcileReport("fietsen", seen=12, applied=3, webhooks_changed=4),
+         "fietsen: 12 order(s) read, 3 new or changed, 4 webhook(s) created or re-enabled"),
+        (ReconcileReport("fietsen", seen=0, applied=0), "fietsen: 0 order(s) read, 0 new or changed"),
+        (ReconcileReport("thee", error="woocommerce_rest_cannot_view: Sorry, you cannot list resources."),
+         "thee: reconcile failed: woocommerce_rest_cannot_view: Sorry, you cannot list resources."),
+    ],
+)  # fmt: skip
+def test_each_shops_reconcile_is_one_line_in_the_log(report: ReconcileReport, line: str) -> None:
+    assert describe(report) == line
