@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from connector.address.split import normalise_postcode, split_address
+from connector.carriers.names import display_name
 from connector.model import (
     Address,
     Channel,
@@ -338,7 +339,7 @@ def rest_shipment(data: Any, field: str = "fulfillment") -> Shipment:
     return Shipment(
         external_id=external_id(item, field),
         status=carrier_status,
-        carrier=_text(item.get("tracking_company")),
+        carrier=display_name(_text(item.get("tracking_company"))),
         tracking_number=_text(item.get("tracking_number")) or (str(numbers[0]) if numbers else None),
         tracking_url=_text(item.get("tracking_url")) or (str(urls[0]) if urls else None),
         shipped_at=optional_time(item.get("created_at"), f"{field}.created_at"),
@@ -575,7 +576,7 @@ def _gql_shipment(data: Any, index: int) -> Shipment:
     return Shipment(
         external_id=_id_text(_require(item, "id", field), f"{field}.id"),
         status=carrier_status,
-        carrier=_text(first.get("company")),
+        carrier=display_name(_text(first.get("company"))),
         tracking_number=_text(first.get("number")),
         tracking_url=_text(first.get("url")),
         shipped_at=optional_time(item.get("createdAt"), f"{field}.createdAt"),

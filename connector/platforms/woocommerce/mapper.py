@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from connector.address.split import normalise_postcode, split_address
+from connector.carriers.names import display_name
 from connector.model import (
     Address,
     Channel,
@@ -299,7 +300,9 @@ def map_shipments(meta: Mapping[str, Any], order_id: str, updated_at: datetime) 
             Shipment(
                 external_id=external_id,
                 status=status,
-                carrier=_text(item.get("tracking_provider")) or _text(item.get("custom_tracking_provider")),
+                carrier=display_name(
+                    _text(item.get("tracking_provider")) or _text(item.get("custom_tracking_provider"))
+                ),
                 tracking_number=number,
                 tracking_url=_text(item.get("custom_tracking_link")) or _text(item.get("tracking_link")),
                 shipped_at=_unix(item.get("date_shipped"), f"{field}.date_shipped"),

@@ -188,7 +188,7 @@ def test_tracking_items_and_trackship_status() -> None:
     assert order.status is OrderStatus.SHIPPED
     by_number = {s.tracking_number: s for s in order.shipments}
     second, first = by_number["3SABCD0123456789"], by_number["FK-778"]
-    assert second.carrier == "postnl"
+    assert second.carrier == "PostNL"  # the plugin's slug "postnl", as people write it
     assert second.tracking_number == "3SABCD0123456789"
     assert second.external_id == "4b1a2f0e9c8d7b6a5f4e3d2c1b0a9f8e"
     assert second.shipped_at == datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
