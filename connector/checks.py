@@ -53,6 +53,18 @@ def woocommerce_warnings(settings: Settings) -> list[str]:
     return found
 
 
+def sender_warnings(settings: Settings) -> list[str]:
+    """With several shops, each one without a sender of its own: its customers would get another's voice."""
+    if len(settings.shops) < 2:
+        return []
+    return [
+        f"shops[{index}].sender: not set; {shop.id}'s customers get mail from the global email.sender "
+        f"({settings.email.sender}) and their replies go there"
+        for index, shop in enumerate(settings.shops)
+        if shop.sender is None
+    ]
+
+
 def config_warnings(settings: Settings) -> list[str]:
     """Every warning for a configuration that validated."""
-    return woocommerce_warnings(settings)
+    return woocommerce_warnings(settings) + sender_warnings(settings)

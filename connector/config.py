@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -76,6 +78,15 @@ class EmailSettings(_Strict):
     timeout_seconds: float = Field(10.0, gt=0, le=120)
 
 
+@dataclass(frozen=True)
+class ShopVoice:
+    """A shop's sender, reply-to address and signature for customer e-mail."""
+
+    sender: str
+    reply_to: str | None
+    signature: str | None
+
+
 class ShopifyAppSettings(_Strict):
     """The public/custom app used for the OAuth install flow (optional: config shops need none)."""
 
@@ -111,7 +122,18 @@ class ShopSettings(_Strict):
     country: str = Field("NL", min_length=2, max_length=2)
     name: str | None = None  # shown to customers; defaults to the id
     customer_channel: Literal["email", "platform_note"] = "email"
+    # the shop's own voice in customer e-mail; unset: the global ``email`` block
+    sender: str | None = None  # "Fietsenwinkel <service@fietsenwinkel.nl>"
+    reply_to: str | None = None
+    signature: str | None = Field(None, max_length=500)  # replaces "Hartelijke groet, <shop name>"
     policies: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("sender", "reply_to")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is not None and "@" not in parseaddr(value)[1]:
+            raise ValueError(f"expected an e-mail address, e.g. 'Shop <service@shop.nl>', got {value!r}")
+        return value
 
     @field_validator("id")
     @classmethod
@@ -206,6 +228,15 @@ class Settings(_Strict):
     def configured_shop(self, shop_id: str) -> ShopSettings | None:
         """The shop's entry in the configuration file, or None for a shop installed through an app flow."""
         return next((shop for shop in self.shops if shop.id == shop_id), None)
+
+    def voice_for(self, shop_id: str) -> ShopVoice:
+        """Who a shop's customer e-mail comes from, where replies go, and how it is signed."""
+        shop = self.configured_shop(shop_id)
+        if shop is None:
+            return ShopVoice(self.email.sender, self.email.reply_to, None)
+        sender = shop.sender or self.email.sender
+        reply_to = shop.reply_to or (None if shop.sender else self.email.reply_to)
+        return ShopVoice(sender, reply_to, shop.signature)
 
     def policies_for(self, shop_id: str | None) -> PoliciesConfig:
         """The shop's effective policies: the defaults with its overrides laid over them.

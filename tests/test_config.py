@@ -113,7 +113,11 @@ def test_check_config_command(
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
     good = tmp_path / "good.yaml"
-    good.write_text(yaml.safe_dump({**GOOD, "public_url": "https://ordercare.example.nl"}))
+    voiced = [
+        {**GOOD["shops"][0], "sender": "Fietsen <a@fietsen.nl>"},
+        {**GOOD["shops"][1], "sender": "Thee <b@thee.nl>"},
+    ]
+    good.write_text(yaml.safe_dump({**GOOD, "public_url": "https://ordercare.example.nl", "shops": voiced}))
     assert main(["check-config", str(good)]) == 0
     assert capsys.readouterr().out == "ok\n"
 
@@ -125,6 +129,8 @@ def test_check_config_command(
         "warning: public_url: http://127.0.0.1:8000 is not https",
         "warning: public_url: port 8000",
         "warning: public_url: 127.0.0.1 is a loopback or private address",
+        "warning: shops[0].sender: not set",
+        "warning: shops[1].sender: not set",
         "ok",
     ]
 

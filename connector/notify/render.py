@@ -182,6 +182,7 @@ def prepare_context(raw: Mapping[str, Any]) -> dict[str, Any]:
         fix_expires_on=_as_date(raw.get("fix_expires_on"), "context.fix_expires_on"),
         address_lines=_lines(raw.get("address_lines"), "context.address_lines"),
         review_url=_as_text(raw.get("review_url"), "context.review_url"),
+        signature=_lines(raw.get("signature"), "context.signature"),
     )
     return context
 

@@ -166,6 +166,9 @@ class NotifyPerformer:
             if not context.get("address_lines") and order is not None:
                 context["address_lines"] = address_lines(order.shipping_address)
         try:
+            signature = env.services.settings.voice_for(shop.id).signature
+            if signature:
+                context["signature"] = signature.strip().splitlines()
             message = self.renderer(env).render(payload.template, payload.locale or shop.locale, context)
         except ContextError as exc:
             raise PermanentError(f"payload.{exc}") from None
@@ -203,7 +206,7 @@ class NotifyPerformer:
         }
 
     def _mid(self, request: ActionRequest, env: Environment) -> str:
-        return message_id_for(request.idempotency_key, env.services.settings.email.sender)
+        return message_id_for(request.idempotency_key, env.services.settings.voice_for(request.shop_id).sender)
 
     def _log(
         self, request: ActionRequest, env: Environment, prepared: Prepared, *, recipient: str, message_id: str
@@ -226,11 +229,11 @@ class NotifyPerformer:
         payload, message = prepared.payload, prepared.message
         if payload.to is None:
             raise PermanentError("payload.to: no customer e-mail address to send to")
-        email = env.services.settings.email
-        sender = sender_with_name(email.sender, prepared.shop.name)
+        voice = env.services.settings.voice_for(request.shop_id)
+        sender = sender_with_name(voice.sender, prepared.shop.name)
         headers: dict[str, str] = {}
         if payload.marketing:
-            unsubscribe_to = parseaddr(email.reply_to or email.sender)[1]
+            unsubscribe_to = parseaddr(voice.reply_to or voice.sender)[1]
             headers["List-Unsubscribe"] = f"<mailto:{unsubscribe_to}?subject=stop>"
         message_id = self._mid(request, env)
         outgoing = build_email(
@@ -241,7 +244,7 @@ class NotifyPerformer:
             html=message.html,
             message_id=message_id,
             date=env.services.now(),
-            reply_to=email.reply_to,
+            reply_to=voice.reply_to,
             language=message.locale,
             extra_headers=headers,
         )
