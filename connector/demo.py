@@ -259,7 +259,10 @@ def _settings(tmp: Path, demo: Demo, web_port: int, woo_shop: dict[str, Any]) ->
             {"id": "fietsen", "name": "Fietsenwinkel", "platform": "shopify", "shop_domain": SHOPIFY_DOMAIN,
              "api_base_url": demo.shopify.base_url, "access_token": SHOPIFY_TOKEN, "webhook_secret": SHOPIFY_SECRET,
              "timezone": "Europe/Amsterdam", "locale": "nl"},
-            {**woo_shop, "name": "De Theewinkel", "timezone": "Europe/Amsterdam", "locale": "nl"},
+            # the tea shop writes as itself, and asks its own customers for reviews on the soft opt-in
+            {**woo_shop, "name": "De Theewinkel", "timezone": "Europe/Amsterdam", "locale": "nl",
+             "sender": "De Theewinkel <hallo@theewinkel.example.nl>",
+             "policies": {"review": {"consent": "existing_customer"}}},
         ],
     }  # fmt: skip
     return settings_from_mapping(raw, env={})

@@ -160,6 +160,14 @@ def _lines(value: Any, key: str) -> list[str]:
     return [line for line in value if line.strip()]
 
 
+def _consent_basis(value: Any) -> str:
+    if value is None:
+        return "required"
+    if value not in ("required", "existing_customer"):
+        raise ContextError(f"context.consent_basis: expected required or existing_customer, got {value!r}")
+    return str(value)
+
+
 def prepare_context(raw: Mapping[str, Any]) -> dict[str, Any]:
     """Validate a message context and turn it into what the templates use (dates, items, voucher)."""
     if not isinstance(raw, Mapping):
@@ -183,6 +191,7 @@ def prepare_context(raw: Mapping[str, Any]) -> dict[str, Any]:
         address_lines=_lines(raw.get("address_lines"), "context.address_lines"),
         review_url=_as_text(raw.get("review_url"), "context.review_url"),
         signature=_lines(raw.get("signature"), "context.signature"),
+        consent_basis=_consent_basis(raw.get("consent_basis")),
     )
     return context
 

@@ -24,6 +24,7 @@ from connector import codec
 from connector.actions import ActionKind, ActionRequest
 from connector.address import fixlinks
 from connector.model import Address, Order
+from connector.notify.consent import may_market
 from connector.notify.mailer import Mailer, build_email, message_id_for, sender_with_name
 from connector.notify.render import TEMPLATES, ContextError, RenderedMessage, Renderer, renderer_for
 from connector.platforms.base import PermanentError
@@ -110,7 +111,8 @@ class NotifyPerformer:
             return logged
         payload = NotifyPayload.parse(request.payload)
         action, order = self._load(request, env)
-        if payload.marketing and order is not None and order.customer.accepts_marketing is False:
+        basis = str(payload.context.get("consent_basis") or "required")
+        if payload.marketing and order is not None and not may_market(order.customer.accepts_marketing, basis):
             log.info("action %s: %s", request.action_id, NOT_MARKETABLE)
             return {"skipped": NOT_MARKETABLE, "template": payload.template}
         prepared = self._prepare(request, env, payload, action, order)

@@ -211,7 +211,13 @@ class ShipmentDelayConfig(_Block):
 
 
 class ReviewConfig(_Block):
+    """Review requests are marketing. ``consent`` is the legal basis the merchant chooses: ``required`` sends
+    only to customers whose consent the platform records (unknown is no); ``existing_customer`` is the
+    soft opt-in for one's own customers (Telecommunicatiewet art. 11.7 lid 3, GDPR recital 47): every
+    customer who did not object, with a footer that says so and how to object."""
+
     enabled: bool = True
+    consent: Literal["required", "existing_customer"] = "required"
     after_delivery: ConfigDuration = Duration.parse("3 days")
     only_if_no_incident: bool = True
     give_up_after: ConfigDuration = Duration.parse("30 days")

@@ -1,6 +1,7 @@
 """The review policy: one review request, ``after_delivery`` after an on-time delivery with no incident.
 
-Review requests are marketing: skipped when the customer declined marketing, has no e-mail, the parcel
+Review requests are marketing: sent only on the legal basis the merchant chose (``consent``: recorded
+consent, unknown is no; or the soft opt-in for existing customers), skipped when the customer has no e-mail, the parcel
 came later than promised, or (``only_if_no_incident``) anything went wrong with the order. Deliveries
 older than ``give_up_after`` (e.g. found by a late reconcile) get no request.
 """
@@ -11,6 +12,7 @@ from datetime import datetime
 
 from connector.incidents import Incidents
 from connector.model import Order, OrderStatus
+from connector.notify.consent import may_market
 from connector.policies.base import (
     Decision,
     PolicyBase,
@@ -38,7 +40,9 @@ class ReviewPolicy(PolicyBase):
     def decide(self, order: Order, incidents: Incidents, now: datetime, ctx: PolicyContext) -> Decision:
         decision = Decision()
         config = ctx.config.review
-        if order.status is not OrderStatus.DELIVERED or order.customer.accepts_marketing is False:
+        if order.status is not OrderStatus.DELIVERED or not may_market(
+            order.customer.accepts_marketing, config.consent
+        ):
             return decision
         arrived = delivered_at(order)
         if arrived is None or (config.only_if_no_incident and incidents):
@@ -52,7 +56,10 @@ class ReviewPolicy(PolicyBase):
             return decision
         if now >= ctx.calendar.add(arrived, config.give_up_after):
             return decision
-        plan_notify(decision, None, self.name, "request", notify_payload(order, ctx, "review_request", marketing=True))
+        payload = notify_payload(order, ctx, "review_request", marketing=True)
+        if payload is not None:
+            payload["context"]["consent_basis"] = config.consent
+        plan_notify(decision, None, self.name, "request", payload)
         return decision
 
 

@@ -176,15 +176,17 @@ def received_link(message: EmailMessage) -> str:
 
 
 @pytest.mark.parametrize(
-    ("accepts", "sent"),
-    [(False, False), (True, True), (None, True)],
-)
+    ("accepts", "basis", "sent"),
+    [(False, "required", False), (True, "required", True), (None, "required", False),
+     (False, "existing_customer", False), (True, "existing_customer", True), (None, "existing_customer", True)],
+)  # fmt: skip
 def test_review_request_respects_marketing_consent(
-    services: Services, env: OutboxEnv, smtp: CapturingHandler, accepts: bool | None, sent: bool
+    services: Services, env: OutboxEnv, smtp: CapturingHandler, accepts: bool | None, basis: str, sent: bool
 ) -> None:
     customer = Customer(first_name="Sanne", email="sanne@example.nl", accepts_marketing=accepts)
     order_id = store(services, make_order(customer=customer))
-    action_id = plan_notify(services, order_id, notify_payload("review_request", locale="en"), step="review")
+    payload = notify_payload("review_request", locale="en", context=context(consent_basis=basis))
+    action_id = plan_notify(services, order_id, payload, step="review")
 
     assert drain(env).done == 1
 
@@ -195,6 +197,12 @@ def test_review_request_respects_marketing_consent(
         assert message["Subject"] == "How do you like your order #1001?"
         assert message["List-Unsubscribe"] == "<mailto:help@fietsenwinkel.example?subject=stop>"
         assert [log.template for log in email_logs(services)] == ["review_request"]
+        reason = {
+            "required": "You receive this e-mail because you agreed to hear from us.",
+            "existing_customer": "You receive this e-mail because you recently ordered from Fietsenwinkel Één.",
+        }
+        assert reason[basis] in smtp.received[0].body("plain")
+        assert reason[basis] in smtp.received[0].body("html")
     else:
         assert smtp.received == []
         assert email_logs(services) == []

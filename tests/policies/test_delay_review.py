@@ -149,7 +149,11 @@ def test_the_promise_beats_the_carrier_estimate_and_unshipped_orders_are_not_del
 
 def delivered(**changes: object) -> object:
     parcel = shipment(ams(2026, 11, 20, 10, 0), status=ShipmentStatus.DELIVERED, delivered_at=ams(2026, 11, 23, 10, 0))
-    base: dict[str, object] = {"status": OrderStatus.DELIVERED, "shipments": (parcel,)}
+    base: dict[str, object] = {
+        "status": OrderStatus.DELIVERED,
+        "shipments": (parcel,),
+        "customer": customer(accepts_marketing=True),  # consent recorded
+    }
     base.update(changes)
     return order(at=ams(2026, 11, 19, 10, 0), **base)  # type: ignore[arg-type]
 
@@ -163,13 +167,19 @@ def test_review_either_side_of_three_days() -> None:
     email = payload(at, ActionKind.NOTIFY_CUSTOMER)
     assert email["template"] == "review_request"
     assert email["marketing"] is True
+    assert email["context"]["consent_basis"] == "required"
     assert at.next_check is None
 
 
 def test_review_respects_consent_incidents_lateness_and_age() -> None:
     now = ams(2026, 11, 27)
     assert REVIEW.decide(delivered(customer=customer(accepts_marketing=False)), {}, now, context()).empty  # type: ignore[arg-type]
-    assert not REVIEW.decide(delivered(customer=customer(accepts_marketing=None)), {}, now, context()).empty  # type: ignore[arg-type]
+    unknown = delivered(customer=customer(accepts_marketing=None))
+    assert REVIEW.decide(unknown, {}, now, context()).empty  # type: ignore[arg-type]  # unknown is no
+    soft_opt_in = context({"review": {"consent": "existing_customer"}})
+    asked = REVIEW.decide(unknown, {}, now, soft_opt_in)  # type: ignore[arg-type]
+    assert payload(asked, ActionKind.NOTIFY_CUSTOMER)["context"]["consent_basis"] == "existing_customer"
+    assert REVIEW.decide(delivered(customer=customer(accepts_marketing=False)), {}, now, soft_opt_in).empty  # type: ignore[arg-type]
     assert REVIEW.decide(delivered(customer=customer(email=None)), {}, now, context()).empty  # type: ignore[arg-type]
     resolved = {"stale": incident("stale", state="resolved")}
     assert REVIEW.decide(delivered(), resolved, now, context()).empty  # type: ignore[arg-type]
