@@ -145,7 +145,10 @@ class ShipmentDelayPolicy(PolicyBase):
         ctx: PolicyContext,
     ) -> None:
         ladder = ctx.config.shipment_delay.ladder
-        todo = ladder[level - 1].do
+        todo = set(ladder[level - 1].do)
+        if not active:
+            # the first contact is a message, whatever step a late discovery starts at; a call task comes on top
+            todo.add("notify")
         details = {"reason": trouble.reason, "level": level}
         if active:
             decision.incidents.append(Escalate(KIND, level, details))

@@ -93,10 +93,26 @@ def test_a_parcel_shipped_before_payment_is_a_staff_matter_at_every_step() -> No
     assert two.vouchers == []
 
 
-def test_a_late_tick_takes_only_the_highest_due_step() -> None:
+def test_a_late_tick_takes_only_the_highest_due_step_and_still_tells_the_customer_first() -> None:
     decision = DELAY.decide(in_transit(), {}, ams(2026, 12, 1, 9, 0), context())  # type: ignore[arg-type]
     assert decision.incidents == [Open("shipment_delay", 3, {"reason": "late", "level": 3})]
-    assert [s for _, s, _ in planned(decision)] == ["1-level-3-tag", "1-level-3-note", "1-level-3-call"]
+    # a delay found late: the customer's first news is a message, the call task comes on top, not instead
+    assert [s for _, s, _ in planned(decision)] == [
+        "1-level-3-tag",
+        "1-level-3-note",
+        "1-level-3-notify",
+        "1-level-3-call",
+    ]
+    email = payload(decision, ActionKind.NOTIFY_CUSTOMER)
+    assert (email["template"], email["context"]["level"]) == ("delay_notice", 3)
+    assert "Klant is op de hoogte gebracht" in payload(decision, ActionKind.ADD_NOTE)["text"]
+    assert decision.vouchers == []  # the step's own voucher rule is unchanged (step 3 has none)
+
+
+def test_an_escalation_after_the_customer_was_told_adds_no_extra_message() -> None:
+    level_two = {"shipment_delay": incident("shipment_delay", level=2)}
+    three = DELAY.decide(in_transit(), level_two, ams(2026, 12, 1, 9, 0), context())  # type: ignore[arg-type]
+    assert [k for k, _, _ in planned(three)] == ["add_tags", "add_note", "create_call_task"]
 
 
 def test_delivery_resolves_and_cancelled_resolves() -> None:
