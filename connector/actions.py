@@ -39,6 +39,12 @@ PLATFORM_ACTIONS = frozenset(
 )
 
 
+# A follower that also runs after its predecessor failed (``after_even_if_failed``) may carry, under this
+# key, payload values for that case; "{error}" in them is replaced with the predecessor's error. The outbox
+# applies them when it hands the action to its performer (a staff note that says the e-mail did not go).
+IF_AFTER_FAILED = "if_after_failed"
+
+
 def _escape(part: str) -> str:
     return part.replace("%", "%25").replace(":", "%3A")
 

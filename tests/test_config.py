@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -11,7 +12,7 @@ from connector.checks import config_warnings, woocommerce_warnings
 from connector.cli import main
 from connector.config import ConfigError, load_settings, normalise_site_url, settings_from_mapping
 
-GOOD = {
+GOOD: dict[str, Any] = {
     "database_url": "sqlite:///ordercare.db",
     "secret_key": "${ORDERCARE_SECRET_KEY}",
     "shops": [

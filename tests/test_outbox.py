@@ -468,3 +468,35 @@ def test_an_action_without_a_stored_order_gets_its_order_id_back_from_the_key(
     drain(OutboxEnv(services, performers={ActionKind.ADD_TAGS: fake}))
     assert [r.order_external_id for r in fake.performed] == ["gid://shopify/Order/7"]
     assert action(services.sessions).idempotency_key == "fietsen:gid%3A//shopify/Order/7:address:open"
+
+
+# --- a note that reports a message says what happened to it ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("outcome", "text"),
+    [
+        ({"message_id": "<m1@shop>"}, "Klant is op de hoogte gebracht."),
+        (PermanentError("recipient refused by smtp: 550 no such user"),
+         "Het bericht is niet verstuurd: recipient refused by smtp: 550 no such user."),
+    ],
+)  # fmt: skip
+def test_a_note_after_a_message_says_whether_it_went(
+    services: Services, now: datetime, outcome: Any, text: str
+) -> None:
+    fakes = Performers(notify_customer=[outcome])
+    failed = {"text": "Het bericht is niet verstuurd: {error}."}
+    note_payload = {"text": "Klant is op de hoogte gebracht.", "if_after_failed": failed}
+    with transaction(services.sessions) as session:
+        for action in (
+            PlannedAction(ActionKind.NOTIFY_CUSTOMER, "address", "1-notify", {"template": "x"}),
+            PlannedAction(
+                ActionKind.ADD_NOTE, "address", "1-note",
+                note_payload, after_step="1-notify", after_even_if_failed=True,
+            ),
+        ):  # fmt: skip
+            plan(session, shop_id="fietsen", order_id=None, order_external_id="1001", action=action, now=now)
+    drain(OutboxEnv(services, performers=fakes.by_kind))
+    assert fakes.performed() == ["notify_customer", "add_note"]
+    (note,) = fakes.by_kind[ActionKind.ADD_NOTE].performed
+    assert note.payload == {"text": text}

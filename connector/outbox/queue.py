@@ -27,7 +27,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, aliased
 
-from connector.actions import ActionKind, ActionRequest, PlannedAction, idempotency_key, key_parts
+from connector.actions import IF_AFTER_FAILED, ActionKind, ActionRequest, PlannedAction, idempotency_key, key_parts
 from connector.platforms.base import PermanentError, RetryableError
 from connector.store.db import transaction
 from connector.store.tables import ActionAttempt, ActionRow, OrderRow, table_of
@@ -259,6 +259,7 @@ def claim(session: Session, worker: str, now: datetime, lease_seconds: int, limi
             select(ActionAttempt.action_id).where(ActionAttempt.action_id.in_(ids), ActionAttempt.finished_at.is_(None))
         )
     )
+    outcomes = _predecessor_failures(session, [row for row, _ in rows])
     claimed = []
     for row, order_external_id in rows:
         session.add(ActionAttempt(action_id=row.id, attempt=row.attempts, worker=worker, started_at=now))
@@ -267,12 +268,35 @@ def claim(session: Session, worker: str, now: datetime, lease_seconds: int, limi
             shop_id=row.shop_id,
             kind=ActionKind(row.kind),
             idempotency_key=row.idempotency_key,
-            payload=dict(row.payload),
+            payload=_payload_for(row, outcomes.get(row.after_key or "")),
             order_external_id=order_external_id or key_parts(row.idempotency_key)[1],
             attempt=row.attempts,
         )
         claimed.append(Claimed(request, until, resumed=row.id in unfinished))
     return claimed
+
+
+def _predecessor_failures(session: Session, rows: list[ActionRow]) -> dict[str, str]:
+    """Key -> error of each failed predecessor of these rows that have payload values for that case."""
+    keys = [r.after_key for r in rows if r.after_key and r.after_even_if_failed and IF_AFTER_FAILED in r.payload]
+    if not keys:
+        return {}
+    found = session.execute(
+        select(ActionRow.idempotency_key, ActionRow.last_error).where(
+            ActionRow.idempotency_key.in_(keys), ActionRow.state == "failed"
+        )
+    )
+    return {key: error or "no reason given" for key, error in found}
+
+
+def _payload_for(row: ActionRow, predecessor_error: str | None) -> dict[str, Any]:
+    """The payload the performer gets: the action's own, or its values for a failed predecessor."""
+    payload = dict(row.payload)
+    variant = payload.pop(IF_AFTER_FAILED, None)
+    if predecessor_error is not None and isinstance(variant, dict):
+        for name, value in variant.items():
+            payload[name] = value.replace("{error}", predecessor_error) if isinstance(value, str) else value
+    return payload
 
 
 def backoff_seconds(attempt: int, retry_after: float | None = None, rng: random.Random | None = None) -> float:

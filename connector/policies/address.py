@@ -23,6 +23,7 @@ from connector.policies.base import (
     PolicyContext,
     Resolve,
     notify_payload,
+    plan_note_after_message,
     plan_notify,
     resolve_if_active,
     tag,
@@ -101,23 +102,19 @@ class AddressPolicy(PolicyBase):
         decision.incidents.append(Open(KIND, 1, details))
         prefix = f"{occurrence}-"
         locale = ctx.locale
-        note = ctx.note(
-            "address_open",
-            now,
-            problems=problem_text(locale, codes),
-            held=phrase(locale, "held") if hold else "",
-            asked=phrase(locale, "asked") if email is not None else "",
-        )
-        if hold:
-            decision.plan(
-                KIND,
-                ActionKind.HOLD_FULFILLMENT,
-                self.name,
-                prefix + "hold",
-                {"reason": "incorrect_address", "note": note},
-            )
+
+        def note(asked: str) -> str:
+            problems, held = problem_text(locale, codes), phrase(locale, "held") if hold else ""
+            return ctx.note("address_open", now, problems=problems, held=held, asked=asked)
+
+        if hold:  # the hold goes first, before the message: its note says only what is wrong
+            hold_payload = {"reason": "incorrect_address", "note": note("")}
+            decision.plan(KIND, ActionKind.HOLD_FULFILLMENT, self.name, prefix + "hold", hold_payload)
         decision.plan(KIND, ActionKind.ADD_TAGS, self.name, prefix + "tag", {"tags": [tag("address")]})
-        decision.plan(KIND, ActionKind.ADD_NOTE, self.name, prefix + "note", {"text": note})
+        notify_step = prefix + "notify" if email is not None else None
+        told = note(phrase(locale, "asked") if email is not None else "")
+        not_told = note(phrase(locale, "not_told", error="{error}"))
+        plan_note_after_message(decision, KIND, self.name, prefix + "note", notify_step, told=told, not_told=not_told)
         plan_notify(decision, KIND, self.name, prefix + "notify", email)
 
     def _fixed_in_shop(

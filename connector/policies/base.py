@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from connector.actions import ActionKind, PlannedAction
+from connector.actions import IF_AFTER_FAILED, ActionKind, PlannedAction
 from connector.address.check import AddressLookup
 from connector.calendar import BusinessCalendar, DeliveryPromise
 from connector.incidents import Incidents, IncidentView
@@ -244,6 +244,29 @@ def notify_payload(
         "marketing": marketing,
         "context": context,
     }
+
+
+def plan_note_after_message(
+    decision: Decision,
+    incident: str | None,
+    policy: str,
+    step: str,
+    notify_step: str | None,
+    *,
+    told: str,
+    not_told: str,
+) -> None:
+    """A staff note that reports a customer message: written once the message went (``told``), or, when it
+    failed for good, saying so and why (``not_told`` with ``{error}``); without a message, ``not_told`` is
+    not needed and the note is ``told`` written at once (it then reports no message)."""
+    if notify_step is None:
+        decision.plan(incident, ActionKind.ADD_NOTE, policy, step, {"text": told})
+        return
+    payload = {"text": told, IF_AFTER_FAILED: {"text": not_told}}
+    action = PlannedAction(
+        ActionKind.ADD_NOTE, policy, step, payload, after_step=notify_step, after_even_if_failed=True
+    )
+    decision.actions.append(Step(action, incident))
 
 
 def plan_notify(

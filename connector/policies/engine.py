@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from connector import codec
-from connector.actions import ActionKind
+from connector.actions import IF_AFTER_FAILED, ActionKind
 from connector.address.check import AddressLookup, lookup_provider
 from connector.incidents import (
     RESOLVED,
@@ -225,6 +225,9 @@ class _OrderWrite:
                 payload["context"] = {**payload["context"], "voucher": change["voucher"]}
             if "note_suffix" in change and "text" in payload:
                 payload["text"] = payload["text"] + change["note_suffix"]
+                variant = payload.get(IF_AFTER_FAILED)
+                if isinstance(variant, dict) and "text" in variant:
+                    payload[IF_AFTER_FAILED] = {**variant, "text": variant["text"] + change["note_suffix"]}
             if change.get("after"):  # the message goes also if the voucher fails; it then names no code
                 action = replace(action, payload=payload, after_step=change["after"], after_even_if_failed=True)
             else:

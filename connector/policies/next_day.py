@@ -20,6 +20,7 @@ from connector.policies.base import (
     PolicyContext,
     VoucherRequest,
     notify_payload,
+    plan_note_after_message,
     plan_notify,
     promise_for,
     resolve_if_active,
@@ -71,17 +72,17 @@ class NextDayPolicy(PolicyBase):
             )
         )
         locale = ctx.locale
-        note = ctx.note(
-            "next_day",
-            now,
-            method=order.shipping_method,
-            promised=day(locale, promise.deliver_on),
-            deadline=moment(locale, promise.dispatch_by.astimezone(ctx.calendar.tz)),
-            new_date=day(locale, new_date),
-            told=phrase(locale, "told") if email is not None else "",
-        )
+
+        def note(told: str) -> str:
+            deadline = moment(locale, promise.dispatch_by.astimezone(ctx.calendar.tz))
+            return ctx.note("next_day", now, method=order.shipping_method, promised=day(locale, promise.deliver_on),
+                            deadline=deadline, new_date=day(locale, new_date), told=told)  # fmt: skip
+
         decision.plan(KIND, ActionKind.ADD_TAGS, self.name, "1-tag", {"tags": [tag("next-day")]})
-        decision.plan(KIND, ActionKind.ADD_NOTE, self.name, "1-note", {"text": note})
+        told = note(phrase(locale, "told") if email is not None else "")
+        notify_step = "1-notify" if email is not None else None
+        not_told = note(phrase(locale, "not_told", error="{error}"))
+        plan_note_after_message(decision, KIND, self.name, "1-note", notify_step, told=told, not_told=not_told)
         notify_step = plan_notify(decision, KIND, self.name, "1-notify", email)
         if config.voucher:
             decision.vouchers.append(VoucherRequest(self.name, "1-voucher", KIND, notify_step, "1-note"))

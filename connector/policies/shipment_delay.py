@@ -26,6 +26,7 @@ from connector.policies.base import (
     awaiting_payment,
     live_shipments,
     notify_payload,
+    plan_note_after_message,
     plan_notify,
     promise_for,
     resolve_if_active,
@@ -172,16 +173,16 @@ class ShipmentDelayPolicy(PolicyBase):
             )
         locale = ctx.locale
         reason_text = phrase(locale, trouble.reason, date=day(locale, trouble.since), status=trouble.status or "")
-        note = ctx.note(
-            "delay",
-            now,
-            reason_text=reason_text,
-            level=level,
-            told=phrase(locale, "told") if email is not None else "",
-            call=phrase(locale, "call") if "call_task" in todo else "",
-        )
+        call = phrase(locale, "call") if "call_task" in todo else ""
+
+        def note(told: str) -> str:
+            return ctx.note("delay", now, reason_text=reason_text, level=level, told=told, call=call)
+
         decision.plan(KIND, ActionKind.ADD_TAGS, self.name, prefix + "tag", {"tags": [tag(f"late-{level}")]})
-        decision.plan(KIND, ActionKind.ADD_NOTE, self.name, prefix + "note", {"text": note})
+        told = note(phrase(locale, "told") if email is not None else "")
+        notify_step = prefix + "notify" if email is not None else None
+        not_told = note(phrase(locale, "not_told", error="{error}"))
+        plan_note_after_message(decision, KIND, self.name, prefix + "note", notify_step, told=told, not_told=not_told)
         notify_step = plan_notify(decision, KIND, self.name, prefix + "notify", email)
         if "voucher" in todo and not unpaid:
             decision.vouchers.append(VoucherRequest(self.name, prefix + "voucher", KIND, notify_step, prefix + "note"))

@@ -24,6 +24,7 @@ from connector.policies.base import (
     Resolve,
     awaiting_payment,
     notify_payload,
+    plan_note_after_message,
     plan_notify,
     ready_at,
     resolve_if_active,
@@ -137,14 +138,15 @@ class StalePolicy(PolicyBase):
                 },
             )
         )
-        note = ctx.note(
-            f"stale_{reason}",
-            now,
-            since=day(ctx.locale, ctx.local_date(since)),
-            told=phrase(ctx.locale, "told") if email is not None else "",
-        )
+
+        def note(told: str) -> str:
+            return ctx.note(f"stale_{reason}", now, since=day(ctx.locale, ctx.local_date(since)), told=told)
+
         decision.plan(KIND, ActionKind.ADD_TAGS, self.name, prefix + "tag", {"tags": [tag("stale")]})
-        decision.plan(KIND, ActionKind.ADD_NOTE, self.name, prefix + "note", {"text": note})
+        told = note(phrase(ctx.locale, "told") if email is not None else "")
+        notify_step = prefix + "notify" if email is not None else None
+        not_told = note(phrase(ctx.locale, "not_told", error="{error}"))
+        plan_note_after_message(decision, KIND, self.name, prefix + "note", notify_step, told=told, not_told=not_told)
         plan_notify(decision, KIND, self.name, prefix + "notify", email)
 
     def _call(self, decision: Decision, occurrence: int, reason: str, now: datetime, ctx: PolicyContext) -> None:

@@ -43,7 +43,15 @@ def test_missing_house_number_holds_tags_notes_and_asks() -> None:
         "24 nov 2026 10:05 ordercare: adres klopt niet: huisnummer ontbreekt. Verzending staat vast. "
         "Klant is gevraagd het adres aan te vullen."
     )
-    assert payload(decision, ActionKind.HOLD_FULFILLMENT) == {"reason": "incorrect_address", "note": note}
+    # the hold goes before the message, so its note claims nothing about the customer
+    held = "24 nov 2026 10:05 ordercare: adres klopt niet: huisnummer ontbreekt. Verzending staat vast."
+    assert payload(decision, ActionKind.HOLD_FULFILLMENT) == {"reason": "incorrect_address", "note": held}
+    # the staff note waits for the message and says so only once it went, or that and why it did not
+    (step,) = [s.action for s in decision.actions if s.action.kind is ActionKind.ADD_NOTE]
+    assert (step.after_step, step.after_even_if_failed) == ("1-notify", True)
+    assert payload(decision, ActionKind.ADD_NOTE)["if_after_failed"] == {
+        "text": held + " Het bericht aan de klant is niet verstuurd: {error}."
+    }
     email = payload(decision, ActionKind.NOTIFY_CUSTOMER)
     assert email["template"] == "address_question"
     assert email["to"] == "sanne@example.nl"
