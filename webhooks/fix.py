@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from email.utils import parseaddr
 from typing import Any
 
 from flask import Blueprint, Response, current_app, make_response, render_template, request
@@ -67,8 +68,8 @@ def _language(order: Order | None, shop: Shop | None) -> str:
     asked = request.values.get("lang")
     if asked in LANGUAGES:
         return asked
-    if order is None or shop is None:
-        return "en"
+    if order is None or shop is None:  # a link we cannot read: the browser's language, Dutch first
+        return request.accept_languages.best_match(LANGUAGES) or LANGUAGES[0]
     return normalise_locale(order.customer.locale, default=normalise_locale(shop.locale))
 
 
@@ -85,7 +86,16 @@ def _gone(state: fixlinks.LinkState, used_at: datetime | None, lang: str, shop: 
     if used_at is not None and shop is not None:
         used_on = format_day(_calendar(_services(), shop).local_date(used_at), lang)
     status = 404 if state is fixlinks.LinkState.UNKNOWN else 410
-    return _page("fix/gone.html", status, lang, reason=state.value, used_on=used_on)
+    contact = _contact(shop)
+    return _page("fix/gone.html", status, lang, reason=state.value, used_on=used_on, shop=shop, contact=contact)
+
+
+def _contact(shop: Shop | None) -> str | None:
+    """Where the customer reaches the shop: its reply-to address, else its sender."""
+    if shop is None:
+        return None
+    voice = _services().settings.voice_for(shop.id)
+    return parseaddr(voice.reply_to or voice.sender)[1] or None
 
 
 def _open(signed: str) -> Link | Response:

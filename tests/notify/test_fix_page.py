@@ -308,6 +308,9 @@ def test_a_used_link_does_not_work_again(client: FlaskClient, services: Services
     assert second.status_code == 410
     assert "Deze link is al gebruikt" in text_of(second)
     assert "op dinsdag 24 november verbeterd" in text_of(second)
+    # the shop's name and how to reach it
+    assert "Vragen? Mail Fietsenwinkel Één via help@fietsenwinkel.example ." in text_of(second)  # text_of spaces tags
+    assert '<a href="mailto:help@fietsenwinkel.example">' in second.get_data(as_text=True)
     assert client.get(stored["url"]).status_code == 410
     assert snapshot(services) == after_first
 
@@ -325,7 +328,12 @@ def test_a_tampered_link_is_not_found(
     before = snapshot(services)
     response = client.get(url)
     assert response.status_code == 404
-    assert "This link does not work" in text_of(response)
+    assert "Deze link werkt niet" in text_of(response)  # no order to read a language from: Dutch first
+    english = client.get(url, headers={"Accept-Language": "en-GB,en;q=0.9,nl;q=0.5"})
+    assert english.status_code == 404
+    assert "This link does not work" in text_of(english)
+    german = client.get(url, headers={"Accept-Language": "de-DE"})
+    assert "Deze link werkt niet" in text_of(german)
     assert client.post(url, data={"csrf_token": "x", "action": "save"}).status_code == 404
     assert snapshot(services) == before
 
