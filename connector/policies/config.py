@@ -10,7 +10,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Mapping
-from datetime import date, time
+from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from functools import lru_cache
 from typing import Annotated, Any, Literal
@@ -252,6 +252,27 @@ class CompensationConfig(_Block):
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
 
 
+class MessagesConfig(_Block):
+    """When customer e-mail may go: nothing is sent in the quiet hours (shop time); what is decided then
+    waits for ``quiet_until``. Equal times switch the quiet hours off."""
+
+    quiet_from: TimeOfDay = time(21, 0)
+    quiet_until: TimeOfDay = time(8, 0)
+
+    def send_at(self, now: datetime, tz: tzinfo) -> datetime:
+        """``now``, or the end of the quiet hours ``now`` falls in."""
+        local = now.astimezone(tz)
+        start, end = self.quiet_from, self.quiet_until
+        clock = local.time()
+        if start == end:
+            return now
+        quiet = start <= clock or clock < end if start > end else start <= clock < end
+        if not quiet:
+            return now
+        day = local.date() if clock < end else local.date() + timedelta(days=1)
+        return datetime.combine(day, end, tzinfo=tz).astimezone(now.tzinfo)
+
+
 class PoliciesConfig(BaseModel):
     """All policy settings of one shop (defaults merged with its overrides)."""
 
@@ -264,6 +285,7 @@ class PoliciesConfig(BaseModel):
     shipment_delay: ShipmentDelayConfig = Field(default_factory=ShipmentDelayConfig)
     review: ReviewConfig = Field(default_factory=ReviewConfig)
     compensation: CompensationConfig = Field(default_factory=CompensationConfig)
+    messages: MessagesConfig = Field(default_factory=MessagesConfig)
     retry_after_error: ConfigDuration = Duration.parse("1 hour")
 
 

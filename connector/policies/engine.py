@@ -241,6 +241,8 @@ class _OrderWrite:
             now=self.now,
             incident_id=incident.id if incident is not None else None,
         )
+        if action.kind is ActionKind.NOTIFY_CUSTOMER:  # never in the quiet hours: it waits for the morning
+            row["next_attempt_at"] = self.ctx.config.messages.send_at(self.now, self.ctx.calendar.tz)
         json.dumps(row["payload"])  # a payload the store cannot take fails this order, not the round
         code = action.payload["code"] if action.kind is ActionKind.CREATE_VOUCHER else None
         self.planned.append(_Planned(row, code))
