@@ -1,8 +1,17 @@
 """OrderEvent -> stored order: dedupe, merge (newer wins), raw event log, next check.
 
-Merging is a join: the top-level snapshot with the newer platform timestamp wins, shipments and holds
-are united by id (each one newer-wins), carrier events are united. Because the join is commutative,
-associative and idempotent, any order of deliveries with any repeats converges to the state of the
+Dedupe: a delivery key (Shopify's webhook id) seen before is a duplicate. A content key (WooCommerce, which
+sends a fresh delivery id on every attempt; ``connector.platforms.base.content_key``) seen before is a
+duplicate only while the stored order still carries that content, and a deletion only while the order is
+still deleted: the same body can be news again (changed back at one timestamp; trashed after a restore).
+
+Merging: the top-level snapshot with the newer platform timestamp wins; at one timestamp the one that
+arrived later wins, because WooCommerce with the legacy post storage sends real changes (an address fixed
+over REST, a carrier status saved as meta) without moving ``date_modified_gmt``, and builds each body when
+it sends it. Shipments and holds are united by id, each one newer-wins with the same rule at one timestamp,
+except that a delivered parcel stays delivered and a released hold released (a late copy of the earlier
+body cannot undo them); carrier events are united. For distinct timestamps the join is commutative,
+associative and idempotent, so any order of deliveries with any repeats converges to the state of the
 in-order sequence. Events for an order we have not seen yet wait in ``pending_events``.
 
 Nothing here calls a shop: the webhook request path stores and answers.
@@ -35,6 +44,7 @@ from connector.model import (
     Shipment,
     ShipmentStatus,
 )
+from connector.platforms.base import is_content_key
 from connector.shops import Shop
 from connector.store.tables import OrderRow, PendingEvent, RawEvent, WebhookReceipt, table_of
 
@@ -69,17 +79,36 @@ def _canonical(value: Any, drop: tuple[str, ...] = ()) -> str:
     return json.dumps(data, sort_keys=True)
 
 
+def _later(a_at: datetime | None, b_at: datetime | None, a_key: Any, b_key: Any, a_canon: str, b_canon: str) -> bool:
+    """Whether ``b`` (the later arrival) wins over ``a``: the newer timestamp, then ``*_key`` (progress that a
+    late copy of an earlier body must not undo); at one timestamp ``b``. Records without a timestamp of their
+    own (a carrier scan's stub) are ranked by content, so merging them stays commutative."""
+    if (a_at or _EPOCH, a_key) != (b_at or _EPOCH, b_key):
+        return bool((b_at or _EPOCH, b_key) > (a_at or _EPOCH, a_key))
+    if a_at is not None and b_at is not None:
+        return True
+    return b_canon > a_canon
+
+
 def _merge_shipment(a: Shipment, b: Shipment) -> Shipment:
-    """The record with the newer timestamp wins; carrier events are united."""
-    rank_a = (a.updated_at or _EPOCH, _canonical(a, ("events",)))
-    rank_b = (b.updated_at or _EPOCH, _canonical(b, ("events",)))
-    newer = a if rank_a >= rank_b else b
+    """``b`` arrived later. The record with the newer timestamp wins, at one timestamp a delivered one, then
+    ``b``; carrier events are united."""
+    b_wins = _later(
+        a.updated_at,
+        b.updated_at,
+        a.status is ShipmentStatus.DELIVERED,
+        b.status is ShipmentStatus.DELIVERED,
+        _canonical(a, ("events",)),
+        _canonical(b, ("events",)),
+    )
+    newer = b if b_wins else a
     events = {e.external_id: e for e in (*a.events, *b.events)}
     ordered = tuple(sorted(events.values(), key=lambda e: (e.happened_at, e.external_id)))
     return newer if ordered == newer.events else replace(newer, events=ordered)
 
 
 def union_shipments(a: Iterable[Shipment], b: Iterable[Shipment]) -> tuple[Shipment, ...]:
+    """United by id; ``b`` arrived later."""
     merged: dict[str, Shipment] = {}
     for shipment in (*a, *b):
         current = merged.get(shipment.external_id)
@@ -87,20 +116,21 @@ def union_shipments(a: Iterable[Shipment], b: Iterable[Shipment]) -> tuple[Shipm
     return tuple(merged[k] for k in sorted(merged))
 
 
-def _hold_rank(hold: Hold) -> tuple[datetime, bool, str]:
-    return (hold.changed_at or _EPOCH, hold.released, _canonical(hold))
+def _hold_wins(current: Hold, hold: Hold) -> bool:
+    """``hold`` arrived later: the newer change wins, at one time a release, then the later arrival."""
+    return _later(
+        current.changed_at, hold.changed_at, current.released, hold.released, _canonical(current), _canonical(hold)
+    )
 
 
 def union_holds(a: Iterable[Hold], b: Iterable[Hold]) -> tuple[Hold, ...]:
+    """United by id; ``b`` arrived later."""
     merged: dict[str, Hold] = {}
     for hold in (*a, *b):
         current = merged.get(hold.external_id)
-        if current is None or _hold_rank(hold) > _hold_rank(current):
+        if current is None or _hold_wins(current, hold):
             merged[hold.external_id] = hold
     return tuple(merged[k] for k in sorted(merged))
-
-
-_DERIVED = ("status", "shipments", "holds", "hold_check")
 
 
 def _later_check(a: HoldCheck | None, b: HoldCheck | None) -> HoldCheck | None:
@@ -119,10 +149,13 @@ def derive_status(order: Order) -> Order:
 
 
 def merge_orders(old: Order, new: Order) -> Order:
-    """The join of two versions of one order: newer snapshot, united shipments and holds."""
-    rank_old = (old.updated_at, old.platform_status, _canonical(old, _DERIVED))
-    rank_new = (new.updated_at, new.platform_status, _canonical(new, _DERIVED))
-    top, other = (new, old) if rank_new > rank_old else (old, new)
+    """The join of two versions of one order (``new`` arrived later): newer snapshot, united shipments and holds.
+
+    At one ``updated_at`` the later arrival's snapshot wins: with the legacy post storage WooCommerce sends an
+    address fix or a meta-only save with an unchanged ``date_modified_gmt``, and builds the body when it sends
+    it, so the later delivery carries the later state. Equal content at one time changes nothing.
+    """
+    top, other = (new, old) if new.updated_at >= old.updated_at else (old, new)
     merged = top.with_changes(
         paid_at=_paid_at(top, other),
         shipments=union_shipments(old.shipments, new.shipments),
@@ -148,14 +181,20 @@ def _paid_at(top: Order, other: Order) -> datetime | None:
     return max(times, default=None)
 
 
-def _apply_part(order: Order, event: OrderEvent) -> Order:
+def _apply_part(order: Order, event: OrderEvent, *, event_first: bool = False) -> Order:
+    """The part ``event`` carries merged into ``order``; ``event_first``: the event arrived before the order
+    version (it waited for it), so at one timestamp the order's record wins."""
+
+    def united(mine: tuple[Any, ...], part: Any, union: Callable[[Any, Any], Any]) -> Any:
+        return union((part,), mine) if event_first else union(mine, (part,))
+
     if event.kind is EventKind.SHIPMENT and event.shipment is not None:
-        return derive_status(order.with_changes(shipments=union_shipments(order.shipments, (event.shipment,))))
+        return derive_status(order.with_changes(shipments=united(order.shipments, event.shipment, union_shipments)))
     if event.kind is EventKind.SHIPMENT_EVENT and event.shipment_event is not None and event.shipment_id:
         stub = Shipment(external_id=event.shipment_id, events=(event.shipment_event,))
-        return derive_status(order.with_changes(shipments=union_shipments(order.shipments, (stub,))))
+        return derive_status(order.with_changes(shipments=united(order.shipments, stub, union_shipments)))
     if event.kind is EventKind.HOLD and event.hold is not None:
-        return order.with_changes(holds=union_holds(order.holds, (event.hold,)))
+        return order.with_changes(holds=united(order.holds, event.hold, union_holds))
     return order
 
 
@@ -255,7 +294,7 @@ def store_order(session: Session, order: Order, now: datetime) -> Outcome:
             event = codec.load_event(data)
             if event.kind is EventKind.ORDER_DELETED:
                 deletions.append(event.occurred_at)
-            merged = _apply_part(merged, event)
+            merged = _apply_part(merged, event, event_first=True)
         if pending:
             session.execute(delete(PendingEvent).where(PendingEvent.id.in_([p[0] for p in pending])))
         values = _order_values(merged, now)
@@ -361,9 +400,14 @@ def ingest(
 ) -> Outcome:
     """Apply one event inside the caller's transaction; a repeated delivery changes nothing."""
     receipt = {"shop_id": shop.id, "dedupe_key": event.dedupe_key[:255], "topic": event.topic[:64], "received_at": now}
-    if session.connection().execute(_statement(session, "receipt"), receipt).scalar() is None:
+    if session.connection().execute(_statement(session, "receipt"), receipt).scalar() is not None:
+        outcome = HANDLERS[event.kind](session, shop, event, now)
+    elif is_content_key(event.dedupe_key):
+        outcome = _content_seen_before(session, shop, event, now)
+        if outcome is Outcome.DUPLICATE:
+            return outcome
+    else:
         return Outcome.DUPLICATE
-    outcome = HANDLERS[event.kind](session, shop, event, now)
     if raw is not None and event.kind not in _NO_RAW_LOG:
         body = raw.body[:raw_max_bytes]
         session.connection().execute(
@@ -382,6 +426,24 @@ def ingest(
             },
         )
     return outcome
+
+
+_SEEN_AGAIN = frozenset({EventKind.ORDER, EventKind.ORDER_DELETED})
+
+
+def _content_seen_before(session: Session, shop: Shop, event: OrderEvent, now: datetime) -> Outcome:
+    """Content we have had before is a duplicate, unless the stored order has moved away from it since.
+
+    At one ``date_modified_gmt`` an address can be changed and changed back (the stored order now differs from
+    this snapshot, which is news again), and a trash after a restore sends the body of the first trash (the
+    order is live now, so the deletion applies again). A repeat whose order is not stored (it waits, or it was
+    erased) stays a duplicate.
+    """
+    external_id = event.order_external_id or (event.order.external_id if event.order else None)
+    if event.kind not in _SEEN_AGAIN or external_id is None or _order_row(session, shop.id, external_id) is None:
+        return Outcome.DUPLICATE
+    outcome = HANDLERS[event.kind](session, shop, event, now)
+    return Outcome.DUPLICATE if outcome is Outcome.STALE else outcome
 
 
 # compliance and uninstall bodies carry personal data we must not keep, and the shop may be gone

@@ -322,8 +322,10 @@ class CustomerRef:
 class OrderEvent:
     """What an adapter makes of one delivery: topic, dedupe key, time, and the payload it carries.
 
-    ``dedupe_key`` identifies the delivery (Shopify's webhook id) or the content (WooCommerce's
-    order id + ``date_modified_gmt``); ingest drops a second delivery with the same key.
+    ``dedupe_key`` identifies the delivery (Shopify's webhook id: seen before, dropped) or the content
+    (WooCommerce: ``content:`` order id, ``date_modified_gmt`` and a digest of the mapped order, because a
+    real WooCommerce sends real changes with an unchanged ``date_modified_gmt``); a content key seen
+    before is dropped only while the stored order still carries that content.
     """
 
     kind: EventKind

@@ -2,8 +2,12 @@
 
 Per shop, under a lease: read the orders changed since the last sync through the platform client,
 ingest them like deliveries (same dedupe and newer-wins rules), advance the cursor, and make sure our
-webhook subscriptions exist and are enabled. An error ends this shop's run with the error on its report
-(the cursor stays at the newest order stored); it never stops the other shops' reconcile.
+webhook subscriptions exist and are enabled. Where the platform's listing cannot see every change
+(``RereadsOrders``: WooCommerce with the legacy post storage keeps ``date_modified`` on an address or
+meta-only save), the orders we are watching, with an open incident or a hold of ours, are also read again
+by id, so a staff fix in the shop releases our hold and a delivered parcel ends the delay ladder even when
+its webhook was lost. An error ends this shop's run with the error on its report (the cursor stays at the
+newest order stored); it never stops the other shops' reconcile.
 """
 
 from __future__ import annotations
@@ -12,27 +16,68 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from connector import codec
+from connector.incidents import RESOLVED
 from connector.ingest import Outcome, ingest
 from connector.leases import acquire, release
-from connector.platforms.base import PlatformClient, PlatformError
+from connector.model import OrderStatus
+from connector.platforms.base import PlatformClient, PlatformError, RereadsOrders
 from connector.services import Services
 from connector.shops import Shop
 from connector.store.db import transaction
-from connector.store.tables import ShopRow
+from connector.store.tables import IncidentRow, OrderRow, ShopRow
 
 log = logging.getLogger(__name__)
 
 # look back a little before the cursor: platforms' "updated_at" and our clock are not one clock
 OVERLAP = timedelta(minutes=2)
 
+# At most this many watched orders are read again per run (WooCommerce: 100 ids a request, so 5 requests),
+# the soonest ``next_check_at`` first: the orders a policy is about to act on. Each tick moves an order's
+# next check on, so with more watched orders than this the others come up in later runs.
+REREAD_LIMIT = 500
+
+OWN_HOLD_PREFIX = "ordercare"  # the handle of the holds we place (as the policies read it)
+
 
 @dataclass
 class ReconcileReport:
     shop_id: str
-    seen: int = 0
-    applied: int = 0
+    seen: int = 0  # orders the change listing returned
+    applied: int = 0  # of those and of the re-read ones: new or changed
     webhooks_changed: int = 0
     error: str | None = None
+    reread: int = 0  # watched orders read again by id (``RereadsOrders``)
+
+
+def watched_orders(session: Session, shop_id: str, limit: int = REREAD_LIMIT) -> list[str]:
+    """External ids of this shop's live orders with an open incident or an active hold of ours (at most
+    ``limit``, soonest next check first)."""
+    incident = exists().where(IncidentRow.order_id == OrderRow.id, IncidentRow.state != RESOLVED)
+    live = (OrderRow.shop_id == shop_id, OrderRow.deleted.is_(False))
+    order = (OrderRow.next_check_at.is_(None), OrderRow.next_check_at, OrderRow.id)
+    with_incident = session.execute(
+        select(OrderRow.external_id, OrderRow.next_check_at, OrderRow.id)
+        .where(*live, incident)
+        .order_by(*order)
+        .limit(limit)
+    ).all()
+    on_hold = session.execute(
+        select(OrderRow.external_id, OrderRow.next_check_at, OrderRow.id, OrderRow.data)
+        .where(*live, ~incident, OrderRow.status == OrderStatus.ON_HOLD.value)
+        .order_by(*order)
+        .limit(limit)
+    ).all()
+    ours = [
+        (external_id, next_check_at, row_id)
+        for external_id, next_check_at, row_id, data in on_hold
+        if any((h.handle or "").startswith(OWN_HOLD_PREFIX) for h in codec.load_order(data).active_holds)
+    ]
+    rows = sorted([*with_incident, *ours], key=lambda r: (r[1] is None, r[1], r[2]))
+    return [external_id for external_id, _, _ in rows[:limit]]
 
 
 def reconcile_shop(
@@ -49,14 +94,27 @@ def reconcile_shop(
     newest = cursor
     try:
         since = cursor - OVERLAP if cursor else None
+        listed: set[str] = set()
         for event in client.changed_orders(since):
             report.seen += 1
             with transaction(services.sessions) as session:
                 outcome = ingest(session, shop, event, services.now())
             if outcome is Outcome.APPLIED:
                 report.applied += 1
-            if event.order is not None and (newest is None or event.order.updated_at > newest):
-                newest = event.order.updated_at
+            if event.order is not None:
+                listed.add(event.order.external_id)
+                if newest is None or event.order.updated_at > newest:
+                    newest = event.order.updated_at
+        if isinstance(client, RereadsOrders):
+            with services.sessions() as session:
+                watched = [i for i in watched_orders(session, shop.id) if i not in listed]
+            # the cursor stays where the listing left it: a re-read is not a place in the listing's order
+            for event in client.read_orders(watched) if watched else ():
+                report.reread += 1
+                with transaction(services.sessions) as session:
+                    outcome = ingest(session, shop, event, services.now())
+                if outcome is Outcome.APPLIED:
+                    report.applied += 1
         if check_webhooks:
             callback = services.settings.public_url.rstrip("/") + f"/webhooks/{shop.platform.value}"
             report.webhooks_changed = len(client.ensure_webhooks(callback))

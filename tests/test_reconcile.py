@@ -8,7 +8,10 @@ by ``OVERLAP`` and no further. Reconcile only ingests: it plans no actions (poli
 tick), so the outbox stays empty throughout.
 
 One simulated clock (fixed at START, moved on only by the tests) drives ordercare and both sandboxes; every
-test runs on SQLite and PostgreSQL.
+test runs on SQLite and PostgreSQL. In those tests the WooCommerce site runs with HPOS, where every change
+moves ``date_modified``. The last tests run it with the legacy post storage (WooCommerce 7.9's default), whose
+address and meta-only saves keep ``date_modified``, so ``modified_after`` cannot list them: reconcile reads
+the orders it watches (an open incident, a hold of ours) again by id.
 """
 
 from __future__ import annotations
@@ -17,19 +20,25 @@ import copy
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import pytest
+import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from connector import codec
+from connector.ingest import Outcome, ingest
 from connector.leases import acquire
-from connector.model import Address, Order, OrderStatus
+from connector.model import Address, Order, OrderStatus, Platform
+from connector.notify.mailer import MemoryMailer
 from connector.outbox.env import OutboxEnv
-from connector.reconcile import ReconcileReport, reconcile_shop
+from connector.outbox.queue import drain
+from connector.platforms.base import RereadsOrders, is_content_key
+from connector.policies.engine import run_until_idle
+from connector.reconcile import ReconcileReport, reconcile_shop, watched_orders
 from connector.sandbox.server import BackgroundServer
 from connector.sandbox.shopify import BucketConfig, SandboxShop, ShopifySandbox
 from connector.sandbox.shopify import Faults as ShopifyFaults
@@ -47,8 +56,10 @@ from connector.store.tables import (
     ShopRow,
     WebhookReceipt,
 )
+from tests.builders import order, order_event, with_merchant_hold, with_our_hold
 from tests.conftest import make_settings
 from tests.reliability.support import Clock
+from webhooks import create_app
 
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # Tuesday, 10:00 in Amsterdam
 PUBLIC_URL = "http://127.0.0.1:8000"  # ordercare's address as the shops know it; nothing is delivered there
@@ -212,7 +223,8 @@ class WooSide:
         assert self.site.deliveries == []
 
     def receipt_key(self, external_id: str, updated_at: datetime) -> str:
-        return f"{external_id}:{updated_at.strftime('%Y-%m-%dT%H:%M:%S')}"  # the same key as the webhook's
+        # the same key as the webhook's, without its content digest (``version``)
+        return f"content:{external_id}:{updated_at.strftime('%Y-%m-%dT%H:%M:%S')}"
 
     def fail_every_call(self, failing: bool) -> str:
         self.site.faults = WooFaults(error_rate=1.0 if failing else 0.0)
@@ -269,7 +281,7 @@ def world(
     shopify = ShopifySandbox(clock=clock, bucket=BucketConfig(maximum=100_000, restore_rate=100_000))
     shopify.url = shopify_url
     shopify_router.target = shopify
-    woo = WooSandbox(clock=clock, ping_on_create=False, site_url=woo_url)
+    woo = WooSandbox(clock=clock, ping_on_create=False, site_url=woo_url, hpos=True)
     woo_router.target = woo
     shopify_side, woo_side = ShopifySide(shopify), WooSide(woo)
     side: Side = shopify_side if request.param == "shopify" else woo_side
@@ -303,6 +315,11 @@ ORDER_COLUMNS = (
 )  # fmt: skip
 
 
+def version(key: str) -> str:
+    """A receipt's key without the digest a content key ends in: which version of which order was read."""
+    return key.rsplit(":", 1)[0] if is_content_key(key) else key
+
+
 def store(sessions: sessionmaker[Session]) -> Store:
     with sessions() as session:
         orders = {
@@ -312,7 +329,7 @@ def store(sessions: sessionmaker[Session]) -> Store:
         return Store(
             orders=orders,
             receipts=frozenset(
-                (shop_id, key)
+                (shop_id, version(key))
                 for shop_id, key in session.execute(select(WebhookReceipt.shop_id, WebhookReceipt.dedupe_key))
             ),
             cursors={s.id: s.reconcile_cursor for s in session.scalars(select(ShopRow))},
@@ -634,3 +651,246 @@ def test_an_order_that_cannot_be_read_ends_this_shops_run_and_keeps_what_was_sto
     assert_nothing_else(after)  # the lease is given back
     assert last_reconciled_at(w) == placed_at
     assert (w.shop_id, first) in after.orders
+
+
+# --- WooCommerce with the legacy post storage: changes the listing cannot see -------------------------
+
+
+class Switch:
+    """ordercare's web app behind a loopback server that can be taken down (a delivery then fails, and
+    WooCommerce never retries it: the webhook is lost)."""
+
+    def __init__(self) -> None:
+        self.app: Any = None
+        self.up = True
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if not self.up:
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [b"down"]
+        return self.app(environ, start_response)
+
+
+@dataclass
+class Legacy:
+    """A WooCommerce site with the legacy post storage (the sandbox's default), whose webhooks reach ordercare
+    (or are lost), ordercare's ticks and outbox against it, and one reconcile job."""
+
+    site: WooSandbox
+    services: Services
+    env: OutboxEnv
+    clock: Clock
+    web: Switch
+    shop_id: str = "theewinkel"
+
+    def reconcile(self) -> ReconcileReport:
+        shop = self.services.shops.get(self.shop_id)
+        assert shop is not None
+        return reconcile_shop(self.services, shop, self.env.client_for(self.shop_id), self.env.worker)
+
+    def deliver(self) -> list[int | None]:
+        """WooCommerce's delivery queue runs (bodies built now): the answers ordercare gave."""
+        return [d.status for d in self.site.deliver_pending()]
+
+    def lose(self) -> None:
+        """The queued deliveries go out while ordercare is down: gone."""
+        self.web.up = False
+        try:
+            assert {status for status in self.deliver()} == {503}
+        finally:
+            self.web.up = True
+
+    def tick(self) -> None:
+        """The policies decide, and the outbox carries out what they planned in the shop."""
+        run_until_idle(self.services, self.clock.now)
+        drain(self.env)
+
+    def incident(self, order_id: int, kind: str) -> tuple[str, str | None]:
+        with self.services.sessions() as session:
+            row = session.execute(
+                select(IncidentRow.state, IncidentRow.resolution)
+                .join(OrderRow, OrderRow.id == IncidentRow.order_id)
+                .where(OrderRow.external_id == str(order_id), IncidentRow.kind == kind)
+            ).one()
+            return row.state, row.resolution
+
+    def outcomes(self, order_id: int) -> list[tuple[str, str]]:
+        """(topic, outcome) of the deliveries for the order ordercare stored (a duplicate leaves no raw event)."""
+        with self.services.sessions() as session:
+            return [
+                (topic, outcome)
+                for topic, outcome in session.execute(
+                    select(RawEvent.topic, RawEvent.outcome)
+                    .where(RawEvent.order_external_id == str(order_id))
+                    .order_by(RawEvent.id)
+                )
+            ]
+
+    def stored(self, order_id: int) -> Order:
+        with self.services.sessions() as session:
+            row = session.scalars(select(OrderRow).where(OrderRow.external_id == str(order_id))).one()
+            return codec.load_order(row.data)
+
+    def busy_shop(self) -> None:
+        """Ten minutes on another order comes in and the next reconcile lists it: the cursor moves past every
+        earlier version, so ``modified_after`` no longer reaches the orders before it."""
+        self.clock.advance(timedelta(minutes=10))
+        self.site.create_order(email="pieter@example.nl")
+        assert self.deliver() == [200]
+        self.reconcile()
+        with self.services.sessions() as session:
+            row = session.get(ShopRow, self.shop_id)
+            assert row is not None
+            assert row.reconcile_cursor == self.clock.now
+
+
+@pytest.fixture
+def legacy(db_url: str, clock: Clock, servers: tuple[Router, str, Router, str]) -> Iterator[Legacy]:
+    _, _, woo_router, woo_url = servers
+    site = WooSandbox(clock=clock, ping_on_create=False, site_url=woo_url)  # hpos=False: the legacy post storage
+    woo_router.target = site
+    web = Switch()
+    with BackgroundServer(web) as ours:
+        settings = make_settings(db_url, public_url=ours.url, shops=[site.shop_config("theewinkel")])
+        services = Services.build(settings, clock=clock)
+        web.app = create_app(services)
+        env = OutboxEnv(services, mailer=MemoryMailer())
+        w = Legacy(site, services, env, clock, web)
+        assert w.reconcile() == ReconcileReport("theewinkel", webhooks_changed=4)  # our webhooks, no orders yet
+        yield w
+        env.close()
+        services.engine.dispose()
+
+
+def staff_fix_over_rest(site: WooSandbox, order_id: int) -> requests.Response:
+    """An integration (an ERP, a support tool) corrects the address through the REST API, as staff do."""
+    return requests.put(
+        f"{site.site_url}/wp-json/wc/v3/orders/{order_id}",
+        json={
+            "shipping": {"address_1": "Kerkstraat 12"},
+            "meta_data": [{"key": "_shipping_house_number", "value": "12"}],
+        },
+        auth=(site.consumer_key, site.consumer_secret),
+        timeout=10,
+    )
+
+
+@pytest.mark.parametrize("path", ["webhook", "reconcile"])
+def test_a_staff_address_fix_over_rest_releases_our_hold_though_date_modified_stays(legacy: Legacy, path: str) -> None:
+    """WooCommerce 7.9 (legacy post storage) sends the fixed address with the old ``date_modified_gmt``. Before,
+    the webhook was answered ``duplicate`` (key: id + date) and ``modified_after`` never listed the order, so
+    the hold stayed and the incident open; both paths failed here (no "applied" delivery; ``applied=0``)."""
+    w = legacy
+    # given: an order without a house number, held by ordercare (its hold, a status change, moves the date)
+    oid = int(w.site.create_order(street="Kerkstraat", house_number="", postcode="1017 GC", city="Amsterdam")["id"])
+    assert w.deliver() == [200]
+    w.tick()
+    assert w.incident(oid, "address") == ("open", None)
+    assert (w.site.order(oid)["status"], w.site.meta(oid)["_ordercare_hold"]) == ("on-hold", "1")
+    assert set(w.deliver()) == {200}
+    held = w.site.order(oid)["date_modified_gmt"]
+    w.busy_shop()
+
+    # when: ten minutes later staff fix the address over REST
+    w.clock.advance(timedelta(minutes=10))
+    assert staff_fix_over_rest(w.site, oid).status_code == 200
+    assert w.site.order(oid)["date_modified_gmt"] == held
+    assert ("order.updated", oid) in w.site.pending_deliveries()
+    before = w.outcomes(oid)
+    if path == "webhook":
+        assert w.deliver() == [200]
+        assert w.outcomes(oid) == [*before, ("order.updated", "applied")]
+    else:
+        w.lose()
+        assert w.reconcile() == ReconcileReport(w.shop_id, seen=1, applied=1, reread=1)  # the other order: seen
+        assert w.outcomes(oid) == before  # (reconcile keeps no raw events)
+
+    # then: ordercare has the new address, and the next tick resolves the incident and releases our hold
+    address = w.stored(oid).shipping_address
+    assert address is not None
+    assert (address.street, address.house_number) == ("Kerkstraat", "12")
+    w.tick()
+    assert w.incident(oid, "address") == ("resolved", "address corrected in the shop")
+    assert w.site.order(oid)["status"] == "processing"
+
+
+@pytest.mark.parametrize("path", ["webhook", "reconcile"])
+def test_a_carrier_status_saved_as_meta_ends_the_delay_ladder(legacy: Legacy, path: str) -> None:
+    """TrackShip writes "delivered" with ``update_meta_data`` + ``save``: ``order.updated`` with the old
+    ``date_modified_gmt``. Before, it was a duplicate and invisible to the listing, and the ladder went on."""
+    w = legacy
+    # given: a parcel expected on Wednesday, still in transit on Friday: the delay ladder has started
+    oid = int(w.site.create_order()["id"])
+    w.site.add_tracking(oid, number="3SDEMO0001", status="in_transit", estimated_delivery="2026-11-25")
+    assert set(w.deliver()) == {200}
+    w.clock.now = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+    w.busy_shop()
+    w.tick()
+    assert w.incident(oid, "shipment_delay")[0] in ("open", "escalated")
+    assert set(w.deliver()) <= {200}  # our tags, meta only: the same date, and applied
+    shipped = w.site.order(oid)["date_modified_gmt"]
+
+    # when: ten minutes later the carrier reports the parcel delivered
+    w.clock.advance(timedelta(minutes=10))
+    w.site.set_shipment_status(oid, 0, "delivered")
+    assert w.site.order(oid)["date_modified_gmt"] == shipped
+    if path == "webhook":
+        assert w.deliver() == [200]
+        assert w.outcomes(oid)[-1] == ("order.updated", "applied")
+    else:
+        w.lose()
+        assert w.reconcile() == ReconcileReport(w.shop_id, seen=1, applied=1, reread=1)
+
+    # then
+    assert w.stored(oid).status is OrderStatus.DELIVERED
+    w.tick()
+    assert w.incident(oid, "shipment_delay")[0] == "resolved"
+
+
+def test_reconcile_reads_again_only_the_orders_it_watches(legacy: Legacy) -> None:
+    """Watched: an open incident, or an active hold of ours. Not: a quiet order, a resolved incident."""
+    w = legacy
+    quiet = int(w.site.create_order()["id"])
+    flagged = int(w.site.create_order(street="Kerkstraat", house_number="", postcode="1017 GC")["id"])
+    assert set(w.deliver()) == {200}
+    w.tick()
+    assert set(w.deliver()) == {200}
+    w.busy_shop()
+    with w.services.sessions() as session:
+        assert watched_orders(session, w.shop_id) == [str(flagged)]
+        assert watched_orders(session, w.shop_id, limit=0) == []
+    client = w.env.client_for(w.shop_id)
+    assert isinstance(client, RereadsOrders)
+    before = w.site.counters["requests"]
+    read = [str(e.order_external_id) for e in client.read_orders([str(flagged), str(quiet), str(flagged), "999999"])]
+    assert sorted(read) == sorted([str(flagged), str(quiet)])  # once each; an id the shop does not have: skipped
+    assert w.site.counters["requests"] - before == 1  # one page of ids
+    w.clock.advance(timedelta(minutes=10))
+    # the listing's overlap shows the newest order again; the watched one is read again: nothing new in either
+    assert w.reconcile() == ReconcileReport(w.shop_id, seen=1, applied=0, reread=1)
+    # once the incident is resolved and our hold released, the order is no longer watched
+    assert staff_fix_over_rest(w.site, flagged).status_code == 200
+    assert w.deliver() == [200]
+    w.tick()
+    assert w.incident(flagged, "address")[0] == "resolved"
+    assert set(w.deliver()) == {200}
+    with w.services.sessions() as session:
+        assert watched_orders(session, w.shop_id) == []
+
+
+def test_an_order_on_a_hold_of_ours_is_watched_without_an_incident_and_one_on_a_staff_hold_is_not(
+    legacy: Legacy,
+) -> None:
+    """Our hold can outlive its incident (the release failed, or waits): the re-read shows a staff release."""
+    w = legacy
+    shop = w.services.shops.get(w.shop_id)
+    assert shop is not None
+    held: dict[str, Any] = {"shop_id": w.shop_id, "platform": Platform.WOOCOMMERCE, "status": OrderStatus.ON_HOLD}
+    ours, staff = with_our_hold(order("7001", **held)), with_merchant_hold(order("7002", **held))
+    released = with_our_hold(order("7003", shop_id=w.shop_id, platform=Platform.WOOCOMMERCE))
+    released = released.with_changes(holds=tuple(replace(h, released=True) for h in released.holds))
+    with transaction(w.services.sessions) as session:
+        for version in (ours, staff, released):
+            assert ingest(session, shop, order_event(version), w.clock.now) is Outcome.APPLIED
+    with w.services.sessions() as session:
+        assert watched_orders(session, w.shop_id) == ["7001"]

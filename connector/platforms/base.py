@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from connector.actions import ActionRequest
 from connector.model import OrderEvent, Platform
@@ -120,6 +120,27 @@ def parse_delivery(
     return parser(json_object(body), context)
 
 
+# --- dedupe keys (the same contract for webhooks and the reconcile listing) ------------------------
+
+CONTENT_KEY_PREFIX = "content:"
+
+
+def content_key(*parts: str) -> str:
+    """The dedupe key of a delivery from a platform without a stable delivery id: it names what the delivery
+    carries (WooCommerce: the order, its ``date_modified_gmt`` and a digest of what ordercare maps of it).
+
+    Any other key names the delivery itself (Shopify's ``X-Shopify-Webhook-Id``), and a second delivery under
+    it is a duplicate, full stop. A content key seen before is a duplicate only while the stored order still
+    carries that content: the same content at the same timestamp can come back after something else (an
+    address changed and changed back, a second trash after a restore), and then it is news again.
+    """
+    return CONTENT_KEY_PREFIX + ":".join(parts)
+
+
+def is_content_key(key: str) -> bool:
+    return key.startswith(CONTENT_KEY_PREFIX)
+
+
 class PlatformAdapter(Protocol):
     """Inbound webhooks of one platform; ``ADAPTER`` in the platform package's ``adapter.py``.
 
@@ -182,3 +203,16 @@ class PlatformClient(Protocol):
         """Create or re-enable our webhook subscriptions; return what was changed."""
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class RereadsOrders(Protocol):
+    """A client whose ``changed_orders`` cannot see every change, so reconcile also reads named orders again.
+
+    WooCommerce with the legacy post storage keeps ``date_modified`` on an address or meta-only save, so
+    ``modified_after`` never lists a staff address fix or a carrier status written by a tracking plugin.
+    """
+
+    def read_orders(self, external_ids: Sequence[str]) -> Iterator[OrderEvent]:
+        """Snapshots of these orders as the shop has them now (any order; ids it no longer has are skipped),
+        with the same dedupe keys as their webhooks."""

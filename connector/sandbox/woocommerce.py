@@ -39,6 +39,9 @@ API_PREFIX = "/wp-json/wc/v3"
 CORE_STATUSES = ("pending", "processing", "on-hold", "completed", "cancelled", "refunded", "failed")
 PLUGIN_STATUSES = ("shipped", "delivered", "partial-shipped", "ready-to-ship", "awaiting-shipment", "checkout-draft")
 WEBHOOK_STATUSES = ("active", "paused", "disabled")
+# Order fields kept in the ``wp_posts`` row with the legacy post storage (the customer note is the post excerpt);
+# changing one rewrites the row and so moves ``date_modified`` (see ``WooSandbox._saved``).
+POST_ROW_FIELDS = frozenset({"date_created", "date_created_gmt", "parent_id", "customer_note"})
 COUPON_TYPES = ("percent", "fixed_cart", "fixed_product")
 VALID_TOPICS = frozenset(
     f"{r}.{e}"
@@ -131,7 +134,10 @@ class _Page:
 
 
 class WooSandbox:
-    """An in-memory WooCommerce site. Thread-safe; every state change happens under one lock."""
+    """An in-memory WooCommerce site. Thread-safe; every state change happens under one lock.
+
+    Orders are kept as the legacy post storage keeps them, unless ``hpos=True`` (when ``date_modified`` moves:
+    ``_saved``)."""
 
     def __init__(
         self,
@@ -149,6 +155,7 @@ class WooSandbox:
         allow_http_callbacks: bool = True,
         delivery_timeout: float = 10.0,
         auto_deliver: bool = False,
+        hpos: bool = False,
     ) -> None:
         self.keys: dict[str, str] = {consumer_key: consumer_secret}
         self.consumer_key, self.consumer_secret = consumer_key, consumer_secret
@@ -161,6 +168,7 @@ class WooSandbox:
         self.allow_http_callbacks = allow_http_callbacks
         self.delivery_timeout = delivery_timeout
         self.auto_deliver = auto_deliver
+        self.hpos = hpos  # see ``_saved``: False is the legacy post storage (WooCommerce 7.9's default)
         self.faults = faults or Faults()
         self._rng = random.Random(self.faults.seed)
         self.lock = threading.RLock()
@@ -232,6 +240,21 @@ class WooSandbox:
             moment = last + timedelta(seconds=1)
         self._last_modified[order["id"]] = moment
         order["date_modified"], order["date_modified_gmt"] = _stamp(moment, self.tz), _stamp(moment)
+
+    def _saved(self, order: dict[str, Any], *, post_row: bool) -> None:
+        """``$order->save()``: when ``date_modified`` moves depends on the order storage.
+
+        With the legacy post storage (HPOS off, the WooCommerce 7.9 default and every shop that never migrated)
+        the order is a ``wp_posts`` row plus post meta, and ``date_modified`` is the row's ``post_modified``: it
+        changes only when the row is rewritten (``post_row``: a change of status, of the post dates, the parent
+        or the customer note, which is the post excerpt). An address (``shipping``/``billing``, post meta) or a
+        meta-only save, such as a tracking plugin writing a carrier status with ``update_meta_data`` + ``save``,
+        leaves it as it was, and ``order.updated`` still fires. With HPOS every save bumps it. Measured on
+        WooCommerce 7.9.0: ../shared/platforms/woocommerce-real-2026-12.md (the staff address fix via REST, the
+        meta-only "delivered" and the HPOS rows; finding 1).
+        """
+        if self.hpos or post_row:
+            self._touch(order)
 
     # --- orders: helpers for tests and the demo --------------------------------------------------
 
@@ -395,12 +418,15 @@ class WooSandbox:
                 if section in changes:
                     order[section].update(changes.pop(section))
             new_status = changes.pop("status", None)
+            post_row = new_status not in (None, order["status"]) or any(
+                name in POST_ROW_FIELDS and order.get(name) != value for name, value in changes.items()
+            )
             order.update(changes)
             for key, value in meta.items():
                 self._set_meta(order, key, value)
             if new_status is not None:
                 self._set_status(order, new_status)
-            self._touch(order)
+            self._saved(order, post_row=post_row)
             self._enqueue("order.updated", order_id)
         self._maybe_deliver()
         return self.order(order_id)
@@ -445,9 +471,10 @@ class WooSandbox:
                     entry["est_delivery_date"] = estimated_delivery
                 statuses.append(entry)
                 self._set_meta(order, "shipment_status", statuses)
-            if complete and order["status"] not in ("completed", "shipped", "delivered"):
+            completes = complete and order["status"] not in ("completed", "shipped", "delivered")
+            if completes:
                 self._set_status(order, "completed")
-            self._touch(order)
+            self._saved(order, post_row=completes)  # tracking items alone are post meta
             self._enqueue("order.updated", order_id)
         self._maybe_deliver()
         return self.order(order_id)
@@ -463,7 +490,7 @@ class WooSandbox:
             when = (at or self.clock()).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
             statuses[index] = {**statuses[index], "status": status, "status_date": when}
             self._set_meta(order, "shipment_status", statuses)
-            self._touch(order)
+            self._saved(order, post_row=False)  # meta only, as TrackShip writes it
             self._enqueue("order.updated", order_id)
         self._maybe_deliver()
         return self.order(order_id)
@@ -523,6 +550,15 @@ class WooSandbox:
         return data
 
     def _set_meta(self, order: dict[str, Any], key: str, value: Any, meta_id: int | None = None) -> None:
+        """``update_meta_data`` + save: a null value deletes the key (``WC_Data::save_meta_data``). Only this
+        changes meta: a status change leaves it alone, ordercare's hold marker included."""
+        if value is None:
+            order["meta_data"] = [
+                item
+                for item in order["meta_data"]
+                if not ((meta_id is not None and item["id"] == meta_id) or (meta_id is None and item["key"] == key))
+            ]
+            return
         for item in order["meta_data"]:
             if (meta_id is not None and item["id"] == meta_id) or (meta_id is None and item["key"] == key):
                 item["key"], item["value"] = key, value
@@ -625,7 +661,8 @@ class WooSandbox:
         return [self._deliver(hook, order_id) for hook in hooks]
 
     def payload(self, topic: str, order_id: int) -> bytes:
-        """The body WooCommerce would send for ``topic`` now."""
+        """The body WooCommerce would send for ``topic`` now: ``order.deleted`` carries only ``{"id": N}``, the
+        same body for every trash of the order (a second trash after a restore too)."""
         with self.lock:
             if topic.endswith(".deleted"):
                 return php_json({"id": order_id})
@@ -864,6 +901,12 @@ class WooSandbox:
             for o in self.orders.values()
             if (o["status"] != "trash" if "any" in statuses else o["status"] in statuses)
         ]
+        if request.args.get("include"):  # ``include=5001,5002``: only these ids (WP REST reads a comma list)
+            try:
+                wanted = {int(i) for i in request.args["include"].split(",") if i.strip()}
+            except ValueError:
+                raise ApiError(400, "rest_invalid_param", "Invalid parameter(s): include") from None
+            orders = [o for o in orders if o["id"] in wanted]
         gmt = request.args.get("dates_are_gmt") in ("true", "1")
         for name, field_name, after in (
             ("modified_after", "date_modified", True),
@@ -884,7 +927,7 @@ class WooSandbox:
         if request.method == "GET":
             return self._rest_order(order)
         body = self._body(request)
-        changed = False
+        changed = post_row = False
         for section in ("shipping", "billing"):
             if section in body:
                 if not isinstance(body[section], dict):
@@ -899,6 +942,7 @@ class WooSandbox:
             self.counters["meta_updates"] += 1
             changed = True
         if "customer_note" in body:
+            post_row |= order["customer_note"] != str(body["customer_note"])
             order["customer_note"] = str(body["customer_note"])
             changed = True
         status = body.get("status")
@@ -910,10 +954,11 @@ class WooSandbox:
                     "Invalid parameter(s): status",
                     params={"status": "status is not one of the registered statuses."},
                 )
+            post_row |= status != order["status"]
             changed |= status != order["status"]
             self._set_status(order, status)  # applied after the other props, as WooCommerce does
         if changed:
-            self._touch(order)
+            self._saved(order, post_row=post_row)  # an address or meta PUT alone keeps date_modified
             self._enqueue("order.updated", order_id)
         return self._rest_order(order)
 

@@ -198,7 +198,7 @@ def applied(w: World) -> dict[str, Counter[int]]:
     coupons = Counter(c["code"] for c in w.woo.coupons.values())
     for index, external_id in enumerate(w.woo_orders):
         oid = int(external_id)
-        tags = [t.strip() for t in str(w.woo.meta(oid).get("_ordercare_tags") or "").split(",")]
+        tags = [t.strip() for t in str(w.woo.meta(oid).get("ordercare_tags") or "").split(",")]
         result["tags"][tags.count(f"oc-test-thee-{index}")] += 1
         notes = [n["note"] for n in w.woo.order_notes(oid)]
         result["note"][notes.count(note_text("thee", index))] += 1

@@ -2,7 +2,9 @@
 
 WooCommerce signs the raw body (base64 HMAC-SHA256 with the webhook secret), names the site in
 ``X-WC-Webhook-Source`` and sends a fresh delivery id on every attempt, so deliveries are deduplicated by
-content: order id + ``date_modified_gmt``. The ping sent when a webhook is created has no headers at all.
+content (``snapshot_key``): what ordercare maps of the order, not ``date_modified_gmt`` alone, which the legacy
+post storage leaves unchanged on an address or meta-only save. The ping sent when a webhook is created has no
+headers at all.
 ``parse`` follows the contract in ``connector.platforms.base``: ``parse_delivery`` over ``PARSERS``;
 ``SUPPORTED_TOPICS`` and ``SUBSCRIBED_TOPICS`` are derived from its keys, and any other topic
 (``IGNORED_TOPICS`` or unknown) is answered with None.
@@ -16,12 +18,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
+from connector import codec
 from connector.config import normalise_site_url
-from connector.model import EventKind, OrderEvent, Platform
+from connector.model import EventKind, Order, OrderEvent, Platform
 from connector.platforms.base import (
     Delivery,
     Headers,
@@ -30,6 +34,7 @@ from connector.platforms.base import (
     PlatformAdapter,
     ShopContext,
     TopicParser,
+    content_key,
     parse_delivery,
 )
 from connector.platforms.woocommerce.mapper import DRAFT_STATUSES, order_from_rest, order_id_of
@@ -67,19 +72,37 @@ def sign(body: bytes, secret: str) -> str:
 Parser = TopicParser[Delivery]
 
 
-def _order(payload: Json, d: Delivery) -> OrderEvent | None:
-    order_id_of(payload)
-    if payload.get("status") in DRAFT_STATUSES:
-        return None
-    order = order_from_rest(payload, d.shop)
+def snapshot_key(order: Order, date_modified_gmt: str) -> str:
+    """What a snapshot is, for dedupe: the order, its ``date_modified_gmt`` and a digest of the ``Order`` we map.
+
+    With the legacy post storage WooCommerce sends a staff address fix over REST, or a carrier status a tracking
+    plugin saved as meta, with the ``date_modified_gmt`` it had before (../shared/platforms/
+    woocommerce-real-2026-12.md, finding 1), so the date alone would call a real change a repeat. Meta we do not
+    map does not change the digest: such a save is a duplicate.
+    """
+    canonical = json.dumps(codec.dump_order(order), sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(canonical.encode()).hexdigest()[:24]
+    return content_key(order.external_id, date_modified_gmt, digest)
+
+
+def order_event(payload: Json, shop: ShopContext, topic: str) -> OrderEvent:
+    """The snapshot a REST v3 order carries: an ``order.*`` body, or an order the reconcile listing read."""
+    order = order_from_rest(payload, shop)
     return OrderEvent(
         kind=EventKind.ORDER,
-        topic=d.topic,
-        dedupe_key=f"{order.external_id}:{payload['date_modified_gmt']}",
+        topic=topic,
+        dedupe_key=snapshot_key(order, str(payload["date_modified_gmt"])),
         occurred_at=order.updated_at,
         order_external_id=order.external_id,
         order=order,
     )
+
+
+def _order(payload: Json, d: Delivery) -> OrderEvent | None:
+    order_id_of(payload)
+    if payload.get("status") in DRAFT_STATUSES:
+        return None
+    return order_event(payload, d.shop, d.topic)
 
 
 def _order_deleted(payload: Json, d: Delivery) -> OrderEvent:
@@ -93,10 +116,13 @@ def _order_deleted(payload: Json, d: Delivery) -> OrderEvent:
             raise MalformedPayload(f"{DELETED_AT}: not a date: {stamp[:40]!r}") from None
         if occurred_at.tzinfo is None:
             occurred_at = occurred_at.replace(tzinfo=UTC)
+    # every trash of an order sends this same body: whether it is news is the stored order's deletion state
+    # (a content key), so a second trash after a restore applies and a repeat of the first does not
+    stamp_parts = () if occurred_at == EPOCH else (occurred_at.isoformat(),)
     return OrderEvent(
         kind=EventKind.ORDER_DELETED,
         topic=d.topic,
-        dedupe_key=f"{order_id}:deleted" if occurred_at == EPOCH else f"{order_id}:deleted:{occurred_at.isoformat()}",
+        dedupe_key=content_key(order_id, "deleted", *stamp_parts),
         occurred_at=occurred_at,
         order_external_id=order_id,
     )

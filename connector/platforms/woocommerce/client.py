@@ -3,18 +3,22 @@
 Wraps the ``woocommerce`` package's ``API`` with one reused ``requests.Session`` and timeouts. Over HTTPS
 the keys go as HTTP basic auth (or in the query string for servers that drop the header); over plain
 HTTP the package's OAuth 1.0a signature is used, as WooCommerce requires. Errors carry WooCommerce's own
-``code`` and ``message``: 429, 5xx and network trouble are retryable, other 4xx permanent.
+``code`` and ``message``: 429, 5xx and network trouble are retryable, other 4xx permanent. No error text
+carries a key: every one goes through ``redact`` (a signed URL names the consumer key and the signature,
+and requests puts the URL in its connection errors), and so do urllib3's log lines.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+import logging
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 import requests
@@ -26,24 +30,88 @@ from connector.clock import Clock
 from connector.model import EventKind, OrderEvent
 from connector.platforms.base import PermanentError, PlatformError, RetryableError
 from connector.platforms.woocommerce.adapter import SUBSCRIBED_TOPICS as WEBHOOK_TOPICS
+from connector.platforms.woocommerce.adapter import snapshot_key
 from connector.platforms.woocommerce.mapper import (
     DRAFT_STATUSES,
     HOLD_META,
+    HOLD_RELEASED_META,
+    LEGACY_TAGS_META,
     META_PREFIX,
     TAGS_META,
     meta_map,
     order_from_rest,
+    stored_tags,
+    tag_values,
 )
 from connector.shops import Shop
 
 if TYPE_CHECKING:
     from connector.config import Settings
 
+log = logging.getLogger(__name__)
+
 COUPON_EXISTS = "woocommerce_rest_coupon_code_already_exists"
 IDEMPOTENCY_META = "_ordercare_action"
 SPLIT_META = ("_shipping_street_name", "_shipping_house_number", "_shipping_house_number_suffix")
 PER_PAGE = 100
 USER_AGENT = "ordercare (WooCommerce REST v3)"
+
+
+REDACTED = "[redacted]"
+_SECRET_PARAM = re.compile(r"(?i)^(?:consumer_key|consumer_secret|oauth_[a-z_]*)$")
+_QUERY = re.compile(r"\?([^\s'\"<>()\[\]{}]+)")
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^\s/?#@'\"<>]+@")
+_SECRET_PAIR = re.compile(
+    r"(?i)\b(?:consumer_key|consumer_secret|oauth_[a-z_]+)\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s&,;'\"<>()]*)"
+)
+_AUTH_HEADER = re.compile(r"(?i)\b(authorization\s*[:=]\s*['\"]?(?:basic|bearer|oauth)\s+)[^\s,;'\"]+")
+_KEY_LIKE = re.compile(r"\b(?:ck|cs)_[A-Za-z0-9_]+")
+
+
+def _clean_query(match: re.Match[str]) -> str:
+    params = re.split(r"&(?:amp;)?", match.group(1))
+    kept = [p for p in params if not _SECRET_PARAM.match(p.split("=", 1)[0])]
+    if len(kept) == len(params):
+        return match.group(0)
+    kept = [p for p in kept if p]
+    return "?" + "&".join(kept) if kept else ""
+
+
+def redact(text: str, *secrets: str) -> str:
+    """``text`` without keys, OAuth parameters, signatures or credentials, for error messages and logs.
+
+    Drops ``consumer_key``, ``consumer_secret`` and every ``oauth_*`` parameter from query strings and the
+    ``user:password@`` of URLs; masks such ``name=value`` pairs elsewhere, ``Authorization`` values, words
+    shaped like WooCommerce keys (``ck_…``, ``cs_…``) and each of ``secrets``. Host, path and error type stay.
+    """
+    text = _USERINFO.sub(r"\1", text)
+    text = _QUERY.sub(_clean_query, text)
+    text = _SECRET_PAIR.sub(REDACTED, text)
+    text = _AUTH_HEADER.sub(lambda m: m.group(1) + REDACTED, text)
+    text = _KEY_LIKE.sub(REDACTED, text)
+    for secret in secrets:
+        if secret and len(secret) >= 6:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites a record whose message carries a key (urllib3 logs each request line, query string and all)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a malformed record: let logging report it as it would
+            return True
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        return True
+
+
+_URLLIB3_LOG = logging.getLogger("urllib3.connectionpool")
+if not any(isinstance(f, RedactingFilter) for f in _URLLIB3_LOG.filters):
+    _URLLIB3_LOG.addFilter(RedactingFilter())
 
 
 class WooCommerceError(PermanentError):
@@ -115,14 +183,58 @@ def _retry_after(response: requests.Response, now: Callable[[], datetime]) -> fl
         return None
 
 
-def _error_parts(response: requests.Response) -> tuple[str, str]:
+def _host_of(url: str) -> str:
+    """``host[:port]`` of the shop's URL, without any credentials in it."""
+    parts = urlsplit(url if "//" in url else f"//{url}")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if not parts.hostname:
+        return "the shop"
+    return f"{parts.hostname}:{port}" if port else parts.hostname
+
+
+def _released_in_shop(data: Mapping[str, Any]) -> bool:
+    """Our hold marker is set but the order has left on-hold (a trashed order keeps its hold for a restore)."""
+    status = data.get("status")
+    return status not in ("on-hold", "trash") and str(meta_map(data.get("meta_data")).get(HOLD_META)) == "1"
+
+
+def _ours(order: Mapping[str, Any]) -> bool:
+    """The order's on-hold is ours: it is on-hold and our marker is set (cleared once staff released it)."""
+    return order.get("status") == "on-hold" and str(meta_map(order.get("meta_data")).get(HOLD_META)) == "1"
+
+
+def _not_released(order: Mapping[str, Any]) -> dict[str, Any]:
+    """The outcome of a release that leaves the order as it is, and why."""
+    status = order.get("status")
+    released_by = meta_map(order.get("meta_data")).get(HOLD_RELEASED_META)
+    if status == "on-hold":
+        why = (
+            "our hold was released in the shop; the order's on-hold now was set there, so it stays"
+            if released_by == "shop"
+            else "the order's on-hold was not placed by ordercare, so it stays"
+        )
+    elif released_by == "shop":
+        why = f"our hold was already released in the shop (the order is {status})"
+    elif released_by == "ordercare":
+        why = f"our hold was already released (the order is {status})"
+    else:
+        why = f"the order is not on hold (it is {status})"
+    return {"released": False, "status": status, "why": why}
+
+
+def _error_parts(response: requests.Response, clean: Callable[[str], str]) -> tuple[str, str]:
+    """WooCommerce's ``code`` and ``message`` (or the start of a body that is not its JSON), redacted before
+    it is cut: a proxy's error page can quote the request line, signed query string and all."""
     try:
         data = response.json()
     except ValueError:
-        return "", (response.text or "").strip()[:200] or response.reason or ""
+        return "", clean((response.text or "").strip())[:200] or response.reason or ""
     if isinstance(data, dict):
-        return str(data.get("code") or ""), str(data.get("message") or "")
-    return "", str(data)[:200]
+        return clean(str(data.get("code") or "")), clean(str(data.get("message") or ""))
+    return "", clean(str(data))[:200]
 
 
 class WooCommerceClient:
@@ -145,6 +257,8 @@ class WooCommerceClient:
         self.shop = shop
         self.session = session or requests.Session()
         self._clock = clock
+        self._secrets = (str(key), str(secret))
+        self.host = _host_of(base)  # named in network errors (never the URL: it can carry the keys)
         self.api = SessionAPI(
             base.rstrip("/"),
             str(key),
@@ -179,7 +293,10 @@ class WooCommerceClient:
     def request(
         self, method: str, endpoint: str, data: Any = None, params: Mapping[str, Any] | None = None
     ) -> requests.Response:
-        """One call; raises ``RetryableError``/``PermanentError`` with WooCommerce's code and message."""
+        """One call; raises ``RetryableError``/``PermanentError`` with WooCommerce's code and message.
+
+        The text never carries a key: requests' own message (which quotes the signed URL) is redacted, and
+        the exception is raised without it chained, so a logged traceback cannot show it either."""
         what = f"WooCommerce {method} /{endpoint}"
         call = getattr(self.api, method.lower())
         try:
@@ -187,13 +304,14 @@ class WooCommerceClient:
                 call(endpoint, data, params=params) if method in ("POST", "PUT") else call(endpoint, params=params)
             )
         except requests.Timeout as exc:
-            raise RetryableError(f"{what}: timed out ({type(exc).__name__})") from exc
+            raise RetryableError(f"{what}: {self.host} timed out ({type(exc).__name__})") from None
         except requests.RequestException as exc:
-            raise RetryableError(f"{what}: {type(exc).__name__}: {exc}") from exc
+            detail = self.redact(f"{type(exc).__name__}: {exc}")
+            raise RetryableError(f"{what}: {self.host} unreachable: {detail}") from None
         status = response.status_code
         if status < 300:
             return response
-        code, message = _error_parts(response)
+        code, message = _error_parts(response, self.redact)
         detail = f"{status} {code}: {message}" if code else f"{status}: {message}"
         text = f"{what}: {detail}"
         if status == 429 or status >= 500:
@@ -201,6 +319,10 @@ class WooCommerceClient:
                 text, platform_message=detail, status=status, retry_after=_retry_after(response, self._clock)
             )
         raise WooCommerceError(text, code=code, platform_message=detail, status=status)
+
+    def redact(self, text: str) -> str:
+        """``redact`` with this shop's own key and secret masked too, whatever their shape."""
+        return redact(text, *self._secrets)
 
     def _json(self, method: str, endpoint: str, data: Any = None, params: Mapping[str, Any] | None = None) -> Any:
         response = self.request(method, endpoint, data, params)
@@ -256,13 +378,35 @@ class WooCommerceClient:
         return check(request) if check is not None else None
 
     def get_order(self, order_id: str) -> dict[str, Any]:
+        """The REST order, with a hold that staff released no longer marked as ours (see ``_forget_released_hold``)."""
         data = self._json("GET", f"orders/{order_id}")
         if not isinstance(data, dict):
             raise RetryableError(f"WooCommerce GET /orders/{order_id}: expected an object")
-        return data
+        return self._forget_released_hold(data) if _released_in_shop(data) else data
+
+    def _forget_released_hold(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Our marker on an order that is no longer on-hold: someone in the shop released our hold.
+
+        WooCommerce leaves meta alone when staff change the status, so the marker would still say "ours"
+        when staff later put the order on-hold themselves, and our release would ship it over their hold.
+        It is cleared at the first read that sees the release (and who released it is kept). The one write is
+        meta only; WooCommerce sends ``order.updated`` for it.
+        """
+        order_id = str(data.get("id"))
+        update = {"meta_data": [{"key": HOLD_META, "value": "0"}, {"key": HOLD_RELEASED_META, "value": "shop"}]}
+        updated = self._json("PUT", f"orders/{order_id}", update)
+        log.info(
+            "our hold was released in the shop; it is no longer ours",
+            extra={"shop": self.shop.id, "order": order_id, "status": data.get("status")},
+        )
+        return updated if isinstance(updated, dict) else data
 
     def changed_orders(self, since: datetime | None) -> Iterator[OrderEvent]:
-        """Orders modified after ``since`` (oldest first): re-reads what webhooks may have missed or staled."""
+        """Orders modified after ``since`` (oldest first): re-reads what webhooks may have missed or staled.
+
+        Keyed like their webhooks (``snapshot_key``). The legacy post storage keeps ``date_modified`` on an
+        address or meta-only save, so ``modified_after`` misses those; ``read_orders`` reads watched orders again.
+        """
         params: dict[str, Any] = {"orderby": "modified", "order": "asc"}
         if since is not None:
             params.update(modified_after=since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S"), dates_are_gmt="true")
@@ -279,15 +423,40 @@ class WooCommerceClient:
         for data in items:
             if data.get("status") in DRAFT_STATUSES:
                 continue
+            if _released_in_shop(data):  # read it once more: the hold may be ours again since the list was read
+                data = self.get_order(str(data.get("id")))
             order = order_from_rest(data, context)
             yield OrderEvent(
                 kind=EventKind.ORDER,
                 topic="reconcile",
-                dedupe_key=f"{order.external_id}:{data['date_modified_gmt']}",
+                dedupe_key=snapshot_key(order, str(data["date_modified_gmt"])),
                 occurred_at=order.updated_at,
                 order_external_id=order.external_id,
                 order=order,
             )
+
+    def read_orders(self, external_ids: Sequence[str]) -> Iterator[OrderEvent]:
+        """These orders as the shop has them now, ``PER_PAGE`` ids per request (``include``), whatever their
+        ``date_modified``: ``RereadsOrders`` for the reconcile job. Ids the shop no longer lists (trashed,
+        deleted) are skipped; keys and the released-hold read are those of ``changed_orders``."""
+        ids = list(dict.fromkeys(str(i) for i in external_ids))
+        context = self.shop.context
+        for start in range(0, len(ids), PER_PAGE):
+            params = {"include": ",".join(ids[start : start + PER_PAGE]), "orderby": "include"}
+            for data in self.paged("orders", params):
+                if data.get("status") in DRAFT_STATUSES:
+                    continue
+                if _released_in_shop(data):
+                    data = self.get_order(str(data.get("id")))
+                order = order_from_rest(data, context)
+                yield OrderEvent(
+                    kind=EventKind.ORDER,
+                    topic="reconcile",
+                    dedupe_key=snapshot_key(order, str(data["date_modified_gmt"])),
+                    occurred_at=order.updated_at,
+                    order_external_id=order.external_id,
+                    order=order,
+                )
 
     def ensure_webhooks(self, callback_url: str) -> list[str]:
         """Create missing order webhooks to ``callback_url``, re-enable disabled ones, fix a stale secret."""
@@ -351,27 +520,32 @@ class WooCommerceClient:
     def _meta(self, order_id: str) -> dict[str, Any]:
         return meta_map(self.get_order(order_id).get("meta_data"))
 
-    @staticmethod
-    def _tag_list(value: Any) -> list[str]:
-        return [t.strip() for t in str(value or "").split(",") if t.strip()]
-
     def _add_tags(self, request: ActionRequest) -> dict[str, Any]:
-        """WooCommerce orders have no tags: ours live in the order meta ``_ordercare_tags`` ("a, b").
+        """WooCommerce orders have no tags: ours live in the order meta ``ordercare_tags`` ("a, b").
 
-        Existing tags are kept and the new ones appended, so shop automations can match on the meta.
+        Without the underscore WordPress shows the key in the order screen's Custom Fields box, and shop
+        automations (AutomateWoo's order meta rules) can match on it. Existing tags are kept and the new ones
+        appended. Tags an older ordercare kept in the hidden ``_ordercare_tags`` are moved over in the same
+        write (``"value": null`` deletes a meta key: ``WC_Data::save_meta_data``).
         """
         tags = request.payload.get("tags")
         if not isinstance(tags, list) or not all(isinstance(t, str) and t.strip() for t in tags):
             raise PermanentError("add_tags: payload.tags must be a list of non-empty strings")
         order_id = self._order_id(request)
-        current = self._tag_list(self._meta(order_id).get(TAGS_META))
+        meta = self._meta(order_id)
+        current = list(stored_tags(meta))
         merged = list(dict.fromkeys([*current, *(t.strip() for t in tags)]))
-        if merged != current:
-            self._json("PUT", f"orders/{order_id}", {"meta_data": [{"key": TAGS_META, "value": ", ".join(merged)}]})
-        return {"tags": merged}
+        update: list[dict[str, Any]] = []
+        if tag_values(meta.get(TAGS_META)) != merged or not isinstance(meta.get(TAGS_META), str):
+            update.append({"key": TAGS_META, "value": ", ".join(merged)})
+        if LEGACY_TAGS_META in meta:
+            update.append({"key": LEGACY_TAGS_META, "value": None})
+        if update:
+            self._json("PUT", f"orders/{order_id}", {"meta_data": update})
+        return {"tags": merged, "moved_from": LEGACY_TAGS_META} if LEGACY_TAGS_META in meta else {"tags": merged}
 
     def _tags_done(self, request: ActionRequest) -> dict[str, Any] | None:
-        current = self._tag_list(self._meta(self._order_id(request)).get(TAGS_META))
+        current = list(stored_tags(self._meta(self._order_id(request))))
         wanted = [str(t).strip() for t in request.payload.get("tags") or []]
         return {"tags": current} if all(t in current for t in wanted) else None
 
@@ -474,51 +648,56 @@ class WooCommerceClient:
 
         One write, so a crash cannot leave half a hold. The reason stays in our meta; the staff note about
         it is the policy's own ADD_NOTE action. (WooCommerce e-mails the customer on pending->on-hold, not
-        on processing->on-hold.)
+        on processing->on-hold.) An order staff put on-hold themselves stays theirs: we do not take it over.
         """
         order_id = self._order_id(request)
         order = self.get_order(order_id)
         status = order.get("status")
-        if status == "on-hold" and str(meta_map(order.get("meta_data")).get(HOLD_META)) == "1":
+        meta = meta_map(order.get("meta_data"))
+        if _ours(order):
             return {"held": True, "status": status}
         if status != "processing":
             return {"held": False, "status": status}
-        meta = [{"key": HOLD_META, "value": "1"}]
+        update: list[dict[str, Any]] = [{"key": HOLD_META, "value": "1"}]
         if request.payload.get("reason"):
-            meta.append({"key": "_ordercare_hold_reason", "value": str(request.payload["reason"])})
-        self._json("PUT", f"orders/{order_id}", {"status": "on-hold", "meta_data": meta})
+            update.append({"key": "_ordercare_hold_reason", "value": str(request.payload["reason"])})
+        if HOLD_RELEASED_META in meta:  # from an earlier hold of ours; this one is not released
+            update.append({"key": HOLD_RELEASED_META, "value": None})
+        self._json("PUT", f"orders/{order_id}", {"status": "on-hold", "meta_data": update})
         return {"held": True, "status": "on-hold"}
 
     def _hold_done(self, request: ActionRequest) -> dict[str, Any] | None:
         order = self.get_order(self._order_id(request))
-        ours = str(meta_map(order.get("meta_data")).get(HOLD_META)) == "1"
-        if order.get("status") == "on-hold" and ours:
+        if _ours(order):
             return {"held": True, "status": "on-hold"}
-        if order.get("status") != "processing" and not ours:
+        if order.get("status") != "processing" and str(meta_map(order.get("meta_data")).get(HOLD_META)) != "1":
             return {"held": False, "status": order.get("status")}
         return None
 
     def _release(self, request: ActionRequest) -> dict[str, Any]:
-        """Back to ``processing`` only if the hold is ours; our meta is cleared either way.
+        """Back to ``processing`` only while the on-hold is still ours; otherwise nothing changes, and the
+        result says why (``"released": false`` and ``"why"``), which is an outcome, not an error.
 
+        Ours means our marker is set and the order never left on-hold since: ``get_order`` drops the marker
+        of a hold staff released, so an on-hold they set afterwards is theirs and stays.
         (Leaving on-hold for processing sends WooCommerce's "processing order" e-mail, as in the admin.)
         """
         order_id = self._order_id(request)
         order = self.get_order(order_id)
-        ours = str(meta_map(order.get("meta_data")).get(HOLD_META)) == "1"
-        if not ours:
-            return {"released": False, "status": order.get("status")}
-        update: dict[str, Any] = {"meta_data": [{"key": HOLD_META, "value": "0"}]}
-        if order.get("status") == "on-hold":
-            update["status"] = "processing"
-        self._json("PUT", f"orders/{order_id}", update)
-        return {"released": "status" in update, "status": update.get("status", order.get("status"))}
+        if not _ours(order):
+            return _not_released(order)
+        update = [{"key": HOLD_META, "value": "0"}, {"key": HOLD_RELEASED_META, "value": "ordercare"}]
+        self._json("PUT", f"orders/{order_id}", {"status": "processing", "meta_data": update})
+        return {"released": True, "status": "processing"}
 
     def _release_done(self, request: ActionRequest) -> dict[str, Any] | None:
         order = self.get_order(self._order_id(request))
-        if str(meta_map(order.get("meta_data")).get(HOLD_META)) == "1":
+        if _ours(order):
             return None
-        return {"released": order.get("status") != "on-hold", "status": order.get("status")}
+        released_by = meta_map(order.get("meta_data")).get(HOLD_RELEASED_META)
+        if released_by == "ordercare" and order.get("status") != "on-hold":
+            return {"released": True, "status": order.get("status")}
+        return _not_released(order)
 
     # --- address ---------------------------------------------------------------------------------
 

@@ -37,9 +37,16 @@ from connector.platforms.base import MalformedPayload, ShopContext
 # Statuses of orders that are not real orders yet (block checkout drafts): ignored by the adapter.
 DRAFT_STATUSES = frozenset({"checkout-draft", "draft", "auto-draft"})
 
-# Our own order meta (WooCommerce has no order tags; see client.py).
-TAGS_META = "_ordercare_tags"
+# Our own order meta (WooCommerce has no order tags; see client.py). The tags are in a key without the
+# underscore, so WordPress shows it in the order screen's Custom Fields box and automations (AutomateWoo)
+# can match on it; orders tagged before kept them in the hidden ``_ordercare_tags``, still read and moved
+# to the new key on the next tag write. The rest is our own state, hidden from staff by the underscore.
+TAGS_META = "ordercare_tags"
+LEGACY_TAGS_META = "_ordercare_tags"
+# "1" while the order's on-hold is ours. WooCommerce leaves meta alone when staff change the status, so
+# the client clears it ("0", and who released: HOLD_RELEASED_META) when it reads an order that left on-hold.
 HOLD_META = "_ordercare_hold"
+HOLD_RELEASED_META = "_ordercare_hold_released"  # "ordercare" or "shop": who ended our last hold
 META_PREFIX = "_ordercare_"
 
 STATUSES: dict[str, OrderStatus] = {
@@ -370,7 +377,10 @@ def _locale(meta: Mapping[str, Any]) -> str | None:
 
 
 def _holds(order_id: str, raw_status: str, meta: Mapping[str, Any], updated_at: datetime) -> tuple[Hold, ...]:
-    """WooCommerce's one hold: status ``on-hold``; ours when our meta says so. Released otherwise."""
+    """WooCommerce's one hold: status ``on-hold``; ours when our marker says so. Released otherwise.
+
+    A marker on an order that left on-hold means staff released our hold; the client clears it on its next
+    read of the order, so an on-hold staff set afterwards is not taken for ours."""
     ours = str(meta.get(HOLD_META) or "") == "1"
     return (
         Hold(
@@ -383,10 +393,19 @@ def _holds(order_id: str, raw_status: str, meta: Mapping[str, Any], updated_at: 
     )
 
 
+def tag_values(value: Any) -> list[str]:
+    """One tags meta value ("a, b", or a list) as its tags."""
+    parts = [str(p) for p in value] if isinstance(value, list) else str(value or "").split(",")
+    return [p.strip() for p in parts if p.strip()]
+
+
+def stored_tags(meta: Mapping[str, Any]) -> tuple[str, ...]:
+    """Our tags on the order: the visible key's, then any left in the legacy hidden key."""
+    return tuple(dict.fromkeys([*tag_values(meta.get(TAGS_META)), *tag_values(meta.get(LEGACY_TAGS_META))]))
+
+
 def _tags(meta: Mapping[str, Any]) -> tuple[str, ...]:
-    raw = meta.get(TAGS_META)
-    parts = [str(p) for p in raw] if isinstance(raw, list) else str(raw or "").split(",")
-    return tuple(dict.fromkeys(p.strip() for p in parts if p.strip()))
+    return stored_tags(meta)
 
 
 def order_id_of(data: Any) -> str:

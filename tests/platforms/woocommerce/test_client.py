@@ -207,7 +207,7 @@ def test_changed_orders_pages_through_every_order_oldest_first(
     assert [e.order_external_id for e in events] == [str(i) for i in ids[1:]] + [str(ids[0])]
     assert events[-1].order is not None
     assert events[-1].order.platform_status == "completed"
-    assert events[-1].dedupe_key == f"{ids[0]}:2026-11-25T09:00:00"
+    assert events[-1].dedupe_key.startswith(f"content:{ids[0]}:2026-11-25T09:00:00:")  # as the webhook keys it
 
 
 def test_changed_orders_since_skips_older_and_drafts(site: WooSandbox, client: WooCommerceClient, clock: Clock) -> None:
@@ -242,11 +242,11 @@ def test_add_note_private_and_customer(site: WooSandbox, client: WooCommerceClie
 
 
 def test_add_tags_merges_into_our_meta(site: WooSandbox, client: WooCommerceClient) -> None:
-    order = site.create_order(meta={"_ordercare_tags": "vip"})
+    order = site.create_order(meta={"ordercare_tags": "vip"})
     action = request(ActionKind.ADD_TAGS, order["id"], {"tags": ["ordercare:address", "vip"]})
     assert client.already_done(action) is None
     assert client.perform(action) == {"tags": ["vip", "ordercare:address"]}
-    assert site.meta(order["id"])["_ordercare_tags"] == "vip, ordercare:address"
+    assert site.meta(order["id"])["ordercare_tags"] == "vip, ordercare:address"
     assert client.already_done(action) == {"tags": ["vip", "ordercare:address"]}
     updates = site.counters["meta_updates"]
     client.perform(action)  # nothing new: no write
@@ -344,7 +344,11 @@ def test_no_hold_on_an_order_that_is_not_processing(site: WooSandbox, client: Wo
 def test_someone_elses_hold_is_not_released(site: WooSandbox, client: WooCommerceClient) -> None:
     order = site.create_order(status="on-hold")
     release = request(ActionKind.RELEASE_HOLD, order["id"], {})
-    assert client.perform(release) == {"released": False, "status": "on-hold"}
+    assert client.perform(release) == {
+        "released": False,
+        "status": "on-hold",
+        "why": "the order's on-hold was not placed by ordercare, so it stays",
+    }
     assert site.order(order["id"])["status"] == "on-hold"
 
 

@@ -114,4 +114,4 @@ def test_outbox_applies_every_action_once_through_faults(db_url: str, engine: En
         assert site.counters["faults_5xx"] + site.counters["faults_garbage"] > 0, site.counters
         assert (site.counters["notes"], site.counters["coupons"]) == (1, 1)
         assert site.counters["status:processing->on-hold"] == 1
-        assert site.meta(order["id"])["_ordercare_tags"] == "ordercare:address"
+        assert site.meta(order["id"])["ordercare_tags"] == "ordercare:address"
