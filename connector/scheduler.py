@@ -52,7 +52,8 @@ def describe(report: ReconcileReport) -> str:
     if report.error is not None:
         return f"{report.shop_id}: reconcile failed: {report.error}"
     webhooks = f", {report.webhooks_changed} webhook(s) created or re-enabled" if report.webhooks_changed else ""
-    return f"{report.shop_id}: {report.seen} order(s) read, {report.applied} new or changed{webhooks}"
+    watched = f", {report.reread} watched order(s) read again" if report.reread else ""
+    return f"{report.shop_id}: {report.seen} order(s) read, {report.applied} new or changed{watched}{webhooks}"
 
 
 def housekeeping(services: Services) -> None:

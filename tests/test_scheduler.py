@@ -62,6 +62,8 @@ def test_the_first_reconcile_runs_at_start_not_a_reconcile_interval_later(settin
         (ReconcileReport("fietsen", seen=12, applied=3, webhooks_changed=4),
          "fietsen: 12 order(s) read, 3 new or changed, 4 webhook(s) created or re-enabled"),
         (ReconcileReport("fietsen", seen=0, applied=0), "fietsen: 0 order(s) read, 0 new or changed"),
+        (ReconcileReport("thee", seen=2, applied=1, reread=3),
+         "thee: 2 order(s) read, 1 new or changed, 3 watched order(s) read again"),
         (ReconcileReport("thee", error="woocommerce_rest_cannot_view: Sorry, you cannot list resources."),
          "thee: reconcile failed: woocommerce_rest_cannot_view: Sorry, you cannot list resources."),
     ],
