@@ -49,6 +49,7 @@ class ReconcileReport:
     seen: int = 0  # orders the change listing returned
     applied: int = 0  # of those and of the re-read ones: new or changed
     webhooks_changed: int = 0
+    webhooks_replaced: int = 0  # of those: deleted and created anew with a fresh secret (disabled again)
     error: str | None = None
     reread: int = 0  # watched orders read again by id (``RereadsOrders``)
 
@@ -117,7 +118,9 @@ def reconcile_shop(
                     report.applied += 1
         if check_webhooks:
             callback = services.settings.public_url.rstrip("/") + f"/webhooks/{shop.platform.value}"
-            report.webhooks_changed = len(client.ensure_webhooks(callback))
+            changes = client.ensure_webhooks(callback)
+            report.webhooks_changed = len(changes)
+            report.webhooks_replaced = sum(1 for change in changes if change.startswith("replaced "))
     except PlatformError as exc:
         report.error = exc.platform_message
         log.warning("reconcile failed", extra={"shop": shop.id, "error": exc.platform_message})

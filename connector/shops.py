@@ -40,6 +40,8 @@ class Shop:
     credentials: Mapping[str, Any] = field(default_factory=dict, repr=False)
     webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
     customer_channel: str = "email"
+    # where the platform client keeps the secrets of webhooks it replaced (set by ``ShopDirectory``)
+    webhook_keys: WebhookKeyStore | None = field(default=None, repr=False, compare=False)
 
     @property
     def active(self) -> bool:
@@ -74,6 +76,37 @@ def sync_config_shops(session: Session, settings: Settings, now: datetime) -> No
             row.status = "active"
 
 
+class WebhookKeyStore:
+    """One shop's sealed webhook state in ``shops.webhook_keys``: ``{"secrets": {webhook id: secret},
+    "reenabled": [webhook id, ...]}``.
+
+    ``secrets`` are those ordercare generated for webhooks it created in place of broken ones (WooCommerce never
+    returns a webhook's secret, so ordercare keeps it); they are accepted for the shop's deliveries next to the
+    configured secret while their webhook exists. ``reenabled`` names the webhooks ordercare re-enabled after a
+    disable, so a second disable is told from the first."""
+
+    def __init__(self, directory: ShopDirectory, shop_id: str) -> None:
+        self.directory = directory
+        self.shop_id = shop_id
+
+    def load(self) -> dict[str, Any]:
+        with self.directory.sessions() as session:
+            row = session.get(ShopRow, self.shop_id)
+            return self.directory.box.open(row.webhook_keys) if row is not None and row.webhook_keys else {}
+
+    def save(self, state: Mapping[str, Any]) -> None:
+        with self.directory.sessions() as session, session.begin():
+            row = session.get(ShopRow, self.shop_id)
+            if row is None:
+                raise LookupError(f"shop {self.shop_id!r} is not stored")
+            row.webhook_keys = self.directory.box.seal(dict(state))
+        self.directory.invalidate()  # the webhook route's cache: the new secret is accepted at once
+
+
+def generated_secrets(state: Mapping[str, Any]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(str(s) for s in (state.get("secrets") or {}).values() if s))
+
+
 class ShopDirectory:
     """Looks shops up by id or by (platform, key), with a short cache for the webhook path."""
 
@@ -103,6 +136,9 @@ class ShopDirectory:
             api_base_url = credentials.get("api_base_url")
             api_version = credentials.get("api_version")
             channel = "platform_note" if (row.settings or {}).get("customer_channel") == "platform_note" else "email"
+        if row.webhook_keys:
+            generated = generated_secrets(self.box.open(row.webhook_keys))
+            secrets = (*secrets, *(g for g in generated if g not in secrets))
         return Shop(
             id=row.id,
             platform=Platform(row.platform),
@@ -118,6 +154,7 @@ class ShopDirectory:
             credentials=credentials,
             webhook_secrets=secrets,
             customer_channel=channel,
+            webhook_keys=WebhookKeyStore(self, row.id),
         )
 
     def _installed_secrets(self, row: ShopRow, credentials: Mapping[str, Any]) -> tuple[str, ...]:

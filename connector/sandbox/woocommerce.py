@@ -57,6 +57,11 @@ SANDBOX_SECRET = "cs_sandbox_0123456789abcdef0123456789abcdef01234567"  # noqa: 
 SANDBOX_WEBHOOK_SECRET = "sandboxwebhooksecret0123456789"  # noqa: S105
 
 
+def _rest_webhook(hook: Mapping[str, Any]) -> dict[str, Any]:
+    """A webhook as the REST API shows it: WooCommerce never returns the ``secret`` (it is write-only)."""
+    return {k: v for k, v in hook.items() if k != "secret"}
+
+
 def _stamp(moment: datetime, tz: ZoneInfo | None = None) -> str:
     return moment.astimezone(tz or UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
@@ -191,7 +196,7 @@ class WooSandbox:
                 Rule(f"{API_PREFIX}/coupons", endpoint="coupons", methods=["GET", "POST"]),
                 Rule(f"{API_PREFIX}/coupons/<int:coupon_id>", endpoint="coupon", methods=["GET"]),
                 Rule(f"{API_PREFIX}/webhooks", endpoint="webhooks", methods=["GET", "POST"]),
-                Rule(f"{API_PREFIX}/webhooks/<int:webhook_id>", endpoint="webhook", methods=["GET", "PUT"]),
+                Rule(f"{API_PREFIX}/webhooks/<int:webhook_id>", endpoint="webhook", methods=["GET", "PUT", "DELETE"]),
                 Rule("/wc-auth/v1/authorize", endpoint="authorize", methods=["GET"]),
             ]
         )
@@ -1031,32 +1036,40 @@ class WooSandbox:
     def _api_webhooks(self, request: Request) -> Any:
         if request.method == "GET":
             status = request.args.get("status", "all")
-            hooks = [dict(h) for h in self.webhooks.values() if status == "all" or h["status"] == status]
+            hooks = [_rest_webhook(h) for h in self.webhooks.values() if status == "all" or h["status"] == status]
             return self._page(request, hooks)
         hook = self._new_webhook(self._body(request))
         if self.ping_on_create:
             self._ping_later(hook)
-        return 201, dict(hook)
+        return 201, _rest_webhook(hook)
 
     def _api_webhook(self, request: Request, webhook_id: int) -> Any:
         hook = self.webhooks.get(webhook_id)
         if hook is None:
             raise ApiError(404, "woocommerce_rest_webhook_invalid_id", "Invalid ID.")
         if request.method == "GET":
-            return dict(hook)
+            return _rest_webhook(hook)
+        if request.method == "DELETE":
+            if request.args.get("force") not in ("true", "1"):
+                raise ApiError(501, "woocommerce_rest_trash_not_supported", "Webhooks do not support trashing.")
+            del self.webhooks[webhook_id]
+            self._pending = {k: None for k in self._pending if k[0] != webhook_id}
+            self.counters["webhooks_deleted"] += 1
+            return _rest_webhook(hook)
         body = self._body(request)
         if "status" in body:
             _one_of(body["status"], "status", WEBHOOK_STATUSES)
             if body["status"] == "active" and hook["status"] != "active":
+                # WooCommerce keeps ``failure_count`` (still above the limit after a disable by failures), so
+                # the next failed delivery disables the webhook again
                 self.counters["webhooks_reenabled"] += 1
-                hook["failure_count"] = 0
                 if hook.get("pending_delivery") and self.ping_on_create:
                     self._ping_later(hook)
             hook["status"] = body["status"]
         for name in ("secret", "delivery_url", "name"):
             if name in body:
                 hook[name] = str(body[name])
-        return dict(hook)
+        return _rest_webhook(hook)
 
     def _ping_later(self, hook: Mapping[str, Any]) -> None:
         """WooCommerce pings while creating; here it goes out on a thread so the lock is not held over HTTP."""

@@ -85,6 +85,9 @@ class ShopRow(Base):
     status: Mapped[str] = mapped_column(String(20), default="active")  # active | paused | uninstalled
     source: Mapped[str] = mapped_column(String(20), default="config")  # config | installed
     credentials: Mapped[str | None] = mapped_column(Text)  # sealed with SecretBox
+    # sealed with SecretBox: secrets of the webhooks ordercare created in place of broken ones (by webhook id)
+    # and the webhooks it re-enabled (``connector.shops.WebhookKeyStore``)
+    webhook_keys: Mapped[str | None] = mapped_column(Text)
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Amsterdam")
     locale: Mapped[str] = mapped_column(String(8), default="nl")
     country: Mapped[str] = mapped_column(String(2), default="NL")
