@@ -16,10 +16,7 @@ from connector.codec import dump_order
 from connector.config import Settings
 from connector.model import (
     Address,
-    Customer,
     Money,
-    Order,
-    OrderLine,
     OrderStatus,
     Platform,
     Shipment,
@@ -37,6 +34,7 @@ from connector.store.tables import (
     RawEvent,
     VoucherRow,
 )
+from tests import builders
 
 FAST_KDF = "scrypt:1024:8:1"  # still scrypt; cheap enough for many sign-ins in tests
 PASSWORD = "correct horse battery"
@@ -87,26 +85,22 @@ def order(
                 delivered_at=delivered_at,
             ),
         )
-    snapshot = Order(
+    snapshot = builders.order(
+        external_id,
+        at=created_at,
         shop_id=shop_id,
-        platform=PLATFORMS[shop_id],
-        external_id=external_id,
-        number=f"#{external_id}",
         status=status,
+        platform=PLATFORMS[shop_id],
         platform_status=str(status),
-        created_at=created_at,
-        updated_at=created_at,
-        customer=Customer(first_name="Jan", last_name="Jansen", email=email),
+        paid_at=None,
+        customer=builders.customer(external_id=None, first_name="Jan", last_name="Jansen", email=email),
         shipping_address=Address(
             first_name="Jan", address1="Dorpsstraat 1", postcode="1234 AB", city="Utrecht", country_code=country
         )
         if country
         else None,
         lines=tuple(
-            OrderLine(
-                external_id=f"{external_id}-{i}", title=title, quantity=1, unit_price=Money(Decimal("10.00"), "EUR")
-            )
-            for i, title in enumerate(products)
+            builders.line(title, 1, "10.00", external_id=f"{external_id}-{i}") for i, title in enumerate(products)
         ),
         total=Money(Decimal("10.00") * len(products), "EUR"),
         shipping_method=method,
