@@ -221,6 +221,8 @@ class ReviewConfig(_Block):
     after_delivery: ConfigDuration = Duration.parse("3 days")
     only_if_no_incident: bool = True
     give_up_after: ConfigDuration = Duration.parse("30 days")
+    # no request while the customer's other order is in trouble, or within this many days of an apology
+    quiet_after_apology_days: int = Field(14, ge=0, le=365)
 
 
 class VoucherConfig(_Block):

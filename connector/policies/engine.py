@@ -33,7 +33,7 @@ from connector.incidents import (
 )
 from connector.model import Order
 from connector.outbox.queue import plan_many, planned_row
-from connector.policies import address, compensation, next_day, review, shipment_delay, stale
+from connector.policies import address, compensation, customers, next_day, review, shipment_delay, stale
 from connector.policies.base import Annotate, Decision, Escalate, Open, Policy, PolicyContext, Resolve, Step
 from connector.policies.config import PoliciesConfig
 from connector.policies.notes import day, note_text
@@ -324,6 +324,7 @@ def run_tick(services: Services, now: datetime, *, limit: int | None = None) -> 
         if rows:
             incidents = load_for_orders(session, [row.id for row in rows])
             decided = [_decide_one(services, row, incidents, shops, contexts, now, report) for row in rows]
+            _hold_reviews_of_troubled_customers(session, now, decided)
             book = _budget_book(session, now, decided)
             planned: list[_Planned] = []
             updates = [_write_one(session, services, item, contexts, now, report, book, planned) for item in decided]
@@ -368,6 +369,22 @@ def _decide_one(
         return _Decided(row, ctx, order, by_kind, decisions, next_check(decisions, now))
     except Exception:  # noqa: BLE001 - one bad order is logged by _failed and retried later, never fatal to the round
         return _failed(services, row, contexts, now, report)
+
+
+def _hold_reviews_of_troubled_customers(session: Session, now: datetime, decided: list[_Decided]) -> None:
+    """No review request to a customer whose other order is in trouble or who just got an apology."""
+    asking = [
+        (d, d.order, d.ctx)
+        for d in decided
+        if d.order is not None and d.ctx is not None and customers.asks_review(d.decisions)
+    ]
+    if not asking:
+        return
+    troubled = customers.troubled_customers(session, now, [(order, ctx) for _, order, ctx in asking])
+    for item, order, _ in asking:
+        if customers.key_of(order) in troubled and customers.hold_reviews(item.decisions):
+            later = now + customers.LOOK_AGAIN
+            item.next_check_at = later if item.next_check_at is None else min(item.next_check_at, later)
 
 
 def _budget_book(session: Session, now: datetime, decided: list[_Decided]) -> compensation.BudgetBook | None:
