@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from functools import lru_cache
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, field_validator, model_validator
 
@@ -210,6 +211,9 @@ class ShipmentDelayConfig(_Block):
     )
 
 
+REVIEW_LINK_FIELDS = ("order_number", "order_id", "product_id")
+
+
 class ReviewConfig(_Block):
     """Review requests are marketing. ``consent`` is the legal basis the merchant chooses: ``required`` sends
     only to customers whose consent the platform records (unknown is no); ``existing_customer`` is the
@@ -223,6 +227,29 @@ class ReviewConfig(_Block):
     give_up_after: ConfigDuration = Duration.parse("30 days")
     # no request while the customer's other order is in trouble, or within this many days of an apology
     quiet_after_apology_days: int = Field(14, ge=0, le=365)
+    # where the button leads (Kiyoh, Trustpilot, Google, the product page); without one, no button: the
+    # customer is asked to reply. Placeholders: {order_number} (without "#"), {order_id}, {product_id}
+    link: str | None = None
+
+    @field_validator("link")
+    @classmethod
+    def _link(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not re.match(r"^https://[^/\s]+", value):
+            raise ValueError(f"expected an https URL, got {value!r}")
+        for name in re.findall(r"{([^{}]*)}", value):
+            if name not in REVIEW_LINK_FIELDS:
+                known = ", ".join("{" + f + "}" for f in REVIEW_LINK_FIELDS)
+                raise ValueError(f"unknown placeholder {{{name}}}; known: {known}")
+        return value
+
+    def link_for(self, order_number: str, order_id: str, product_id: str | None) -> str | None:
+        """The review link of one order, its placeholders filled in (URL-quoted); None without a link."""
+        if self.link is None:
+            return None
+        values = {"order_number": order_number.lstrip("#"), "order_id": order_id, "product_id": product_id or ""}
+        return self.link.format(**{name: quote(value, safe="") for name, value in values.items()})
 
 
 class VoucherConfig(_Block):

@@ -59,6 +59,8 @@ class ReviewPolicy(PolicyBase):
         payload = notify_payload(order, ctx, "review_request", marketing=True)
         if payload is not None:
             payload["context"]["consent_basis"] = config.consent
+            product = next((line.product_id for line in order.lines if line.product_id), None)
+            payload["context"]["review_url"] = config.link_for(order.number, order.external_id, product)
         plan_notify(decision, None, self.name, "request", payload)
         return decision
 

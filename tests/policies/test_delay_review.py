@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+from pydantic import ValidationError
+
 from connector.actions import ActionKind
-from connector.model import OrderStatus, Payment, Promise, ShipmentEvent, ShipmentStatus
+from connector.model import OrderLine, OrderStatus, Payment, Promise, ShipmentEvent, ShipmentStatus
 from connector.policies.base import Escalate, Open, Resolve
+from connector.policies.config import ReviewConfig
 from connector.policies.review import POLICY as REVIEW
 from connector.policies.shipment_delay import POLICY as DELAY
 
@@ -216,3 +220,29 @@ def test_late_counts_from_the_newer_date_we_already_gave_the_customer() -> None:
     older = {"next_day": incident("next_day", state="resolved", new_delivery_date="2026-11-25")}
     decision = DELAY.decide(in_transit(), older, at_step_one, context())  # type: ignore[arg-type]
     assert decision.incidents == [Open("shipment_delay", 1, {"reason": "late", "level": 1})]
+
+
+def test_a_review_link_fills_in_the_order_and_without_one_there_is_no_button() -> None:
+    now = ams(2026, 11, 27)
+    without = REVIEW.decide(delivered(), {}, now, context())  # type: ignore[arg-type]
+    assert payload(without, ActionKind.NOTIFY_CUSTOMER)["context"]["review_url"] is None
+    link = "https://www.kiyoh.com/invite?shop=fietsen&order={order_number}&id={order_id}&p={product_id}"
+    parcel = delivered(lines=(OrderLine("l1", "Fietsbel", 1, product_id="gid://shopify/Product/9"),))
+    linked = REVIEW.decide(parcel, {}, now, context({"review": {"link": link}}))  # type: ignore[arg-type]
+    assert payload(linked, ActionKind.NOTIFY_CUSTOMER)["context"]["review_url"] == (
+        "https://www.kiyoh.com/invite?shop=fietsen&order=1001&id=1001&p=gid%3A%2F%2Fshopify%2FProduct%2F9"
+    )
+
+
+@pytest.mark.parametrize(
+    ("link", "problem"),
+    [
+        ("http://www.kiyoh.com/x", "expected an https URL"),
+        ("https://www.trustpilot.com/review/shop?o={product_url}", "unknown placeholder {product_url}"),
+        ("kiyoh.com/{order_number}", "expected an https URL"),
+    ],
+)
+def test_a_review_link_the_shop_cannot_use_is_refused_with_its_problem(link: str, problem: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        ReviewConfig(link=link)
+    assert problem in str(info.value)
