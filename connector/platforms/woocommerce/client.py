@@ -420,44 +420,38 @@ class WooCommerceClient:
             params.pop("orderby")
             params.pop("order")
             items = sorted(self.paged("orders", params), key=lambda o: (str(o.get("date_modified_gmt")), o.get("id")))
-        context = self.shop.context
         for data in items:
-            if data.get("status") in DRAFT_STATUSES:
-                continue
-            if _released_in_shop(data):  # read it once more: the hold may be ours again since the list was read
-                data = self.get_order(str(data.get("id")))
-            order = order_from_rest(data, context)
-            yield OrderEvent(
-                kind=EventKind.ORDER,
-                topic="reconcile",
-                dedupe_key=snapshot_key(order, str(data["date_modified_gmt"])),
-                occurred_at=order.updated_at,
-                order_external_id=order.external_id,
-                order=order,
-            )
+            event = self._reconcile_event(data)
+            if event is not None:
+                yield event
+
+    def _reconcile_event(self, data: dict[str, Any]) -> OrderEvent | None:
+        """One listed order as a reconcile event; None for a checkout draft."""
+        if data.get("status") in DRAFT_STATUSES:
+            return None
+        if _released_in_shop(data):  # read it once more: the hold may be ours again since the list was read
+            data = self.get_order(str(data.get("id")))
+        order = order_from_rest(data, self.shop.context)
+        return OrderEvent(
+            kind=EventKind.ORDER,
+            topic="reconcile",
+            dedupe_key=snapshot_key(order, str(data["date_modified_gmt"])),
+            occurred_at=order.updated_at,
+            order_external_id=order.external_id,
+            order=order,
+        )
 
     def read_orders(self, external_ids: Sequence[str]) -> Iterator[OrderEvent]:
         """These orders as the shop has them now, ``PER_PAGE`` ids per request (``include``), whatever their
         ``date_modified``: ``RereadsOrders`` for the reconcile job. Ids the shop no longer lists (trashed,
         deleted) are skipped; keys and the released-hold read are those of ``changed_orders``."""
         ids = list(dict.fromkeys(str(i) for i in external_ids))
-        context = self.shop.context
         for start in range(0, len(ids), PER_PAGE):
             params = {"include": ",".join(ids[start : start + PER_PAGE]), "orderby": "include"}
             for data in self.paged("orders", params):
-                if data.get("status") in DRAFT_STATUSES:
-                    continue
-                if _released_in_shop(data):
-                    data = self.get_order(str(data.get("id")))
-                order = order_from_rest(data, context)
-                yield OrderEvent(
-                    kind=EventKind.ORDER,
-                    topic="reconcile",
-                    dedupe_key=snapshot_key(order, str(data["date_modified_gmt"])),
-                    occurred_at=order.updated_at,
-                    order_external_id=order.external_id,
-                    order=order,
-                )
+                event = self._reconcile_event(data)
+                if event is not None:
+                    yield event
 
     def ensure_webhooks(self, callback_url: str) -> list[str]:
         """Create missing order webhooks to ``callback_url``, re-enable disabled ones, replace hopeless ones.
