@@ -13,16 +13,24 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
-from datetime import datetime
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, tzinfo
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
-from connector.config import ConfigError, Settings, load_settings
+from connector import __version__
+from connector.problems import ConfigError
+
+if TYPE_CHECKING:
+    from connector.config import Settings
 
 EXIT_CONFIG = 2
+EXIT_WARNINGS = 1
 
 
 def _load(path: str | None) -> Settings:
+    from connector.config import load_settings
+
     path = path or os.environ.get("ORDERCARE_CONFIG")
     if not path:
         raise ConfigError(["--config: give a configuration file (or set ORDERCARE_CONFIG)"])
@@ -37,20 +45,32 @@ def _config_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def _check_config_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", help="the YAML configuration file to check")
+    parser.add_argument("file", nargs="?", help="the YAML configuration file (default: --config or $ORDERCARE_CONFIG)")
+    _config_argument(parser)
+    parser.add_argument("--strict", action="store_true", help="fail (exit 1) on warnings too, for production")
+    parser.add_argument(
+        "--web-processes",
+        type=int,
+        default=int(os.environ.get("WEB_CONCURRENCY") or 1),
+        help="web processes that will share the database (default: $WEB_CONCURRENCY or 1)",
+    )
 
 
 def _check_config(args: argparse.Namespace) -> int:
     from connector.checks import config_warnings
 
     try:
-        settings = load_settings(args.file)
+        settings = _load(args.file or args.config)
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem)
         return EXIT_CONFIG
-    for warning in config_warnings(settings):
+    warnings = config_warnings(settings, web_processes=args.web_processes)
+    for warning in warnings:
         print(f"warning: {warning}")
+    if warnings and args.strict:
+        print(f"not ok: {len(warnings)} warning{'s' if len(warnings) != 1 else ''} (--strict)")
+        return EXIT_WARNINGS
     print("ok")
     return 0
 
@@ -62,13 +82,24 @@ def _db_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _db(args: argparse.Namespace) -> int:
-    from connector.store.db import current_revision, make_engine, upgrade
+    from connector.store.db import current_revision, make_engine, pending_revisions, upgrade
 
     url = args.database_url or _load(args.config).database_url
     engine = make_engine(url)
+    where = engine.url.render_as_string(hide_password=True)
+    before = current_revision(engine)
     if args.action == "upgrade":
+        pending = pending_revisions(engine)
         upgrade(engine)
-    print(current_revision(engine) or "(empty database)")
+        for revision, title in pending:
+            print(f"applied {revision}: {title}")
+        after = current_revision(engine)
+        if not pending:
+            print(f"{where}: already at {after}, nothing to apply")
+        else:
+            print(f"{where}: {before or '(empty database)'} -> {after}")
+        return 0
+    print(f"{where}: {before or '(empty database)'}")
     return 0
 
 
@@ -77,9 +108,9 @@ def _db(args: argparse.Namespace) -> int:
 
 def _server_args(parser: argparse.ArgumentParser) -> None:
     _config_argument(parser)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on")
+    parser.add_argument("--threads", type=int, default=8, help="request threads")
 
 
 def _build(args: argparse.Namespace, migrate: bool) -> Any:
@@ -170,12 +201,21 @@ def _view_args(parser: argparse.ArgumentParser, failed: bool = False) -> None:
     _config_argument(parser)
     parser.add_argument("--shop", help="only this shop")
     parser.add_argument("--json", action="store_true", help="one JSON array of objects")
-    parser.add_argument("--limit", type=int, default=100)
+    parser.add_argument("--limit", type=int, default=100, help="at most this many rows, newest first")
     if failed:
         parser.add_argument("--failed", action="store_true", help="only actions that failed permanently")
 
 
-def _print_rows(rows: list[dict[str, Any]], as_json: bool, columns: Sequence[str]) -> None:
+def _shown(value: Any, zone: tzinfo, as_json: bool) -> Any:
+    """A stored time in the shop's zone: ISO 8601 with its offset for JSON, ``2026-11-24 14:00 CET`` for people."""
+    if not isinstance(value, datetime):
+        return value
+    local = value.astimezone(zone)
+    return local.isoformat() if as_json else local.strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _print_rows(rows: list[dict[str, Any]], as_json: bool, columns: Sequence[str], zones: Mapping[str, tzinfo]) -> None:
+    rows = [{k: _shown(v, zones.get(str(row.get("shop")), UTC), as_json) for k, v in row.items()} for row in rows]
     if as_json:
         print(json.dumps(rows, default=str, ensure_ascii=False))
         return
@@ -188,22 +228,22 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool, columns: Sequence[str
         print("  ".join(str(row.get(c, ""))[: widths[c]].ljust(widths[c]) for c in columns))
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
 def _view(
     args: argparse.Namespace, query: Any, shop_id: Any, row: Callable[..., dict[str, Any]], columns: Sequence[str]
 ) -> int:
     """Print an operator view: ``query`` for ``--shop`` (its ``shop_id`` column) and ``--limit``, ``row`` per result."""
+    from sqlalchemy import select
+
     from connector.store.db import make_engine, session_factory
+    from connector.store.tables import ShopRow
 
     settings = _load(args.config)
     if args.shop:
         query = query.where(shop_id == args.shop)
     with session_factory(make_engine(settings.database_url))() as session:
         rows = [row(*result) for result in session.execute(query.limit(args.limit))]
-    _print_rows(rows, args.json, columns)
+        zones = {shop: ZoneInfo(zone) for shop, zone in session.execute(select(ShopRow.id, ShopRow.timezone)) if zone}
+    _print_rows(rows, args.json, columns, zones)
     return 0
 
 
@@ -219,8 +259,8 @@ def _orders(args: argparse.Namespace) -> int:
             "external_id": r.external_id,
             "status": r.status,
             "platform_status": r.platform_status,
-            "created_at": _iso(r.created_at),
-            "next_check_at": _iso(r.next_check_at),
+            "created_at": (r.created_at),
+            "next_check_at": (r.next_check_at),
         }
 
     query = select(OrderRow).order_by(OrderRow.created_at.desc())
@@ -241,8 +281,8 @@ def _incidents(args: argparse.Namespace) -> int:
             "kind": i.kind,
             "state": i.state,
             "level": i.level,
-            "opened_at": _iso(i.opened_at),
-            "resolved_at": _iso(i.resolved_at),
+            "opened_at": (i.opened_at),
+            "resolved_at": (i.resolved_at),
             "resolution": i.resolution,
         }
 
@@ -255,10 +295,43 @@ def _incidents(args: argparse.Namespace) -> int:
     return _view(args, query, IncidentRow.shop_id, row, columns)
 
 
+def _actions_args(parser: argparse.ArgumentParser) -> None:
+    _view_args(parser, failed=True)
+    parser.add_argument("operation", nargs="?", choices=["retry"], help="retry ID: queue a failed action again")
+    parser.add_argument("action_id", nargs="?", type=int, metavar="ID", help="the action to retry")
+
+
+def _retry(args: argparse.Namespace) -> int:
+    from connector.clock import system_clock
+    from connector.outbox.queue import retry_failed
+    from connector.store.db import make_engine, session_factory, transaction
+    from connector.store.tables import ActionRow
+
+    if args.action_id is None:
+        print("actions retry: give the id of a failed action (ordercare actions --failed lists them)", file=sys.stderr)
+        return EXIT_CONFIG
+    sessions = session_factory(make_engine(_load(args.config).database_url))
+    with transaction(sessions) as session:
+        row = session.get(ActionRow, args.action_id)
+        if row is None or (args.shop and row.shop_id != args.shop):
+            print(f"action {args.action_id}: no such action", file=sys.stderr)
+            return EXIT_WARNINGS
+        state = row.state
+        retried = retry_failed(session, args.action_id, system_clock())
+    if not retried:
+        print(f"action {args.action_id}: {state}, not failed; nothing changed", file=sys.stderr)
+        return EXIT_WARNINGS
+    print(f"action {args.action_id}: queued again (with the actions that waited for it)")
+    return 0
+
+
 def _actions(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
     from connector.store.tables import ActionRow
+
+    if args.operation == "retry":
+        return _retry(args)
 
     def row(a: ActionRow) -> dict[str, Any]:
         return {
@@ -270,8 +343,8 @@ def _actions(args: argparse.Namespace) -> int:
             "state": a.state,
             "attempts": a.attempts,
             "last_error": a.last_error,
-            "created_at": _iso(a.created_at),
-            "done_at": _iso(a.done_at),
+            "created_at": (a.created_at),
+            "done_at": (a.done_at),
         }
 
     query = select(ActionRow).order_by(ActionRow.id.desc())
@@ -317,7 +390,7 @@ COMMANDS: dict[str, Command] = {
     "sandbox": ("run the local Shopify and WooCommerce sandbox shops", _sandbox_args, _sandbox),
     "orders": ("list stored orders", _view_args, _orders),
     "incidents": ("list incidents", _view_args, _incidents),
-    "actions": ("list outbox actions", lambda p: _view_args(p, failed=True), _actions),
+    "actions": ("list outbox actions; 'actions retry ID' queues a failed one again", _actions_args, _actions),
 }
 
 # subcommands that live with their feature: name -> (help, module)
@@ -327,23 +400,43 @@ EXTERNAL: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _HelpFormatter(argparse.HelpFormatter):
+    """Every option's help ends with its default, unless it has none or already says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default in (None, False, argparse.SUPPRESS) or "default" in text or not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)".lstrip()
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; a feature module's own arguments are loaded only for ``command`` (fast ``--help``)."""
+    formatter = _HelpFormatter
     parser = argparse.ArgumentParser(prog="ordercare", description="Keeps a web shop's delivery promise.")
+    parser.add_argument("--version", action="version", version=f"ordercare {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (help_text, add_arguments, run) in COMMANDS.items():
-        command = sub.add_parser(name, help=help_text, description=help_text)
-        add_arguments(command)
-        command.set_defaults(run=run)
+        parsed = sub.add_parser(name, help=help_text, description=help_text, formatter_class=formatter)
+        add_arguments(parsed)
+        parsed.set_defaults(run=run)
     for name, (help_text, module_name) in EXTERNAL.items():
-        module = importlib.import_module(module_name)
-        command = sub.add_parser(name, help=help_text, description=help_text)
-        module.add_arguments(command)
-        command.set_defaults(run=module.run)
+        parsed = sub.add_parser(name, help=help_text, description=help_text, formatter_class=formatter)
+        if name == command:
+            module = importlib.import_module(module_name)
+            module.add_arguments(parsed)
+            parsed.set_defaults(run=module.run)
     return parser
 
 
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The subcommand named in ``argv`` (the first word that is not an option), if any."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(_command_in(words)).parse_args(words)
     try:
         code: int = args.run(args)
     except ConfigError as exc:

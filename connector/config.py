@@ -29,17 +29,10 @@ from pydantic import (
 )
 
 from connector.policies.config import PoliciesConfig, merge_policy_overrides
+from connector.problems import ConfigError as ConfigError  # re-exported: the stable surface
 
 _ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _SHOP_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-
-
-class ConfigError(Exception):
-    """A configuration file that cannot be used; ``problems`` holds one ``path: message`` per fault."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(problems))
 
 
 def _timezone(value: str) -> str:

@@ -52,7 +52,12 @@ def test_db_upgrade_and_list_views(tmp_path: Path, capsys: pytest.CaptureFixture
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     path = config_file(tmp_path, url)
     assert main(["db", "upgrade", "--config", str(path)]) == 0
-    assert capsys.readouterr().out.strip() != "(empty database)"
+    applied = capsys.readouterr().out.splitlines()
+    head = applied[-2].split(":")[0].removeprefix("applied ")
+    assert applied[0] == "applied 0001: initial schema"
+    assert applied[-1] == f"sqlite:///{tmp_path / 'cli.db'}: (empty database) -> {head}"
+    assert main(["db", "upgrade", "--config", str(path)]) == 0
+    assert capsys.readouterr().out == f"sqlite:///{tmp_path / 'cli.db'}: already at {head}, nothing to apply\n"
 
     settings = settings_from_mapping(yaml.safe_load(path.read_text()), env={})
     now = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -86,6 +91,51 @@ def test_db_upgrade_and_list_views(tmp_path: Path, capsys: pytest.CaptureFixture
     table = capsys.readouterr().out.splitlines()
     assert table[0].split() == ["shop", "order", "status", "platform_status", "created_at", "next_check_at"]
     assert table[1].split()[:3] == ["fietsen", "#1001", "paid"]
+    # times in the shop's zone (Europe/Amsterdam by default), with the zone: 09:00 UTC is 10:00 CET
+    assert table[1].split()[-3:] == ["2026-11-24", "10:00", "CET"]
+    assert orders[0]["next_check_at"] == "2026-11-24T10:00:00+01:00"
+
+    failed = actions[0]["id"]
+    assert main(["actions", "retry", str(failed), "--config", str(path)]) == 0
+    assert capsys.readouterr().out == f"action {failed}: queued again (with the actions that waited for it)\n"
+    assert main(["actions", "--config", str(path), "--json"]) == 0
+    assert [(a["id"], a["state"], a["last_error"]) for a in json.loads(capsys.readouterr().out)] == [
+        (failed, "pending", None)
+    ]
+    assert main(["actions", "retry", str(failed), "--config", str(path)]) == 1  # pending now: nothing to retry
+    assert capsys.readouterr().err == f"action {failed}: pending, not failed; nothing changed\n"
+    assert main(["actions", "retry", "999", "--config", str(path)]) == 1
+    assert capsys.readouterr().err == "action 999: no such action\n"
+
+
+def test_version_and_every_default_in_the_help(capsys: pytest.CaptureFixture[str]) -> None:
+    from connector import __version__
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"ordercare {__version__}\n"
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for shown in ("(default: 127.0.0.1)", "(default: 8000)", "(default: 8)", "(default: $ORDERCARE_CONFIG)"):
+        assert shown in text
+    with pytest.raises(SystemExit):
+        main(["orders", "--help"])
+    assert "at most this many rows, newest first (default: 100)" in " ".join(capsys.readouterr().out.split())
+
+
+def test_help_loads_no_feature_module() -> None:
+    """``ordercare --help`` imports neither the configuration models nor a feature's own command module."""
+    probe = (
+        "import sys\n"
+        "from connector.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('connector.config', 'connector.notify.preview', 'connector.admin.cli',"
+        " 'sqlalchemy', 'jinja2', 'pydantic') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[-1] == "[]"
 
 
 def test_missing_config_is_a_clear_error(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:

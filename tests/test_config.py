@@ -35,6 +35,7 @@ GOOD: dict[str, Any] = {
         },
     ],
 }
+STRONG_KEY = "k7Qw2Zr9Lp4Xv8Nc3Jt6Hy1Bm5Dg0Fs_"
 ENV = {"ORDERCARE_SECRET_KEY": "0123456789abcdef0123", "SHOPIFY_TOKEN": "shpat_x", "SHOPIFY_API_SECRET": "sec"}
 
 
@@ -118,8 +119,11 @@ def test_check_config_command(
         {**GOOD["shops"][0], "sender": "Fietsen <a@fietsen.nl>"},
         {**GOOD["shops"][1], "sender": "Thee <b@thee.nl>"},
     ]
-    good.write_text(yaml.safe_dump({**GOOD, "public_url": "https://ordercare.example.nl", "shops": voiced}))
+    production = {**GOOD, "public_url": "https://ordercare.example.nl", "shops": voiced, "secret_key": STRONG_KEY}
+    good.write_text(yaml.safe_dump(production))
     assert main(["check-config", str(good)]) == 0
+    assert capsys.readouterr().out == "ok\n"
+    assert main(["check-config", str(good), "--strict"]) == 0
     assert capsys.readouterr().out == "ok\n"
 
     local = tmp_path / "local.yaml"
@@ -132,8 +136,17 @@ def test_check_config_command(
         "warning: public_url: 127.0.0.1 is a loopback or private address",
         "warning: shops[0].sender: not set",
         "warning: shops[1].sender: not set",
+        "warning: secret_key: 20 characters, 16 different",
         "ok",
     ]
+    assert main(["check-config", str(local), "--strict"]) == 1
+    assert capsys.readouterr().out.splitlines()[-1] == "not ok: 6 warnings (--strict)"
+
+    monkeypatch.setenv("ORDERCARE_CONFIG", str(good))  # like every other command: --config or the environment
+    assert main(["check-config"]) == 0
+    assert capsys.readouterr().out == "ok\n"
+    assert main(["check-config", "--config", str(local), "--strict"]) == 1
+    assert capsys.readouterr().out.splitlines()[-1] == "not ok: 6 warnings (--strict)"
 
     bad = yaml.safe_load(yaml.safe_dump(GOOD))
     bad["shops"][1]["timezone"] = "Europe/Amsterdm"
@@ -248,8 +261,93 @@ def test_woocommerce_shops_get_the_wordpress_delivery_rules(public_url: str, exp
         assert words in warning
 
 
-def test_a_shopify_only_configuration_gets_no_wordpress_warnings() -> None:
-    raw = {**GOOD, "public_url": "http://127.0.0.1:8000", "shops": [GOOD["shops"][0]]}
+def test_a_shopify_only_configuration_gets_shopifys_rules_and_no_wordpress_port_rule() -> None:
+    raw = {**GOOD, "public_url": "http://127.0.0.1:8000", "shops": [GOOD["shops"][0]], "secret_key": STRONG_KEY}
     settings = settings_from_mapping(raw, env=ENV)
     assert [shop.platform for shop in settings.shops] == ["shopify"]
+    assert woocommerce_warnings(settings) == []
+    assert config_warnings(settings) == [
+        "public_url: http://127.0.0.1:8000 is not https; Shopify delivers webhooks and redirects installs to https "
+        "URLs only, and webhook bodies would travel unencrypted",
+        "public_url: 127.0.0.1 is a loopback or private address; Shopify cannot reach it",
+    ]
+    https = settings_from_mapping({**raw, "public_url": "https://ordercare.example.nl:8443"}, env=ENV)
+    assert config_warnings(https) == []  # any port: only WordPress limits them
+
+
+def test_no_shops_and_no_install_app_means_no_public_url_warnings() -> None:
+    settings = settings_from_mapping({**GOOD, "shops": [], "secret_key": STRONG_KEY}, env=ENV)
     assert config_warnings(settings) == []
+    with_app = {**GOOD, "shops": [], "secret_key": STRONG_KEY, "shopify_app": {"api_key": "k", "api_secret": "s"}}
+    assert [w.split(";")[0] for w in config_warnings(settings_from_mapping(with_app, env=ENV))] == [
+        "public_url: http://127.0.0.1:8000 is not https",
+        "public_url: 127.0.0.1 is a loopback or private address",
+    ]
+
+
+def _one_shop(**changes: Any) -> Any:
+    raw = {**GOOD, "public_url": "https://ordercare.example.nl", "shops": [GOOD["shops"][0]], "secret_key": STRONG_KEY}
+    return settings_from_mapping({**raw, **changes}, env=ENV)
+
+
+@pytest.mark.parametrize(
+    ("email", "expected"),
+    [
+        ({}, []),  # localhost:25, the default: a relay on this host
+        ({"smtp_host": "127.0.0.1"}, []),
+        ({"smtp_host": "::1"}, []),
+        ({"smtp_host": "smtp.example.nl", "security": "starttls", "username": "u", "password": "p"}, []),
+        ({"smtp_host": "smtp.example.nl", "security": "ssl", "username": "u", "password": "p"}, []),
+        ({"smtp_host": "smtp.example.nl", "security": "none", "username": "u"}, ["email.security: none"]),
+        ({"smtp_host": "smtp.example.nl", "security": "starttls"}, ["email.username: not set"]),
+        ({"smtp_host": "10.0.0.2"}, ["email.security: none", "email.username: not set"]),
+    ],
+)
+def test_smtp_without_tls_or_sign_in_to_another_host_is_named(email: dict[str, Any], expected: list[str]) -> None:
+    warnings = config_warnings(_one_shop(email=email))
+    assert [w.split(" for ")[0] for w in warnings] == expected
+
+
+@pytest.mark.parametrize(
+    ("key", "warned"),
+    [
+        (STRONG_KEY, False),
+        ("k7Qw2Zr9Lp4Xv8Nc3Jt6Hy1Bm5Dg0Fs", True),  # 31 characters: one short
+        ("k7Qw2Zr9Lp4Xv8Nc3Jt6Hy1Bm5Dg0Fs_x", False),
+        ("abababababababababababababababababab", True),  # long but 2 different characters
+        ("0123456789012345678901234567890123", False),  # 10 different: the floor
+        ("0123456780123456780123456780123456", True),  # 9 different
+    ],
+)
+def test_a_weak_secret_key_is_named(key: str, warned: bool) -> None:
+    warnings = [w for w in config_warnings(_one_shop(secret_key=key)) if w.startswith("secret_key")]
+    assert bool(warnings) is warned, warnings
+
+
+def test_sqlite_with_several_web_processes_is_named() -> None:
+    sqlite = _one_shop()
+    assert config_warnings(sqlite, web_processes=1) == []
+    assert config_warnings(sqlite, web_processes=2) == [
+        "database_url: SQLite with 2 web processes; they queue for one write lock and deliveries time out at "
+        "peaks (use PostgreSQL, or one web process)"
+    ]
+    postgres = _one_shop(database_url="postgresql+psycopg://ordercare@db.example.nl/ordercare")
+    assert config_warnings(postgres, web_processes=4) == []
+
+
+def test_check_config_reads_the_web_process_count_from_web_concurrency(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "one.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {**GOOD, "public_url": "https://o.example.nl", "shops": [GOOD["shops"][0]], "secret_key": STRONG_KEY}
+        )
+    )
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    assert main(["check-config", str(path), "--strict"]) == 1
+    assert capsys.readouterr().out.splitlines()[0].startswith("warning: database_url: SQLite with 3 web processes")
+    assert main(["check-config", str(path), "--web-processes", "1"]) == 0
+    assert capsys.readouterr().out == "ok\n"

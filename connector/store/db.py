@@ -68,6 +68,16 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     command.upgrade(alembic_config(engine), revision)
 
 
+def pending_revisions(engine: Engine) -> list[tuple[str, str]]:
+    """The migrations ``upgrade`` would apply, oldest first: (revision, the first line of its docstring)."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    current = current_revision(engine)
+    pending = [rev for rev in script.iterate_revisions("heads", current or "base") if rev.revision != current]
+    return [(rev.revision, (rev.doc or "").strip().splitlines()[0] if rev.doc else "") for rev in reversed(pending)]
+
+
 def current_revision(engine: Engine) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
