@@ -3,6 +3,10 @@
 ``build_email`` makes a multipart text + HTML message in UTF-8 with a Message-ID derived from the
 outbox idempotency key (a resend is recognisable as the same message). ``SmtpMailer.send`` maps SMTP
 trouble onto the outbox's errors: no connection or a 4xx answer is retryable, a 5xx answer is permanent.
+It calls ``before_data`` once the server took sender and recipient, just before the message itself goes
+(SMTP DATA): from then on the server may accept the message, so the caller records that first. A connection
+that breaks while the server is receiving the message raises ``DeliveryUnknown``: it may have been
+accepted, and sending it again could deliver it twice.
 ``describe_email`` shows a message as readable terminal text (demo, preview).
 """
 
@@ -11,13 +15,13 @@ from __future__ import annotations
 import hashlib
 import smtplib
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import message_from_bytes, policy
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime, getaddresses, parseaddr
 from typing import Protocol
 
 from connector.config import EmailSettings
@@ -70,9 +74,14 @@ def build_email(
     return message
 
 
+class DeliveryUnknown(PermanentError):
+    """The connection broke while the server was receiving the message: it may or may not have been accepted."""
+
+
 class Mailer(Protocol):
-    def send(self, message: EmailMessage) -> None:
-        """Deliver the message; raise RetryableError or PermanentError."""
+    def send(self, message: EmailMessage, before_data: Callable[[], None] | None = None) -> None:
+        """Deliver the message, calling ``before_data`` right before the server may accept it; raise
+        RetryableError, PermanentError or DeliveryUnknown."""
 
 
 def _is_permanent(code: int) -> bool:
@@ -100,13 +109,19 @@ class SmtpMailer:
             client.ehlo()
         return client
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: EmailMessage, before_data: Callable[[], None] | None = None) -> None:
         where = f"{self.settings.smtp_host}:{self.settings.smtp_port}"
         try:
-            with self._connect() as client:
+            client = self._connect()
+            try:
                 if self.settings.username:
                     client.login(self.settings.username, self.settings.password or "")
-                client.send_message(message)
+                self._envelope(client, message)
+                if before_data is not None:
+                    before_data()
+                self._data(client, message, where)
+            finally:
+                _close(client)
         except smtplib.SMTPRecipientsRefused as exc:
             answers = {addr: (code, reply.decode("utf-8", "replace")) for addr, (code, reply) in exc.recipients.items()}
             detail = "; ".join(f"{addr}: {code} {reply}" for addr, (code, reply) in answers.items())
@@ -127,6 +142,43 @@ class SmtpMailer:
         except (smtplib.SMTPException, OSError) as exc:  # OSError covers refused connections and timeouts
             raise RetryableError(f"cannot reach SMTP server {where}: {type(exc).__name__}: {exc}") from None
 
+    @staticmethod
+    def _envelope(client: smtplib.SMTP, message: EmailMessage) -> None:
+        """MAIL FROM and RCPT TO, as ``smtplib.SMTP.sendmail`` does them (refusals raise its errors)."""
+        sender = parseaddr(str(message["From"]))[1]
+        recipients = [address for _, address in getaddresses([str(v) for v in message.get_all("To", [])]) if address]
+        client.ehlo_or_helo_if_needed()
+        code, reply = client.mail(sender)
+        if code != 250:
+            raise smtplib.SMTPSenderRefused(code, reply, sender)
+        refused: dict[str, tuple[int, bytes]] = {}
+        for recipient in recipients:
+            code, reply = client.rcpt(recipient)
+            if code not in (250, 251):
+                refused[recipient] = (code, reply)
+        if len(refused) == len(recipients):
+            raise smtplib.SMTPRecipientsRefused(refused)
+
+    @staticmethod
+    def _data(client: smtplib.SMTP, message: EmailMessage, where: str) -> None:
+        """SMTP DATA: the server's answer decides; without an answer nobody knows whether it accepted."""
+        try:
+            code, reply = client.data(message.as_bytes(policy=message.policy.clone(linesep="\r\n")))
+        except smtplib.SMTPDataError:
+            raise
+        except (smtplib.SMTPException, OSError) as exc:
+            raise DeliveryUnknown(f"the connection to {where} broke ({type(exc).__name__}: {exc})") from None
+        if code != 250:  # smtplib raises only for a refused DATA command, not for a refused message
+            raise smtplib.SMTPDataError(code, reply)
+
+
+def _close(client: smtplib.SMTP) -> None:
+    """QUIT, ignoring its answer: the message's fate was decided by the answer to DATA."""
+    try:
+        client.quit()
+    except (smtplib.SMTPException, OSError):
+        client.close()
+
 
 @dataclass
 class MemoryMailer:
@@ -134,7 +186,9 @@ class MemoryMailer:
 
     sent: list[EmailMessage] = field(default_factory=list)
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: EmailMessage, before_data: Callable[[], None] | None = None) -> None:
+        if before_data is not None:
+            before_data()
         self.sent.append(message)
 
 

@@ -15,6 +15,9 @@ if TYPE_CHECKING:
     from connector.services import Services
     from connector.shops import Shop
 
+# An attempt's outcome while a mail server may be accepting its e-mail (``connector.outbox.notify``).
+SENDING = "sending"
+
 
 class Environment(Protocol):
     """What performers may use: the services, the worker's name, a shop, its platform client, the mailer."""

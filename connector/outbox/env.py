@@ -12,6 +12,7 @@ from connector import platforms
 from connector.actions import ActionKind
 from connector.notify.mailer import Mailer, SmtpMailer
 from connector.outbox.base import Performer
+from connector.outbox.gate import MessageGate
 from connector.outbox.performers import standard_performers
 from connector.platforms.base import PermanentError, PlatformClient, RetryableError
 
@@ -36,6 +37,7 @@ class OutboxEnv:
     performers: Mapping[ActionKind, Performer] = field(default_factory=dict)  # replaces the standard ones
     _clients: dict[str, PlatformClient] = field(default_factory=dict)
     _standard: dict[ActionKind, Performer] = field(default_factory=dict)
+    _gate: MessageGate | None = None
 
     def performer_for(self, kind: ActionKind) -> Performer:
         performer = self.performers.get(kind)
@@ -44,6 +46,12 @@ class OutboxEnv:
                 self._standard = standard_performers()
             performer = self._standard[kind]
         return performer
+
+    def message_gate(self) -> MessageGate:
+        """What holds customer messages back (quiet hours, one voice per customer a day)."""
+        if self._gate is None:
+            self._gate = MessageGate(self.services)
+        return self._gate
 
     def mailer_for(self) -> Mailer:
         return self.mailer or SmtpMailer(self.services.settings.email)

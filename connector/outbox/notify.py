@@ -4,32 +4,44 @@ E-mail goes over SMTP with a Message-ID derived from the idempotency key and an 
 action; shops whose customer channel is ``platform_note`` get a customer note on the order instead (the
 platform e-mails it). An address question carries a signed fix link created at send time. A marketing
 message (review request) is skipped, with the reason as the action's result, when the stored order says
-the customer does not accept marketing.
+the customer does not accept marketing. The dates a sent message gives the customer are stored as
+promises (``connector.promises``) in the transaction that logs it.
+
+The SMTP server's "accepted" and our log row cannot be committed together. So the attempt is marked
+``sending`` (committed) right before the message goes (SMTP DATA), and the log row follows the server's
+answer. An attempt that finds an earlier one stopped in that window (a killed worker), or a connection that
+broke while the server was receiving the message, does not send again: nobody knows whether the message
+arrived, and a second copy is worse than asking staff. The action fails with the reason and the Message-ID
+to look up in the mail server's log; staff's retry sends it.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 
 from connector import codec
 from connector.actions import ActionKind, ActionRequest
 from connector.address import fixlinks
 from connector.model import Address, Order
 from connector.notify.consent import may_market
-from connector.notify.mailer import Mailer, build_email, message_id_for, sender_with_name
+from connector.notify.mailer import DeliveryUnknown, Mailer, build_email, message_id_for, sender_with_name
 from connector.notify.render import TEMPLATES, ContextError, RenderedMessage, Renderer, renderer_for
+from connector.outbox.base import SENDING
 from connector.platforms.base import PermanentError
+from connector.promises import store as promises
 from connector.store.db import transaction
-from connector.store.tables import ActionRow, EmailLog, OrderRow
+from connector.store.tables import ActionAttempt, ActionRow, EmailLog, OrderRow
 
 if TYPE_CHECKING:
     from connector.outbox.base import Environment
@@ -38,6 +50,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NOT_MARKETABLE = "not sent: the customer does not accept marketing e-mail"
+
+
+def uncertain_delivery(what: str, message_id: str) -> str:
+    """Why an e-mail that may or may not have arrived is not sent again, for staff."""
+    return (
+        f"not sent again: {what} while the mail server was accepting this e-mail, so it may or may not have "
+        f"arrived; check the mail server's log for Message-ID {message_id}, and retry only if it is not there"
+    )
 
 
 @dataclass(frozen=True)
@@ -84,10 +104,32 @@ def address_lines(address: Address | None) -> list[str]:
     return [line for line in (address.address1, address.address2, place) if line]
 
 
-def _insert_log(env: Environment, values: dict[str, Any]) -> None:
+def _insert_log(env: Environment, values: dict[str, Any], then: Callable[[Session], object] | None = None) -> None:
+    """Log the message as sent; ``then`` writes what goes with it in the same transaction (its promises)."""
     with transaction(env.services.sessions) as session:
         insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         session.execute(insert(EmailLog).values(**values).on_conflict_do_nothing(index_elements=["action_id"]))
+        if then is not None:
+            then(session)
+
+
+def _record_promises(session: Session, request: ActionRequest, prepared: Prepared, sent_at: datetime) -> None:
+    """The dates an accepted message gave the customer become promises on the order (``connector.promises``)."""
+    action = prepared.action
+    if action is None:
+        return
+    promises.record_message(
+        session,
+        shop_id=request.shop_id,
+        order_id=action.order_id,
+        action_id=request.action_id,
+        policy=action.policy,
+        template=prepared.payload.template,
+        context=prepared.payload.context,
+        order=prepared.order,
+        sent_at=sent_at,
+        tz=ZoneInfo(prepared.shop.timezone),
+    )
 
 
 class NotifyPerformer:
@@ -109,6 +151,8 @@ class NotifyPerformer:
         logged = self._logged(request, env)
         if logged is not None:
             return logged
+        if self._stopped_while_sending(request, env):
+            raise PermanentError(uncertain_delivery("the worker stopped", self._mid(request, env)))
         payload = NotifyPayload.parse(request.payload)
         action, order = self._load(request, env)
         basis = str(payload.context.get("consent_basis") or "required")
@@ -143,6 +187,31 @@ class NotifyPerformer:
             if row is None:
                 return None
             return {"message_id": row.message_id, "template": row.template, "recipient": row.recipient}
+
+    def _stopped_while_sending(self, request: ActionRequest, env: Environment) -> bool:
+        """An earlier attempt never finished after it marked the message as going to the mail server."""
+        with env.services.sessions() as session:
+            found = session.scalar(
+                select(ActionAttempt.id).where(
+                    ActionAttempt.action_id == request.action_id,
+                    ActionAttempt.attempt != request.attempt,
+                    ActionAttempt.outcome == SENDING,
+                    ActionAttempt.finished_at.is_(None),
+                )
+            )
+        return found is not None
+
+    def _mark_sending(self, request: ActionRequest, env: Environment) -> None:
+        with transaction(env.services.sessions) as session:
+            session.execute(
+                update(ActionAttempt)
+                .where(
+                    ActionAttempt.action_id == request.action_id,
+                    ActionAttempt.attempt == request.attempt,
+                    ActionAttempt.finished_at.is_(None),
+                )
+                .values(outcome=SENDING)
+            )
 
     def _load(self, request: ActionRequest, env: Environment) -> tuple[ActionRow | None, Order | None]:
         with env.services.sessions() as session:
@@ -225,6 +294,7 @@ class NotifyPerformer:
                 "message_id": message_id,
                 "sent_at": env.services.now(),
             },
+            then=lambda session: _record_promises(session, request, prepared, env.services.now()),
         )
 
     def _send_email(self, request: ActionRequest, env: Environment, prepared: Prepared) -> dict[str, Any]:
@@ -250,7 +320,10 @@ class NotifyPerformer:
             language=message.locale,
             extra_headers=headers,
         )
-        self.mailer(env).send(outgoing)
+        try:
+            self.mailer(env).send(outgoing, before_data=lambda: self._mark_sending(request, env))
+        except DeliveryUnknown as exc:
+            raise PermanentError(uncertain_delivery(str(exc), message_id)) from None
         self._log(request, env, prepared, recipient=payload.to, message_id=message_id)
         log.info("action %s: sent %s (%s)", request.action_id, payload.template, message.locale)
         return {"message_id": message_id, "template": payload.template, "recipient": payload.to, "channel": "email"}

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -28,12 +29,14 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, aliased
 
 from connector.actions import IF_AFTER_FAILED, ActionKind, ActionRequest, PlannedAction, idempotency_key, key_parts
+from connector.outbox.base import SENDING
 from connector.platforms.base import PermanentError, RetryableError
 from connector.store.db import transaction
 from connector.store.tables import ActionAttempt, ActionRow, OrderRow, table_of
 
 if TYPE_CHECKING:
     from connector.outbox.env import OutboxEnv
+    from connector.outbox.gate import Deferral
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +186,8 @@ def cancel_followers(session: Session, now: datetime) -> int:
 def retry_failed(session: Session, action_id: int, now: datetime, shop_ids: set[str] | None = None) -> bool:
     """Put a failed action back in the queue (the dashboard's retry button, ``ordercare actions``).
 
-    The actions cancelled because this one failed (and their followers) are re-armed with it.
+    The actions cancelled because this one failed (and their followers) are re-armed with it. An attempt
+    that stopped while the mail server was receiving the e-mail is closed: staff checked, and the retry sends.
     """
     query = update(ActionRow).where(ActionRow.id == action_id, ActionRow.state == "failed")
     if shop_ids is not None:
@@ -191,6 +195,12 @@ def retry_failed(session: Session, action_id: int, now: datetime, shop_ids: set[
     result = session.execute(query.values(state="pending", next_attempt_at=now, lease_until=None, last_error=None))
     if not getattr(result, "rowcount", 0):
         return False
+    session.execute(
+        update(ActionAttempt)
+        .where(ActionAttempt.action_id == action_id, ActionAttempt.outcome == SENDING)
+        .where(ActionAttempt.finished_at.is_(None))
+        .values(finished_at=now, error="closed by a retry from staff")
+    )
     keys = [session.scalars(select(ActionRow.idempotency_key).where(ActionRow.id == action_id)).one()]
     while keys:
         key = keys.pop()
@@ -215,8 +225,18 @@ class Claimed:
     resumed: bool  # an earlier attempt did not finish: check before repeating
 
 
-def claim(session: Session, worker: str, now: datetime, lease_seconds: int, limit: int) -> list[Claimed]:
-    """Lease up to ``limit`` due actions to this worker and open an attempt for each."""
+# Which of the due actions (ids) may not go yet, and until when: ``connector.outbox.gate.MessageGate``.
+Gate = Callable[[Session, Sequence[int], datetime], Mapping[int, "Deferral"]]
+
+
+def claim(
+    session: Session, worker: str, now: datetime, lease_seconds: int, limit: int, gate: Gate | None = None
+) -> list[Claimed]:
+    """Lease up to ``limit`` due actions to this worker and open an attempt for each.
+
+    Due actions the ``gate`` holds back are not claimed: they get its time as their next attempt and its
+    reason as their last error, and no attempt is counted.
+    """
     cancel_followers(session, now)
     before = aliased(ActionRow)
     waiting = exists(
@@ -240,6 +260,17 @@ def claim(session: Session, worker: str, now: datetime, lease_seconds: int, limi
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     ids = list(session.scalars(due))
+    while ids and gate is not None:
+        deferred = gate(session, ids, now)
+        if not deferred:
+            break
+        for action_id, deferral in deferred.items():
+            session.execute(
+                update(ActionRow)
+                .where(ActionRow.id == action_id)
+                .values(next_attempt_at=deferral.until, last_error=deferral.reason)
+            )
+        ids = [i for i in ids if i not in deferred] or list(session.scalars(due))  # all waiting: look further
     if not ids:
         return []
     until = now + timedelta(seconds=lease_seconds)
@@ -419,7 +450,14 @@ def drain(env: OutboxEnv, *, limit: int | None = None, max_batches: int | None =
     while max_batches is None or batches < max_batches:
         batches += 1
         with transaction(services.sessions) as session:
-            batch = claim(session, env.worker, services.now(), settings.lease_seconds, limit or settings.outbox_batch)
+            batch = claim(
+                session,
+                env.worker,
+                services.now(),
+                settings.lease_seconds,
+                limit or settings.outbox_batch,
+                gate=env.message_gate(),
+            )
         if not batch:
             break
         for claimed in batch:

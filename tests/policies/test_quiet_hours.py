@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from connector.outbox.gate import MessageGate
 from connector.policies import engine as tick
 from connector.policies.config import MessagesConfig
 from connector.services import Services
@@ -66,6 +67,16 @@ def test_a_message_decided_at_night_waits_for_the_morning_and_the_staff_steps_do
     )
     put(services, bad, due=at)
     tick.run_tick(services, at)
+    # every step is planned when decided; the outbox's gate holds the message back until the morning
     assert planned_at(services) == {
-        "hold_fulfillment": at, "add_tags": at, "add_note": at, "notify_customer": message_at,
+        "hold_fulfillment": at, "add_tags": at, "add_note": at, "notify_customer": at,
     }  # fmt: skip
+    with services.sessions() as session:
+        ids = list(session.scalars(select(ActionRow.id)))
+        (message,) = session.scalars(select(ActionRow.id).where(ActionRow.kind == "notify_customer"))
+        deferred = MessageGate(services)(session, ids, at)
+    if message_at == at:
+        assert deferred == {}
+    else:
+        assert {i: d.until for i, d in deferred.items()} == {message: message_at}
+        assert deferred[message].reason == "waits for the end of the quiet hours (21:00–08:00 shop time)"
