@@ -294,6 +294,7 @@ class Reporter:
         self.demo = demo
         self.seen_actions: set[int] = set()
         self.incident_states: dict[int, tuple[str, int]] = {}
+        self.promise_states: dict[int, str] = {}
 
     def report(self) -> list[str]:
         from connector.store.tables import ActionRow, IncidentRow, OrderRow
@@ -328,6 +329,25 @@ class Reporter:
                 mark = "→" if action.state == "done" else "✗"
                 suffix = "" if action.state == "done" else f" — failed: {action.last_error}"
                 lines.append(f"      {mark} {where}: {words}{suffix}")
+        lines.extend(self._promises())
+        return lines
+
+    def _promises(self) -> list[str]:
+        from connector.promises import store
+
+        with self.demo.services.sessions() as session:
+            listed = store.listed(session)
+        lines = []
+        for item in listed:
+            promise = item.promise
+            assert promise.id is not None
+            if self.promise_states.get(promise.id) == promise.ended:
+                continue
+            self.promise_states[promise.id] = promise.ended
+            what = f"{promise.kind.replace('_', ' ')} {promise.promised.strftime('%a %d %b')}"
+            where = f"{item.shop_id} {_number(item.order_number)}"
+            mark = "◇" if promise.open else "◆"
+            lines.append(f"    {mark} {where}: promise {what} — {promise.ended.replace('_', ' ')}")
         return lines
 
 
@@ -343,6 +363,54 @@ def _settle(demo: Demo) -> None:
         done = drain(demo.env)
         if report.evaluated == 0 and done.total == 0 and not demo.woo.pending_deliveries():
             break
+
+
+def _messages(demo: Demo) -> list[dict[str, Any]]:
+    """Every customer message that went, with the date it promised (if any), in the order they went."""
+    from connector.store.tables import EmailLog, OrderRow, PromiseRow
+
+    with demo.services.sessions() as session:
+        promised = dict(
+            session.execute(
+                select(PromiseRow.action_id, func.min(PromiseRow.promised_on)).group_by(PromiseRow.action_id)
+            ).all()
+        )
+        rows = session.execute(
+            select(EmailLog, OrderRow.number)
+            .outerjoin(OrderRow, OrderRow.id == EmailLog.order_id)
+            .order_by(EmailLog.sent_at, EmailLog.id)
+        ).all()
+        return [
+            {
+                "shop": log.shop_id,
+                "order": _number(number),
+                "template": log.template,
+                "sent_at": log.sent_at.astimezone(AMSTERDAM).isoformat(),
+                "promised_date": promised[log.action_id].isoformat() if log.action_id in promised else None,
+            }
+            for log, number in rows
+        ]
+
+
+def _promises(demo: Demo) -> list[dict[str, Any]]:
+    """Every date promised and how it ended by the end of the week (a passed open one shows as missed)."""
+    from connector.promises import rules, store
+
+    today = demo.clock().astimezone(AMSTERDAM).date()
+    with demo.services.sessions() as session:
+        listed = store.listed(session)
+    return [
+        {
+            "shop": item.shop_id,
+            "order": _number(item.order_number),
+            "kind": item.promise.kind,
+            "promised_date": item.promise.promised.isoformat(),
+            "made_at": item.promise.made_at.astimezone(AMSTERDAM).isoformat(),
+            "ended": rules.shown_ended(item.promise, today),
+            "ended_at": item.promise.ended_at.astimezone(AMSTERDAM).isoformat() if item.promise.ended_at else None,
+        }
+        for item in listed
+    ]
 
 
 def _summary(demo: Demo) -> dict[str, Any]:
@@ -366,6 +434,8 @@ def _summary(demo: Demo) -> dict[str, Any]:
         "notes_written": int(notes),
         "vouchers": int(vouchers or 0),
         "emails": len(demo.mail.messages),
+        "messages": _messages(demo),
+        "promises": _promises(demo),
     }
 
 

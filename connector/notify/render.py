@@ -25,7 +25,14 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined,
 PACKAGED = Path(__file__).with_name("templates")
 LOCALES = ("nl", "en")
 FALLBACK_LOCALE = "en"
-TEMPLATES = ("address_question", "stale_update", "next_day_missed", "delay_notice", "review_request")
+TEMPLATES = (
+    "address_question",
+    "stale_update",
+    "next_day_missed",
+    "delay_notice",
+    "review_request",
+    "promise_followup",
+)
 NOTES = ("note_address_fixed",)
 PARTS = {"subject": "subject.txt", "text": "txt", "html": "html"}
 
@@ -180,6 +187,7 @@ def prepare_context(raw: Mapping[str, Any]) -> dict[str, Any]:
         items=_items(raw.get("items")),
         new_delivery_date=_as_date(raw.get("new_delivery_date"), "context.new_delivery_date"),
         hear_from_us_by=_as_date(raw.get("hear_from_us_by"), "context.hear_from_us_by"),
+        promised_date=_as_date(raw.get("promised_date"), "context.promised_date"),  # the date followed up
         voucher=_voucher(raw.get("voucher")),
         problems=_problems(raw.get("problems")),
         level=_level(raw.get("level")),

@@ -34,6 +34,20 @@ CASES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("stale_update", "nl"): {"reason": "unshipped", "new_delivery_date": "2026-11-26"},
     ("stale_update", "en"): {"reason": "on_hold", "hear_from_us_by": "2026-11-27"},
+    ("promise_followup", "nl"): {
+        "promised_date": "2026-11-26",
+        "promise_kind": "delivery_by",
+        "shipped": True,
+        "carrier": "PostNL",
+        "tracking_url": "https://postnl.nl/tt/3SABC",
+        "new_delivery_date": "2026-11-28",
+    },
+    ("promise_followup", "en"): {
+        "promised_date": "2026-11-26",
+        "promise_kind": "hear_from_us_by",
+        "shipped": False,
+        "hear_from_us_by": "2026-11-30",
+    },
     ("next_day_missed", "nl"): {"new_delivery_date": "2026-11-25", "voucher": VOUCHER},
     ("next_day_missed", "en"): {"new_delivery_date": "2026-11-25", "voucher": None},
     ("delay_notice", "nl"): {
@@ -88,6 +102,33 @@ https://ordercare.example/fix/abc.def
 The link works until Tuesday 1 December.
 
 We keep your order ready and send it as soon as the address is right. Would you rather cancel, or is something else wrong? Just reply to this e-mail.
+
+Kind regards,
+Fietsenwinkel Één
+""",
+    ),
+    ("promise_followup", "nl"): (
+        "Bestelling #1001 is nog niet bezorgd",
+        """\
+Hoi Sanne,
+
+We hadden je gezegd dat je bestelling #1001 (2× Fietsbel en Café-racer stuurlint) uiterlijk donderdag 26 november zou aankomen. Het pakket is onderweg met PostNL, maar nog niet bezorgd. De nieuwe verwachte bezorgdatum is zaterdag 28 november.
+Je kunt het hier volgen: https://postnl.nl/tt/3SABC
+
+Het spijt ons dat we ons niet aan die datum hebben kunnen houden. Wil je liever niet wachten en je geld terug? Beantwoord deze e-mail, dan lossen we het op.
+
+Hartelijke groet,
+Fietsenwinkel Één
+""",
+    ),
+    ("promise_followup", "en"): (
+        "News about order #1001, as promised",
+        """\
+Hi Sanne,
+
+We promised to let you know by Thursday 26 November how your order #1001 (2× Fietsbel and Café-racer stuurlint) is doing, so here is where it stands. It has not left our warehouse yet. We cannot give you a reliable new date yet. You will hear from us by Monday 30 November at the latest.
+
+If you would rather not wait and have your money back, reply to this e-mail and we will sort it out.
 
 Kind regards,
 Fietsenwinkel Één
