@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from connector import codec, privacy
 from connector.model import (
+    DeliveryMethod,
     EventKind,
     Hold,
     HoldCheck,
@@ -157,12 +158,29 @@ def merge_orders(old: Order, new: Order) -> Order:
     """
     top, other = (new, old) if new.updated_at >= old.updated_at else (old, new)
     merged = top.with_changes(
+        **_kept_facts(top, other),
         paid_at=_paid_at(top, other),
         shipments=union_shipments(old.shipments, new.shipments),
         holds=union_holds(old.holds, new.holds),
         hold_check=_later_check(old.hold_check, new.hold_check),
     )
     return derive_status(merged)
+
+
+# Order.extra keys only some reads carry (Shopify: the fulfilment orders of the GraphQL read, not of REST bodies)
+_KEPT_EXTRA = ("fulfillment_orders",)
+
+
+def _kept_facts(top: Order, other: Order) -> dict[str, Any]:
+    """What the newer snapshot cannot see and the other one said: Shopify's REST bodies cannot tell pickup from
+    delivery (``DeliveryMethod.UNKNOWN``) and list no fulfilment orders; its GraphQL read does."""
+    kept: dict[str, Any] = {}
+    if top.delivery_method is DeliveryMethod.UNKNOWN and other.delivery_method is not DeliveryMethod.UNKNOWN:
+        kept["delivery_method"] = other.delivery_method
+    missing = {k: other.extra[k] for k in _KEPT_EXTRA if k in other.extra and k not in top.extra}
+    if missing:
+        kept["extra"] = {**top.extra, **missing}
+    return kept
 
 
 def _paid_at(top: Order, other: Order) -> datetime | None:
@@ -341,6 +359,27 @@ def _store_part(session: Session, shop: Shop, event: OrderEvent, now: datetime) 
         return _wait_for_order(session, shop, event, now)
     stored = codec.load_order(row.data)
     merged = _apply_part(stored, event)
+    if merged == stored:
+        return Outcome.STALE
+    values = _order_values(merged, now)
+    values["platform_updated_at"] = max(row.platform_updated_at, stored.updated_at)
+    _update_order(session, row.id, values)
+    return Outcome.APPLIED
+
+
+# --- carrier events (connector.carriers) ---------------------------------------------------------
+
+
+def merge_carrier_shipment(
+    session: Session, shop_id: str, order_external_id: str, part: Shipment, now: datetime
+) -> Outcome:
+    """A carrier source's news about one parcel (``part``: the order's shipment id with the new events, or a new
+    shipment the source told us about) merged like a platform's carrier scan; the caller matched the order."""
+    row = _order_row(session, shop_id, order_external_id)
+    if row is None:
+        raise LookupError(f"order {order_external_id!r} of shop {shop_id!r} is not stored")
+    stored = codec.load_order(row.data)
+    merged = derive_status(stored.with_changes(shipments=union_shipments(stored.shipments, (part,))))
     if merged == stored:
         return Outcome.STALE
     values = _order_values(merged, now)
