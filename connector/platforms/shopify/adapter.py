@@ -19,7 +19,7 @@ import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from connector.model import EventKind, Hold, OrderEvent, Platform
 from connector.platforms.base import (
@@ -35,6 +35,7 @@ from connector.platforms.base import (
 from connector.platforms.shopify import mapper
 
 TOPIC = "x-shopify-topic"
+DELETED_UNDATED = datetime(1970, 1, 1, tzinfo=UTC)  # ingest applies an undated deletion to the stored version
 
 
 def header(headers: Headers, name: str) -> str | None:
@@ -93,6 +94,21 @@ def _order(payload: Json, d: ShopifyDelivery) -> OrderEvent:
         occurred_at=d.triggered_at or order.updated_at,
         order_external_id=order.external_id,
         order=order,
+    )
+
+
+def _order_deleted(payload: Json, d: ShopifyDelivery) -> OrderEvent:
+    """``orders/delete``: the body is only the order id (Shopify's sample: ``{"id": 820982911946154508}``)."""
+    if payload.get("id") in (None, ""):
+        raise MalformedPayload("id: required field is missing")
+    order_id = mapper.external_id(payload, "order")
+    return OrderEvent(
+        kind=EventKind.ORDER_DELETED,
+        topic=d.topic,
+        dedupe_key=d.dedupe_key,
+        # undated (no X-Shopify-Triggered-At): the deletion applies to whatever version is stored
+        occurred_at=d.triggered_at or DELETED_UNDATED,
+        order_external_id=order_id,
     )
 
 
@@ -186,6 +202,7 @@ PARSERS: dict[str, Parser] = {
     "orders/partially_fulfilled": _order,
     "orders/cancelled": _order,
     "orders/edited": _order_edited,
+    "orders/delete": _order_deleted,
     "fulfillments/create": _shipment,
     "fulfillments/update": _shipment,
     "fulfillment_events/create": _shipment_event,

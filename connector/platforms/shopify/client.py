@@ -10,11 +10,12 @@ Shopify's own message. Expiring offline tokens are refreshed shortly before they
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -22,11 +23,13 @@ import requests
 
 from connector.actions import ActionKind, ActionRequest
 from connector.clock import Clock
+from connector.config import DEFAULT_COMBINES_WITH
 from connector.model import EventKind, OrderEvent, Platform
-from connector.platforms.base import PermanentError, RetryableError, ShopContext
-from connector.platforms.shopify import install, mapper
+from connector.platforms.base import PermanentError, PlatformError, RetryableError, ShopContext
+from connector.platforms.shopify import auth, install, mapper
 from connector.platforms.shopify.adapter import SUBSCRIBED_TOPICS
 from connector.platforms.shopify.documents import DOCUMENTS
+from connector.platforms.shopify.scopes import Denial, DenialLog, ScopeCheck, check, split_denials, topic_blocked
 
 if TYPE_CHECKING:
     from connector.config import Settings
@@ -37,7 +40,21 @@ log = logging.getLogger(__name__)
 DEFAULT_API_VERSION = "2026-10"
 HOLD_HANDLE = mapper.OUR_HOLD_HANDLE
 PACING_MARGIN_SECONDS = 0.02  # clocks on both sides round; arrive just after the bucket can afford the call
-_HOLDABLE = frozenset({"OPEN", "IN_PROGRESS", "ON_HOLD", "SCHEDULED"})
+NOTE_LIMIT = 5000  # Order.note: "The maximum length is 5000 characters" (2026-10 schema)
+# a line ordercare wrote into a note: "<d MMM yyyy HH:mm> ordercare: ..." (connector.policies.notes.render_note)
+_OUR_NOTE_LINE = re.compile(r"^\d{1,2} \S+ \d{4} \d{1,2}:\d{2} ordercare: ")
+# DiscountCombinesWithInput: every class defaults to false (2026-10 schema); ours stack with shipping discounts
+# unless the shop's ``voucher_combines_with`` says otherwise (DEFAULT_COMBINES_WITH)
+COMBINES_WITH_FIELDS = {"order": "orderDiscounts", "product": "productDiscounts", "shipping": "shippingDiscounts"}
+DEPRECATED_HEADER = "X-Shopify-API-Deprecated-Reason"
+# A frozen, locked or closed shop (https://shopify.dev/docs/api/usage/response-codes; closed shops send no
+# app/uninstalled and answer 402/404: community.shopify.dev/t/uninstalled-webhooks-for-closed-shops/1840).
+PAUSE_SECONDS = 15 * 60  # no call to such a shop for this long, unless the reconcile check finds it open
+_UNAVAILABLE = {
+    402: "Shopify answered 402 Payment Required: the shop is frozen (its Shopify bill is unpaid)",
+    404: "Shopify answered 404 Not Found: the shop is closed or no longer exists",
+    423: "Shopify answered 423 Locked: Shopify has locked the shop",
+}
 _HOLD_REASONS = frozenset(
     {
         "AWAITING_PAYMENT",
@@ -84,6 +101,20 @@ class CostBucket:
     def spend(self, cost: float, now: float) -> None:
         self.available = self.predicted(now) - cost
         self.seen_at = now
+
+
+class Throttled(RetryableError):
+    """Shopify answered THROTTLED: the bucket could not afford the document; ``retry_after`` says for how long."""
+
+
+class ShopUnavailable(RetryableError):
+    """The shop is frozen, locked or closed: it is paused (no calls) until a reconcile check finds it open."""
+
+    def __init__(self, message: str, *, status: int, until: float) -> None:
+        reason = f"{message}; ordercare makes no calls to it until the next reconcile check finds it open again"
+        super().__init__(reason, retry_after=PAUSE_SECONDS, platform_message=reason, status=status)
+        self.pause_reason = reason
+        self.until = until
 
 
 def _user_errors(payload: Mapping[str, Any] | None, operation: str) -> None:
@@ -185,43 +216,53 @@ class ShopifyClient:
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         on_tokens: Callable[[dict[str, Any]], None] | None = None,
+        tokens: auth.TokenStore | None = None,
+        own_app: install.AppCredentials | None = None,
+        subscriptions: str = "api",
+        combines_with: Sequence[str] = DEFAULT_COMBINES_WITH,
     ) -> None:
         self.shop = shop
         self.shop_key = shop_key
         self.base_url = base_url.rstrip("/")
         self.api_version = api_version
         self.endpoint = f"{self.base_url}/admin/api/{api_version}/graphql.json"
-        self.credentials = dict(credentials)
         self.app = app
         self.http = http or requests.Session()
+        # the token is read from ``tokens`` (the shop's row) on every call; without a store, from ``credentials``
+        self.tokens = auth.AccessTokens(
+            tokens if tokens is not None else auth.MemoryTokens(credentials, on_save=on_tokens),
+            shop_id=shop.shop_id,
+            base_url=self.base_url,
+            http=self.http,
+            clock=clock,
+            app=app,
+            own_app=own_app,
+        )
         self.timeout = timeout
         self.max_wait_seconds = max_wait_seconds
         self.page_size = page_size
         self.clock = clock
         self.sleep = sleep
         self.monotonic = monotonic
-        self.on_tokens = on_tokens
+        self.on_close: Callable[[], None] | None = None
         self.bucket = CostBucket()
         self._costs: dict[str, float] = {}
         self._lock = threading.Lock()
         self.calls = 0
+        self.subscriptions = subscriptions  # "api": ensure_webhooks creates them; "declared": shopify.app.toml does
+        self.combines_with = tuple(combines_with)
+        self.denials = DenialLog(shop.shop_id)  # fields Shopify refused, each logged once for this shop
+        self.last_denied: tuple[Denial, ...] = ()  # of the last call
+        self.granted: tuple[str, ...] | None = None  # the scopes the last check_access read
+        self.missing_topics: dict[str, str] = {}  # topic -> why it has no subscription (last ensure_webhooks)
+        self.deprecations: dict[str, str] = {}  # document -> Shopify's X-Shopify-API-Deprecated-Reason
+        self.unavailable: ShopUnavailable | None = None  # set by 402/404/423: the shop is paused
 
     # --- transport ---------------------------------------------------------------------------------
 
     def _token(self) -> str:
-        expires = self.credentials.get("expires_at")
-        refresh = self.credentials.get("refresh_token")
-        if expires and refresh and self.app is not None:
-            deadline = datetime.fromisoformat(str(expires)) - timedelta(seconds=install.REFRESH_MARGIN_SECONDS)
-            if self.clock() >= deadline:
-                tokens = install.refresh_access_token(self.http, self.base_url, self.app, str(refresh), self.clock())
-                self.credentials.update(tokens.credentials())
-                if self.on_tokens is not None:
-                    self.on_tokens(dict(self.credentials))
-        token = self.credentials.get("access_token")
-        if not token:
-            raise PermanentError(f"shop {self.shop.shop_id!r} has no access token (not installed, or uninstalled)")
-        return str(token)
+        """The shop's current access token (read from the store, renewed first when it is about to expire)."""
+        return self.tokens.current()
 
     def _pace(self, name: str) -> None:
         cost = self._costs.get(name, 10.0)
@@ -235,11 +276,35 @@ class ShopifyClient:
     def execute(self, name: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Run one named document; return its ``data`` or raise Retryable/PermanentError."""
         document = DOCUMENTS[name]
-        self._pace(name)
-        headers = {"X-Shopify-Access-Token": self._token(), "Content-Type": "application/json"}
+        paused = self.unavailable
+        if paused is not None and name != "AppAccessScopes":  # the reconcile check is the one call that probes
+            if self.monotonic() < paused.until:
+                raise paused
+            self.unavailable = None
+        for attempt in (1, 2):
+            self._pace(name)
+            token = self._token()
+            response = self._post(name, document, variables, token)
+            if response.status_code == 401:  # a 401 runs nothing: reload or renew the token, then once more
+                fresh = self.tokens.refused(token)
+                if fresh is not None:
+                    response = self._post(name, document, variables, fresh)
+            try:
+                return self._handle(name, response)
+            except Throttled as exc:
+                # THROTTLED runs nothing; now that the document's cost is known, wait for it once (Shopify's
+                # advice: shopify.dev/docs/api/usage/rate-limits), unless that wait is longer than we may wait
+                wait = exc.retry_after or 0.0
+                if attempt == 2 or wait > self.max_wait_seconds:
+                    raise
+                self.sleep(wait + PACING_MARGIN_SECONDS)
+        raise AssertionError("unreachable")
+
+    def _post(self, name: str, document: str, variables: Mapping[str, Any] | None, token: str) -> requests.Response:
+        headers = {"X-Shopify-Access-Token": token, "Content-Type": "application/json"}
         self.calls += 1
         try:
-            response = self.http.post(
+            return self.http.post(
                 self.endpoint,
                 json={"query": document, "variables": dict(variables or {}), "operationName": name},
                 headers=headers,
@@ -249,10 +314,18 @@ class ShopifyClient:
             raise RetryableError(f"{name}: Shopify did not answer in time") from None
         except requests.RequestException as exc:
             raise RetryableError(f"{name}: network error: {type(exc).__name__}") from None
-        return self._handle(name, response)
 
     def _handle(self, name: str, response: requests.Response) -> dict[str, Any]:
         status = response.status_code
+        self.last_denied = ()
+        self._deprecated(name, response)
+        if status in _UNAVAILABLE:
+            self.unavailable = ShopUnavailable(
+                f"{_UNAVAILABLE[status]} ({name})", status=status, until=self.monotonic() + PAUSE_SECONDS
+            )
+            log.warning("shop %s paused: %s", self.shop.shop_id, self.unavailable.pause_reason)
+            raise self.unavailable
+        self.unavailable = None
         if status == 429:
             retry_after = _float(response.headers.get("Retry-After")) or 1.0
             raise RetryableError(f"{name}: 429 Too Many Requests", retry_after=retry_after, status=status)
@@ -285,13 +358,25 @@ class ShopifyClient:
                 self.bucket.spend(self._costs.get(name, 10.0), now)
         errors = body.get("errors")
         if errors:
-            return self._errors(name, errors, cost)
+            return self._errors(name, errors, cost, body.get("data"))
         data = body.get("data")
         if not isinstance(data, dict):
             raise RetryableError(f"{name}: Shopify sent no data", status=status)
         return data
 
-    def _errors(self, name: str, errors: Any, cost: Mapping[str, Any]) -> dict[str, Any]:
+    def _deprecated(self, name: str, response: requests.Response) -> None:
+        """Log Shopify's deprecation notice once per document (the reason names the field and its successor)."""
+        reason = response.headers.get(DEPRECATED_HEADER)
+        if reason and name not in self.deprecations:
+            self.deprecations[name] = reason
+            log.warning("shop %s: Shopify marks %s as deprecated: %s", self.shop.shop_id, name, reason)
+
+    def _errors(
+        self, name: str, errors: Any, cost: Mapping[str, Any], data: Any = None
+    ) -> dict[str, Any]:
+        """Shopify's ``errors``: throttling and internal errors are retried; field denials beside ``data`` are
+        partial data (the denied fields are null, recorded once per shop, and the rest is used); a denied root
+        field or any other error fails the call with Shopify's words."""
         items = errors if isinstance(errors, list) else [{"message": str(errors)}]
         codes = {
             str(extensions.get("code", ""))
@@ -303,9 +388,14 @@ class ShopifyClient:
             requested = float(cost.get("requestedQueryCost") or self._costs.get(name, 10.0))
             with self._lock:
                 wait = self.bucket.wait_for(requested, self.monotonic())
-            raise RetryableError(f"{name}: throttled", retry_after=max(wait, 0.1), platform_message=message)
+            raise Throttled(f"{name}: throttled", retry_after=max(wait, 0.1), platform_message=message)
         if "INTERNAL_SERVER_ERROR" in codes:
             raise RetryableError(f"{name}: {message}", platform_message=message)
+        denied, other = split_denials(name, items)
+        self.denials.record(denied)
+        if isinstance(data, dict) and denied and not other and all(len(d.path) > 1 for d in denied):
+            self.last_denied = tuple(denied)
+            return data
         raise PermanentError(f"{name}: {message}", platform_message=message)
 
     # --- reads -------------------------------------------------------------------------------------
@@ -345,10 +435,10 @@ class ShopifyClient:
         if text in current:
             return {"note": "already present"}
         line = text  # the policy's line is already dated and signed ("24 nov 2026 10:00 ordercare: ...")
-        note = f"{current.rstrip()}\n{line}" if current.strip() else line
+        note, trimmed = fit_note(current, line)
         result = self.execute("OrderUpdate", {"input": {"id": gid, "note": note}})
         _user_errors(result.get("orderUpdate"), "orderUpdate")
-        return {"line": line}
+        return {"line": line, "trimmed": trimmed} if trimmed else {"line": line}
 
     def _note_done(self, request: ActionRequest) -> dict[str, Any] | None:
         text = str(_require(request.payload, "text")).strip()
@@ -407,6 +497,11 @@ class ShopifyClient:
         }
         if payload.get("ends_at"):
             data["endsAt"] = payload["ends_at"]
+        combines = payload.get("combines_with", self.combines_with)
+        unknown = [c for c in combines if c not in COMBINES_WITH_FIELDS]
+        if unknown:
+            raise PermanentError(f"payload.combines_with: expected order, product or shipping, got {unknown}")
+        data["combinesWith"] = {name: name_key in combines for name_key, name in COMBINES_WITH_FIELDS.items()}
         return data
 
     def _create_voucher(self, request: ActionRequest) -> dict[str, Any]:
@@ -432,13 +527,23 @@ class ShopifyClient:
         return candidate if candidate in _HOLD_REASONS else "OTHER"
 
     def _hold(self, request: ActionRequest) -> dict[str, Any]:
-        gid = self._order_gid(request)
-        orders = [fo for fo in self._fulfillment_orders(gid) if fo.get("status") in _HOLDABLE]
-        if not orders:
-            raise PermanentError(f"order {request.order_external_id}: no open fulfilment order to hold")
+        """Hold every fulfilment order that supports it; ours already in place count as held (a retry after a
+        part-way failure holds only the rest). A part-way failure is not done: it is retried, and its error
+        names the fulfilment orders held so far."""
+        fos = self._fulfillment_orders(self._order_gid(request))
+        targets = [fo for fo in fos if _supports(fo, "HOLD")]
+        if not targets:
+            raise PermanentError(
+                f"order {request.order_external_id}: no fulfilment order that can be held (supportedActions)"
+            )
+        holds: list[str] = []
         held: list[str] = []
-        for fo in orders:
-            if any(h.get("handle") == HOLD_HANDLE for h in fo.get("fulfillmentHolds") or []):
+        refused: list[str] = []
+        for fo in targets:
+            mine = _our_hold_ids(fo)
+            if mine:
+                holds.extend(mine)
+                held.append(str(fo["id"]))
                 continue
             hold = {
                 "reason": self._hold_reason(request.payload),
@@ -446,27 +551,48 @@ class ShopifyClient:
                 "handle": HOLD_HANDLE,
                 "notifyMerchant": False,
             }
-            result = self.execute(
-                "FulfillmentOrderHold", {"id": fo["id"], "hold": {k: v for k, v in hold.items() if v}}
-            )
-            payload = result.get("fulfillmentOrderHold")
-            _user_errors(payload, "fulfillmentOrderHold")
+            try:
+                result = self.execute(
+                    "FulfillmentOrderHold", {"id": fo["id"], "hold": {k: v for k, v in hold.items() if v}}
+                )
+                payload = result.get("fulfillmentOrderHold")
+                _user_errors(payload, "fulfillmentOrderHold")
+            except PlatformError as exc:
+                if not held:
+                    raise
+                refused.append(f"{fo['id']}: {exc.platform_message}")
+                continue
             hold_id = ((payload or {}).get("fulfillmentHold") or {}).get("id")
             if hold_id:
-                held.append(str(hold_id))
-        return {"holds": held}
+                holds.append(str(hold_id))
+            held.append(str(fo["id"]))
+        if refused:
+            message = f"held {', '.join(held)}; not held {'; '.join(refused)}"
+            raise RetryableError(f"fulfillmentOrderHold: part-way: {message}", platform_message=message)
+        return {"holds": holds, **self._hold_summary(fos, held)}
+
+    @staticmethod
+    def _hold_summary(fos: list[dict[str, Any]], held: list[str]) -> dict[str, Any]:
+        """Which fulfilment orders are held, and which we saw but cannot hold (a 3PL's, once it accepted)."""
+        open_ = [str(fo["id"]) for fo in fos if str(fo.get("status")) not in _CLOSED_FULFILLMENT_ORDER]
+        return {"held": held, "not_holdable": [i for i in open_ if i not in held]}
 
     def _ours(self, gid: str) -> list[tuple[str, list[str]]]:
         ours = []
         for fo in self._fulfillment_orders(gid):
-            ids = [str(h["id"]) for h in fo.get("fulfillmentHolds") or [] if h.get("handle") == HOLD_HANDLE]
+            ids = _our_hold_ids(fo)
             if ids:
                 ours.append((str(fo["id"]), ids))
         return ours
 
     def _hold_done(self, request: ActionRequest) -> dict[str, Any] | None:
-        ours = self._ours(self._order_gid(request))
-        return {"holds": [i for _, ids in ours for i in ids]} if ours else None
+        """Done when every fulfilment order that can be held carries our hold (one held of two is not done)."""
+        fos = self._fulfillment_orders(self._order_gid(request))
+        targets = [fo for fo in fos if _supports(fo, "HOLD")]
+        if not targets or any(not _our_hold_ids(fo) for fo in targets):
+            return None
+        held = [str(fo["id"]) for fo in targets]
+        return {"holds": [i for fo in targets for i in _our_hold_ids(fo)], **self._hold_summary(fos, held)}
 
     def _release(self, request: ActionRequest) -> dict[str, Any]:
         released: list[str] = []
@@ -528,9 +654,12 @@ class ShopifyClient:
         after: str | None = None
         while True:
             data = self.execute("ReconcileOrders", {"query": query, "first": self.page_size, "after": after})
+            # a field denied on one order is denied on all (scopes and approvals are per shop), and Shopify
+            # stops listing denials after its error limit: the page's denials apply to every order on it
+            denied = {p for d in self.last_denied if (p := d.relative(("orders", "nodes")))}
             page = data.get("orders") or {}
             for node in page.get("nodes") or []:
-                order = mapper.order_from_graphql(node, self.shop)
+                order = mapper.order_from_graphql(node, self.shop, denied)
                 yield OrderEvent(
                     kind=EventKind.ORDER,
                     topic="reconcile/orders",
@@ -555,22 +684,127 @@ class ShopifyClient:
                 return found
             after = str(info["endCursor"])
 
+    def check_access(self) -> ScopeCheck:
+        """Read the granted scopes (``currentAppInstallation.accessScopes``) and compare them with what the code
+        needs; missing ones are logged by name. Also the probe that ends a pause (402/404/423)."""
+        data = self.execute("AppAccessScopes")
+        installation = data.get("currentAppInstallation") or {}
+        scopes = installation.get("accessScopes") or []
+        granted = [str(s["handle"]) for s in scopes if isinstance(s, Mapping) and s.get("handle")]
+        result = check(granted)
+        self.granted = result.granted
+        if not result.ok:
+            log.warning("shop %s: %s", self.shop.shop_id, result.describe(), extra={"shop": self.shop.shop_id})
+        return result
+
     def ensure_webhooks(self, callback_url: str) -> list[str]:
+        """Subscribe to every topic that has no subscription to ``callback_url``, one by one: a refused topic
+        never stops the others. Returns the topics created; ``missing_topics`` names each topic still without
+        a subscription and why (Shopify's words). With ``subscriptions: declared`` the app's TOML subscribes,
+        so nothing is created; each topic is checked against the granted scopes instead."""
+        if self.granted is None:
+            self.check_access()
+        granted = self.granted or ()
+        self.missing_topics = {}
+        if self.subscriptions == "declared":
+            for topic in sorted(SUBSCRIBED_TOPICS):
+                needs = topic_blocked(granted, topic)
+                if needs:
+                    self.missing_topics[topic] = (
+                        f"declared in shopify.app.toml, but Shopify delivers it only with {', '.join(needs)}, "
+                        "which is not granted"
+                    )
+            self._report_topics()
+            return []
         present = {(str(s.get("topic")), str(s.get("uri"))) for s in self.webhook_subscriptions()}
         created: list[str] = []
         for topic, enum_name in sorted(SUBSCRIBED_TOPICS.items()):
             if (enum_name, callback_url) in present:
                 continue
-            result = self.execute(
-                "WebhookSubscriptionCreate",
-                {"topic": enum_name, "subscription": {"uri": callback_url, "format": "JSON"}},
-            )
-            _user_errors(result.get("webhookSubscriptionCreate"), "webhookSubscriptionCreate")
+            try:
+                result = self.execute(
+                    "WebhookSubscriptionCreate",
+                    {"topic": enum_name, "subscription": {"uri": callback_url, "format": "JSON"}},
+                )
+                _user_errors(result.get("webhookSubscriptionCreate"), "webhookSubscriptionCreate")
+            except ShopUnavailable:
+                raise
+            except PlatformError as exc:
+                if exc.status in (401, 403):  # the token itself is refused: no topic can be created
+                    raise
+                needs = topic_blocked(granted, topic)
+                reason = exc.platform_message or str(exc)
+                self.missing_topics[topic] = f"{reason} (needs {', '.join(needs)})" if needs else reason
+                continue
             created.append(topic)
+        self._report_topics()
         return created
+
+    def _report_topics(self) -> None:
+        for topic, reason in sorted(self.missing_topics.items()):
+            log.warning(
+                "shop %s: no webhook subscription for %s: %s",
+                self.shop.shop_id,
+                topic,
+                reason,
+                extra={"shop": self.shop.shop_id, "topic": topic},
+            )
+
+    def status(self) -> dict[str, Any]:
+        """What this client learnt about the shop's connection, for the shop's status and the connection check."""
+        return {
+            "granted": list(self.granted) if self.granted is not None else None,
+            "denied_fields": self.denials.report(),
+            "missing_topics": dict(sorted(self.missing_topics.items())),
+            "deprecations": dict(sorted(self.deprecations.items())),
+            "paused": self.unavailable.pause_reason if self.unavailable is not None else None,
+        }
 
     def close(self) -> None:
         self.http.close()
+        if self.on_close is not None:
+            self.on_close()
+
+
+_CLOSED_FULFILLMENT_ORDER = frozenset({"CLOSED", "CANCELLED", "INCOMPLETE"})
+
+
+def _supports(fo: Mapping[str, Any], action: str) -> bool:
+    """Whether ``FulfillmentOrder.supportedActions`` lists ``action`` (``HOLD``, ``RELEASE_HOLD``...)."""
+    return any(isinstance(a, Mapping) and a.get("action") == action for a in fo.get("supportedActions") or [])
+
+
+def _our_hold_ids(fo: Mapping[str, Any]) -> list[str]:
+    """Our holds on a fulfilment order: our handle *and* held by this app. A handle is unique only per app and
+    fulfilment order ("the same handle can be re-used ... by different apps": FulfillmentOrderHoldInput), so
+    another app's hold named ``ordercare`` is not ours and is never released by us."""
+    return [
+        str(h["id"])
+        for h in fo.get("fulfillmentHolds") or []
+        if h.get("handle") == HOLD_HANDLE and h.get("heldByRequestingApp") is True
+    ]
+
+
+def fit_note(current: str, line: str, limit: int = NOTE_LIMIT) -> tuple[str, int]:
+    """The note with ``line`` appended, within ``limit`` characters: our own oldest lines go first, the
+    merchant's text never. Returns (note, how many of our lines were dropped)."""
+    lines = current.rstrip().split("\n") if current.strip() else []
+
+    def joined() -> str:
+        return "\n".join([*lines, line])
+
+    dropped = 0
+    while len(joined()) > limit:
+        ours = next((i for i, text in enumerate(lines) if _OUR_NOTE_LINE.match(text)), None)
+        if ours is None:
+            raise PermanentError(
+                f"orderUpdate: the note would exceed Shopify's {limit} characters and what remains is the "
+                "merchant's own text, which ordercare never shortens",
+                platform_message=f"note full: {len(joined())} of {limit} characters",
+            )
+        del lines[ours]
+        dropped += 1
+    return joined(), dropped
 
 
 def _float(value: str | None) -> float | None:
@@ -580,30 +814,12 @@ def _float(value: str | None) -> float | None:
         return None
 
 
-def _token_saver(shop: Shop, settings: Settings) -> Callable[[dict[str, Any]], None]:
-    """Writes refreshed tokens of an installed shop back to its row, sealed."""
-
-    def save(credentials: dict[str, Any]) -> None:
-        from connector.crypto import SecretBox
-        from connector.store.db import make_engine, session_factory, transaction
-        from connector.store.tables import ShopRow
-
-        engine = make_engine(settings.database_url)
-        try:
-            with transaction(session_factory(engine)) as session:
-                row = session.get(ShopRow, shop.id)
-                if row is not None:
-                    row.credentials = SecretBox(settings.secret_key).seal(credentials)
-        finally:
-            engine.dispose()
-
-    return save
-
-
 def make_client(shop: Shop, settings: Settings, *, clock: Clock) -> ShopifyClient:
     app = settings.shopify_app
     version = shop.api_version or (app.api_version if app is not None else DEFAULT_API_VERSION)
-    return ShopifyClient(
+    own_app = auth.own_app(shop, settings)
+    store, dispose = auth.shop_token_store(shop, settings, own_app=own_app)
+    client = ShopifyClient(
         shop.context,
         shop_key=shop.key,
         base_url=shop.api_base_url or f"https://{shop.key}",
@@ -611,8 +827,26 @@ def make_client(shop: Shop, settings: Settings, *, clock: Clock) -> ShopifyClien
         api_version=version,
         app=install.AppCredentials(app.api_key, app.api_secret) if app is not None else None,
         clock=clock,
-        on_tokens=_token_saver(shop, settings) if shop.source == "installed" else None,
+        tokens=store,
+        own_app=own_app,
+        subscriptions=_subscriptions(shop, settings),
+        combines_with=_combines_with(shop, settings),
     )
+    client.on_close = dispose
+    return client
 
 
-__all__ = ["CostBucket", "Platform", "ShopifyClient", "make_client"]
+def _subscriptions(shop: Shop, settings: Settings) -> str:
+    """``declared`` when the shop's block or the app says shopify.app.toml declares the subscriptions."""
+    config = next((s for s in settings.shops if s.id == shop.id), None)
+    if config is not None and config.subscriptions is not None:
+        return config.subscriptions
+    return settings.shopify_app.subscriptions if settings.shopify_app is not None else "api"
+
+
+def _combines_with(shop: Shop, settings: Settings) -> tuple[str, ...]:
+    config = next((s for s in settings.shops if s.id == shop.id), None)
+    return tuple(config.voucher_combines_with) if config is not None else DEFAULT_COMBINES_WITH
+
+
+__all__ = ["CostBucket", "Platform", "ShopUnavailable", "ShopifyClient", "fit_note", "make_client"]

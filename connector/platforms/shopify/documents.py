@@ -24,6 +24,7 @@ ORDER_FIELDS = """
   sourceName
   test
   customerLocale
+  customerAcceptsMarketing
   currencyCode
   totalPriceSet { shopMoney { amount currencyCode } }
   customAttributes { key value }
@@ -33,6 +34,7 @@ ORDER_FIELDS = """
   lineItems(first: 10) {
     nodes {
       id name quantity currentQuantity sku requiresShipping
+      product { id }
       originalUnitPriceSet { shopMoney { amount currencyCode } }
     }
   }
@@ -40,7 +42,10 @@ ORDER_FIELDS = """
     id status displayStatus createdAt updatedAt estimatedDeliveryAt deliveredAt
     trackingInfo(first: 1) { company number url }
   }
-  fulfillmentOrders(first: 5) { nodes { id status fulfillmentHolds { id handle reason } } pageInfo { hasNextPage } }
+  fulfillmentOrders(first: 5) {
+    nodes { id status deliveryMethod { methodType } fulfillmentHolds { id handle reason heldByRequestingApp } }
+    pageInfo { hasNextPage }
+  }
 """
 
 DOCUMENTS: dict[str, str] = {
@@ -67,8 +72,19 @@ query OrderShippingAddress($id: ID!) {
 query OrderFulfillmentOrders($id: ID!) {
   order(id: $id) {
     id
-    fulfillmentOrders(first: 20) { nodes { id status fulfillmentHolds { id handle reason } } }
+    fulfillmentOrders(first: 20) {
+      nodes {
+        id
+        status
+        supportedActions { action }
+        fulfillmentHolds { id handle reason heldByRequestingApp }
+      }
+    }
   }
+}""",
+    "FulfillmentOrderOrder": """
+query FulfillmentOrderOrder($id: ID!) {
+  fulfillmentOrder(id: $id) { id orderId }
 }""",
     "TagsAdd": f"""
 mutation TagsAdd($id: ID!, $tags: [String!]!) {{
@@ -114,6 +130,14 @@ query ReconcileOrders($query: String!, $first: Int!, $after: String) {{
     nodes {{ {ORDER_FIELDS} }}
   }}
 }}""",
+    "OrdersById": f"""
+query OrdersById($ids: [ID!]!) {{
+  nodes(ids: $ids) {{ ... on Order {{ {ORDER_FIELDS} }} }}
+}}""",
+    "AppAccessScopes": """
+query AppAccessScopes {
+  currentAppInstallation { id accessScopes { handle } }
+}""",
     "WebhookSubscriptions": """
 query WebhookSubscriptions($after: String) {
   webhookSubscriptions(first: 100, after: $after) {

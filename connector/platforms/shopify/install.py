@@ -1,9 +1,10 @@
-"""Installing ordercare on a Shopify shop: the OAuth authorization-code flow, without Flask.
+"""Installing ordercare on a Shopify shop and the token grants, without Flask.
 
 Checks for the install and callback requests (query HMAC, timestamp window, ``*.myshopify.com`` shop,
-``state`` nonce), the code exchange for an expiring offline token (``expiring=1``), its refresh, and
-storing the shop with its credentials sealed by ``SecretBox``. The routes in
-``webhooks/shopify_install.py`` are a thin shell over these functions.
+``state`` nonce), the code exchange for an expiring offline token (``expiring=1``), its refresh, the client
+credentials grant (a Dev Dashboard app on its own store), token exchange (embedded apps), and storing the
+shop with its credentials sealed by ``SecretBox``. The routes in ``webhooks/shopify_install.py`` are a thin
+shell over these functions; ``auth`` keeps the tokens current.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -28,12 +29,19 @@ from connector.crypto import SecretBox
 from connector.store.tables import ShopRow
 
 TIMESTAMP_WINDOW_SECONDS = 300  # how far an install/callback timestamp may be from our clock
-REFRESH_MARGIN_SECONDS = 300  # refresh an expiring access token this long before it expires
+REFRESH_MARGIN_SECONDS = 300  # renew an expiring access token (refresh or client credentials) this long before expiry
 _HTTP_TIMEOUT = (3.05, 15.0)
 
 
 class InstallError(ValueError):
-    """An install or callback request we refuse; the message says why (safe to show)."""
+    """An install or callback request we refuse, or a token request Shopify refused; the message says why
+    (safe to show: it never holds a token or a secret). ``retryable``: the token endpoint could not be reached
+    or failed (network, 5xx), so the same request may succeed later."""
+
+    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retryable = retryable
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +57,10 @@ class AppCredentials:
 
 @dataclass(frozen=True, slots=True)
 class TokenSet:
-    access_token: str
+    access_token: str = field(repr=False)
     scope: str
     expires_at: datetime | None = None
-    refresh_token: str | None = None
+    refresh_token: str | None = field(default=None, repr=False)
     refresh_token_expires_at: datetime | None = None
 
     def credentials(self) -> dict[str, Any]:
@@ -156,18 +164,33 @@ def _token_set(body: Any, now: datetime) -> TokenSet:
     )
 
 
+def _refusal(response: requests.Response) -> str:
+    """Shopify's ``error`` / ``error_description`` of a refused token request (OAuth error body), if any."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    if not isinstance(body, dict):
+        return ""
+    words = [str(body[k])[:200] for k in ("error", "error_description") if isinstance(body.get(k), str)]
+    return f" ({': '.join(words)})" if words else ""
+
+
 def _post_token(http: requests.Session, base_url: str, data: dict[str, str], now: datetime) -> TokenSet:
+    """POST ``/admin/oauth/access_token`` form-encoded. The error says what Shopify answered, never what was sent."""
     url = f"{base_url.rstrip('/')}/admin/oauth/access_token"
     try:
         response = http.post(url, data=data, headers={"Accept": "application/json"}, timeout=_HTTP_TIMEOUT)
     except requests.RequestException as exc:
-        raise InstallError(f"access token request failed: {type(exc).__name__}") from None
-    if response.status_code != 200:
-        raise InstallError(f"access token request refused: {response.status_code}")
+        raise InstallError(f"access token request failed: {type(exc).__name__}", retryable=True) from None
+    status = response.status_code
+    if status != 200:
+        message = f"access token request refused: {status}{_refusal(response)}"
+        raise InstallError(message, status=status, retryable=status >= 500 or status == 429)
     try:
         return _token_set(response.json(), now)
     except ValueError:
-        raise InstallError("access token response is not JSON") from None
+        raise InstallError("access token response is not JSON", status=status, retryable=True) from None
 
 
 def exchange_code(http: requests.Session, base_url: str, app: AppCredentials, code: str, now: datetime) -> TokenSet:
@@ -184,6 +207,38 @@ def refresh_access_token(
         "client_secret": app.api_secret,
         "grant_type": "refresh_token",
         "refresh_token": refresh_token,
+    }
+    return _post_token(http, base_url, data, now)
+
+
+def client_credentials_token(http: requests.Session, base_url: str, app: AppCredentials, now: datetime) -> TokenSet:
+    """The client credentials grant of a Dev Dashboard app on its own organisation's store: client id and
+    secret -> an access token that expires (``expires_in``, about 24 h) and has no refresh token; ask again.
+    https://shopify.dev/docs/apps/build/authentication-authorization/access-tokens/client-credentials-grant"""
+    data = {"grant_type": "client_credentials", "client_id": app.api_key, "client_secret": app.api_secret}
+    return _post_token(http, base_url, data, now)
+
+
+TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"  # noqa: S105 (a grant name)
+ID_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token"  # noqa: S105
+OFFLINE_TOKEN_TYPE = "urn:shopify:params:oauth:token-type:offline-access-token"  # noqa: S105
+
+
+def exchange_session_token(
+    http: requests.Session, base_url: str, app: AppCredentials, session_token: str, now: datetime
+) -> TokenSet:
+    """Token exchange of an embedded app: a verified session token (``auth.verify_session_token``) -> an
+    expiring offline token with its refresh token. Shopify answers 400 ``invalid_subject_token`` for a
+    session token it does not accept.
+    https://shopify.dev/docs/apps/build/authentication-authorization/access-tokens/token-exchange"""
+    data = {
+        "client_id": app.api_key,
+        "client_secret": app.api_secret,
+        "grant_type": TOKEN_EXCHANGE_GRANT,
+        "subject_token": session_token,
+        "subject_token_type": ID_TOKEN_TYPE,
+        "requested_token_type": OFFLINE_TOKEN_TYPE,
+        "expiring": "1",
     }
     return _post_token(http, base_url, data, now)
 

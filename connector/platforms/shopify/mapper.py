@@ -11,7 +11,7 @@ Names that play the same role in the WooCommerce mapper: ``order_from_rest`` (a 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -23,6 +23,7 @@ from connector.model import (
     Channel,
     Customer,
     CustomerRef,
+    DeliveryMethod,
     Hold,
     HoldCheck,
     Money,
@@ -366,6 +367,15 @@ def _attributes(items: Any, name_key: str, field: str) -> dict[str, str]:
     return out
 
 
+def _rest_delivery_method(lines: tuple[OrderLine, ...]) -> DeliveryMethod:
+    """A REST body cannot tell pickup from delivery: a pickup order's lines still say ``requires_shipping`` and
+    its shipping line looks like any other (only ``FulfillmentOrder.deliveryMethod`` tells them apart). It
+    can tell an order with nothing to ship."""
+    if lines and not any(line.requires_shipping for line in lines):
+        return DeliveryMethod.NONE
+    return DeliveryMethod.UNKNOWN
+
+
 def order_from_rest(data: Any, shop: ShopContext) -> Order:
     """A REST order (the body of every ``orders/*`` webhook) -> Order."""
     data = _mapping(data, "order")
@@ -398,6 +408,7 @@ def order_from_rest(data: Any, shop: ShopContext) -> Order:
         shipping_method=method,
         shipping_method_code=code,
         requires_shipping=any(line.requires_shipping for line in lines) if lines else True,
+        delivery_method=_rest_delivery_method(lines),
         shipments=tuple(
             rest_shipment(item, f"fulfillments[{i}]")
             for i, item in enumerate(_list(data.get("fulfillments"), "fulfillments"))
@@ -443,10 +454,15 @@ def shipment_from_rest(data: Any) -> tuple[str, Shipment]:
 
 def _hold(data: Any, fo_id: str | None, changed_at: datetime, released: bool, field: str) -> Hold:
     hold = _mapping(data, field)
+    handle = _text(hold.get("handle"))
+    # a handle is unique only per app and fulfilment order ("the same handle can be re-used ... by different
+    # apps": FulfillmentOrderHoldInput.handle): our handle on another app's hold is not ours
+    if handle == OUR_HOLD_HANDLE and (hold.get("heldByRequestingApp", hold.get("held_by_requesting_app")) is False):
+        handle = None
     return Hold(
         external_id=_id_text(_require(hold, "id", field), f"{field}.id"),
         reason=_text(hold.get("reason")),
-        handle=_text(hold.get("handle")),
+        handle=handle,
         fulfillment_order_id=fo_id,
         released=released,
         changed_at=changed_at,
@@ -607,6 +623,29 @@ def _gql_holds(data: Json, changed_at: datetime) -> tuple[Hold, ...]:
     return tuple(sorted(holds, key=lambda h: h.external_id))
 
 
+# the 2026-10 schema's DeliveryMethodType; an order with several fulfilment orders takes the first of this
+# list that any of them has (one parcel among pickups is still a delivery)
+_DELIVERY_METHODS: dict[str, DeliveryMethod] = {
+    "SHIPPING": DeliveryMethod.SHIPPING,
+    "PICKUP_POINT": DeliveryMethod.PICKUP_POINT,
+    "LOCAL": DeliveryMethod.LOCAL,
+    "PICK_UP": DeliveryMethod.PICK_UP,
+    "RETAIL": DeliveryMethod.RETAIL,
+    "NONE": DeliveryMethod.NONE,
+}
+_METHOD_RANK = tuple(_DELIVERY_METHODS.values())
+
+
+def delivery_method(fulfillment_orders: list[Any]) -> DeliveryMethod:
+    """The order's delivery method from its fulfilment orders' ``deliveryMethod.methodType``."""
+    found: set[DeliveryMethod] = set()
+    for fo in fulfillment_orders:
+        method = _mapping(fo, "fulfillmentOrders[]").get("deliveryMethod")
+        if isinstance(method, Mapping):
+            found.add(_DELIVERY_METHODS.get(str(method.get("methodType") or "").upper(), DeliveryMethod.UNKNOWN))
+    return next((m for m in _METHOD_RANK if m in found), DeliveryMethod.UNKNOWN)
+
+
 _GQL_FULFILMENT = {
     "unfulfilled": None,
     "fulfilled": "fulfilled",
@@ -617,11 +656,77 @@ _GQL_FULFILMENT = {
 }
 
 
-def order_from_graphql(data: Any, shop: ShopContext) -> Order:
+# Fields Shopify may deny on an order read (paths below the order node, list levels left out), and the
+# Order fields they leave unknown when nothing else gave them.
+_DENIED_FIELDS: dict[str, str] = {
+    "customer": "customer",
+    "email": "customer.email",
+    "customer.email": "customer.email",
+    "phone": "customer.phone",
+    "customer.phone": "customer.phone",
+    "customer.firstName": "customer.first_name",
+    "customer.lastName": "customer.last_name",
+    "customer.emailMarketingConsent": "customer.accepts_marketing",
+    "shippingAddress.firstName": "shipping_address.first_name",
+    "shippingAddress.lastName": "shipping_address.last_name",
+    "shippingAddress.phone": "shipping_address.phone",
+    "shippingAddress": "shipping_address",
+    "lineItems.product": "lines.product_id",
+    "fulfillmentOrders": "holds",
+}
+UNKNOWN_KEY = "unknown"  # Order.extra: the fields Shopify denied on this read (``Order`` attribute paths)
+
+
+def unknown_fields(denied: Iterable[str], order: Order) -> list[str]:
+    """The Order fields a read's denials leave unknown: denied and not given by another field of the read.
+
+    ``denied`` are paths below the order node (``customer``, ``email``, ``shippingAddress.phone``).
+    """
+    fields: set[str] = set()
+    for path in denied:
+        name = _DENIED_FIELDS.get(path) or next(
+            (f for p, f in _DENIED_FIELDS.items() if path.startswith(p + ".")), f"graphql:{path}"
+        )
+        fields.add(name)
+    given = {
+        "customer.email": order.customer.email,
+        "customer.phone": order.customer.phone,
+        "customer.first_name": order.customer.first_name,
+        "customer.last_name": order.customer.last_name,
+        "customer.accepts_marketing": order.customer.accepts_marketing,
+        **{
+            f"shipping_address.{name}": getattr(order.shipping_address, name) if order.shipping_address else None
+            for name in ("first_name", "last_name", "phone")
+        },
+    }
+    if "customer" in fields:
+        fields -= set(given)
+    return sorted(f for f in fields if given.get(f) is None)
+
+
+def _gql_marketing(data: Json, customer: Json) -> bool | None:
+    """As ``_marketing`` reads the REST body: the customer's e-mail consent, else what the buyer ticked."""
+    consent = customer.get("emailMarketingConsent")
+    if isinstance(consent, Mapping) and consent.get("marketingState"):
+        return str(consent["marketingState"]).upper() == "SUBSCRIBED"
+    value = data.get("customerAcceptsMarketing")
+    return value if isinstance(value, bool) else None
+
+
+def _gql_product(item: Json) -> str | None:
+    product = item.get("product")
+    if isinstance(product, Mapping) and product.get("id") not in (None, ""):
+        return _id_text(product["id"], "lineItems[].product.id")
+    return None
+
+
+def order_from_graphql(data: Any, shop: ShopContext, denied: Iterable[str] = ()) -> Order:
     """A node of the ``orders`` query (documents.RECONCILE_ORDERS) -> Order.
 
     Holds come from the open fulfilment orders; a hold that is gone from the list is released, which the
-    merge in ingest learns from the REST or hold webhooks. ``updatedAt`` versions the snapshot.
+    merge in ingest learns from the REST or hold webhooks. ``updatedAt`` versions the snapshot. ``denied``:
+    the fields Shopify refused on this read (paths below the order node); they arrive as null, stay None
+    on the Order and are listed in ``extra["unknown"]``, so no value is made up for them.
     """
     data = _mapping(data, "order")
     gid = str(_require(data, "id", "order"))
@@ -635,7 +740,6 @@ def order_from_graphql(data: Any, shop: ShopContext) -> Order:
     total = _gql_money(data.get("totalPriceSet"), "order.totalPriceSet")
     currency = total.currency if total else _text(data.get("currencyCode"))
     customer = data.get("customer") if isinstance(data.get("customer"), Mapping) else {}
-    consent = customer.get("emailMarketingConsent") if isinstance(customer, Mapping) else None
     lines = tuple(
         OrderLine(
             external_id=_id_text(item.get("id"), "lineItems[].id"),
@@ -643,13 +747,15 @@ def order_from_graphql(data: Any, shop: ShopContext) -> Order:
             quantity=int(item.get("currentQuantity", item.get("quantity")) or 0),
             unit_price=_gql_money(item.get("originalUnitPriceSet"), "lineItems[].originalUnitPriceSet"),
             sku=_text(item.get("sku")),
+            product_id=_gql_product(item),
             requires_shipping=bool(item.get("requiresShipping", True)),
         )
         for item in (_mapping(i, "lineItems[]") for i in _nodes(data.get("lineItems"), "lineItems"))
     )
     shipping_line = data.get("shippingLine") if isinstance(data.get("shippingLine"), Mapping) else {}
     holds = _gql_holds(data, updated)
-    return Order(
+    extra: dict[str, Any] = {"attributes": _attributes(data.get("customAttributes"), "key", "customAttributes")}
+    order = Order(
         shop_id=shop.shop_id,
         platform=Platform.SHOPIFY,
         external_id=gid_tail(gid),
@@ -667,9 +773,7 @@ def order_from_graphql(data: Any, shop: ShopContext) -> Order:
             email=_text(data.get("email")) or _text(customer.get("email")),
             phone=_text(data.get("phone")) or _text(customer.get("phone")),
             locale=_text(data.get("customerLocale")),
-            accepts_marketing=str(consent.get("marketingState")).upper() == "SUBSCRIBED"
-            if isinstance(consent, Mapping) and consent.get("marketingState")
-            else None,
+            accepts_marketing=_gql_marketing(data, customer),
         ),
         shipping_address=gql_address(data.get("shippingAddress")),
         lines=lines,
@@ -677,6 +781,7 @@ def order_from_graphql(data: Any, shop: ShopContext) -> Order:
         shipping_method=_text(shipping_line.get("title")),
         shipping_method_code=_text(shipping_line.get("code")),
         requires_shipping=any(line.requires_shipping for line in lines) if lines else True,
+        delivery_method=delivery_method(_nodes(data.get("fulfillmentOrders"), "fulfillmentOrders")),
         shipments=tuple(_gql_shipment(f, i) for i, f in enumerate(_nodes(data.get("fulfillments"), "fulfillments"))),
         holds=holds,
         hold_check=_gql_hold_check(data, updated, holds),
@@ -686,8 +791,10 @@ def order_from_graphql(data: Any, shop: ShopContext) -> Order:
         payment=payment(financial),
         cancelled_at=cancelled_at,
         test=bool(data.get("test")),
-        extra={"attributes": _attributes(data.get("customAttributes"), "key", "customAttributes")},
+        extra=extra,
     )
+    unknown = unknown_fields(denied, order) if denied else []
+    return order.with_changes(extra={**order.extra, UNKNOWN_KEY: unknown}) if unknown else order
 
 
 Mapper = Callable[[Any, ShopContext], Order]

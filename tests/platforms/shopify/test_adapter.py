@@ -21,7 +21,7 @@ TRIGGERED = datetime(2026, 11, 24, 9, 0, 0, 123456, tzinfo=UTC)
 def test_topics_are_the_dispatch_keys() -> None:
     assert ADAPTER.topics == {
         "orders/create", "orders/updated", "orders/paid", "orders/fulfilled", "orders/partially_fulfilled",
-        "orders/cancelled", "orders/edited", "fulfillments/create", "fulfillments/update",
+        "orders/cancelled", "orders/edited", "orders/delete", "fulfillments/create", "fulfillments/update",
         "fulfillment_events/create", "fulfillment_orders/placed_on_hold", "fulfillment_orders/hold_released",
         "app/uninstalled", "customers/data_request", "customers/redact", "shop/redact",
     }  # fmt: skip

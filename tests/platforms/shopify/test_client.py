@@ -215,16 +215,15 @@ def test_hold_and_release_only_our_own(served: tuple[ShopifySandbox, SandboxShop
     assert [(h["handle"], h["reason"], h["reasonNotes"]) for h in held] == [
         ("ordercare", "INCORRECT_ADDRESS", "Huisnummer ontbreekt")
     ]
-    assert client.already_done(hold) == {"holds": result["holds"]}
-    assert client.perform(hold) == {"holds": []}  # our handle is already there: nothing placed twice
+    assert result == {"holds": result["holds"], "held": [f"gid://shopify/FulfillmentOrder/{fo_id}"], "not_holdable": []}
+    assert client.already_done(hold) == result
+    assert client.perform(hold) == result  # our hold is already there: it counts, nothing is placed twice
     assert shop.counters["holds_placed"] == 1
     # the merchant's own hold stays when we release ours
-    shop.fulfillment_orders[fo_id]["holds"].append(
-        {"id": "gid://shopify/FulfillmentHold/9", "handle": "", "reason": "OTHER", "reasonNotes": "staff"}
-    )
+    staff_hold = shop.merchant_hold(oid)
     assert client.already_done(release) is None
     assert client.perform(release) == {"released": result["holds"]}
-    assert [h["id"] for h in shop.holds(oid)] == ["gid://shopify/FulfillmentHold/9"]
+    assert [h["id"] for h in shop.holds(oid)] == [staff_hold]
     assert shop.fulfillment_orders[fo_id]["status"] == "ON_HOLD"
     assert client.already_done(release) == {"released": []}
 
@@ -235,7 +234,7 @@ def test_hold_on_a_shipped_order_is_permanent(
     _, shop = served
     oid = str(shop.create_order()["id"])
     shop.fulfil(oid)
-    with pytest.raises(PermanentError, match="no open fulfilment order"):
+    with pytest.raises(PermanentError, match="no fulfilment order that can be held"):
         client.perform(req(ActionKind.HOLD_FULFILLMENT, oid, {"reason": "address"}))
     assert shop.counters["holds_placed"] == 0
 
@@ -361,7 +360,12 @@ def test_pacing_waits_for_the_bucket(fake_time: FakeTime) -> None:
     assert all(0 < s <= 1.3 + 0.02 + 1e-9 for s in fake_time.slept)
 
 
-def test_throttled_bucket_gives_retry_after(fake_time: FakeTime) -> None:
+@pytest.mark.parametrize(("max_wait", "applied"), [(0.8, True), (0.7, False)])
+def test_a_throttled_document_waits_for_its_cost_once_or_gives_retry_after(
+    fake_time: FakeTime, max_wait: float, applied: bool
+) -> None:
+    """THROTTLED runs nothing; the answer names the cost, so the client waits for it once when that wait is
+    within ``max_wait_seconds``, and otherwise hands the wait to the outbox as ``retry_after``."""
     sandbox = make_sandbox(fake_time, bucket=BucketConfig(maximum=60, restore_rate=10))
     shop = sandbox.add_shop(DOMAIN, "secret", access_token="shpat_ok")
     oid = str(shop.create_order()["id"])
@@ -370,10 +374,17 @@ def test_throttled_bucket_gives_retry_after(fake_time: FakeTime) -> None:
     with BackgroundServer(sandbox) as server:
         sandbox.url = server.url
         c = client_for(shop, fake_time)
-        with pytest.raises(RetryableError) as info:
+        c.max_wait_seconds = max_wait
+        if applied:
             c.perform(req(ActionKind.ADD_TAGS, oid, {"tags": ["a"]}))
-    assert info.value.retry_after == pytest.approx(0.8)  # (13 - 5) / 10
+        else:
+            with pytest.raises(RetryableError) as info:
+                c.perform(req(ActionKind.ADD_TAGS, oid, {"tags": ["a"]}))
+            assert info.value.retry_after == pytest.approx(0.8)  # (13 - 5) / 10
     assert shop.counters["throttled"] == 1
+    assert ("a" in shop.order(oid)["tags"]) is applied
+    assert shop.counters["tagsAdd"] == (1 if applied else 0)
+    assert len(fake_time.slept) == (1 if applied else 0)
 
 
 def test_cost_bucket_arithmetic() -> None:
@@ -419,7 +430,7 @@ def test_ensure_webhooks_creates_only_missing(
     assert "orders/create" in created
     assert "app/uninstalled" in created
     assert "customers/redact" not in created
-    assert len(created) == 13
+    assert len(created) == 14  # orders/delete included
     assert {s["uri"] for s in shop.subscriptions} == {url}
     shop.subscriptions = [s for s in shop.subscriptions if s["topic"] != "ORDERS_PAID"]
     assert client.ensure_webhooks(url) == ["orders/paid"]

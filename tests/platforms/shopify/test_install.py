@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import tomllib
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -14,6 +17,8 @@ from flask.testing import FlaskClient
 
 from connector.crypto import SecretBox
 from connector.platforms.shopify import install
+from connector.platforms.shopify.adapter import COMPLIANCE_TOPICS, SUBSCRIBED_TOPICS
+from connector.platforms.shopify.scopes import REQUIRED_SCOPES
 from connector.sandbox.server import BackgroundServer
 from connector.sandbox.shopify import ShopifySandbox
 from connector.services import Services
@@ -70,6 +75,21 @@ def test_checks() -> None:
     with pytest.raises(install.InstallError, match="state"):
         install.check_state({"state": ""}, "")
     install.check_state({"state": "abc"}, "abc")
+
+
+def test_the_example_app_toml_matches_what_the_code_needs() -> None:
+    toml = tomllib.loads((Path(__file__).parents[3] / "shopify.app.toml").read_text(encoding="utf-8"))
+    assert toml["access_scopes"]["scopes"].split(",") == list(REQUIRED_SCOPES)
+    assert toml["webhooks"]["api_version"] == "2026-10"
+    subscriptions = toml["webhooks"]["subscriptions"]
+    assert sorted(t for s in subscriptions for t in s.get("topics", ())) == sorted(SUBSCRIBED_TOPICS)
+    assert sorted(t for s in subscriptions for t in s.get("compliance_topics", ())) == sorted(COMPLIANCE_TOPICS)
+    assert {s["uri"] for s in subscriptions} == {"https://ordercare.example.com/webhooks/shopify"}
+    assert toml["auth"]["redirect_urls"] == ["https://ordercare.example.com/shopify/callback"]
+    assert toml["embedded"] is False  # the install flow is the non-embedded authorization-code grant
+    readme = (Path(__file__).parents[3] / "README.md").read_text(encoding="utf-8")
+    listed = readme.split("## Connect a Shopify shop", 1)[1].split("1. **Your own store", 1)[0]
+    assert re.findall(r"`((?:read|write)_[a-z_]+)`", listed) == list(REQUIRED_SCOPES)
 
 
 def test_authorize_url_asks_for_an_offline_token() -> None:
@@ -134,7 +154,7 @@ def test_install_happy_path(web: tuple[FlaskClient, Services], sandbox: ShopifyS
     assert credentials["api_base_url"] == f"{sandbox.url}/shops/{DOMAIN}"
     uris = {s["uri"] for s in shop.subscriptions}
     assert uris == {"http://127.0.0.1:8000/webhooks/shopify"}
-    assert len(shop.subscriptions) == 13
+    assert sorted(s["topic"] for s in shop.subscriptions) == sorted(SUBSCRIBED_TOPICS.values())
     installed = services.shops.by_key("shopify", DOMAIN)
     assert installed is not None
     assert installed.webhook_secrets == (APP.api_secret,)
