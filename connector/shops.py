@@ -7,21 +7,22 @@ shops live only in the table, their credentials sealed with ``SecretBox``. ``Sho
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from connector.config import Settings, ShopSettings
 from connector.crypto import SecretBox
 from connector.model import Platform
 from connector.platforms.base import ShopContext
-from connector.store.tables import ShopRow
+from connector.store.tables import RawEvent, ShopRow
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class Shop:
     credentials: Mapping[str, Any] = field(default_factory=dict, repr=False)
     webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
     customer_channel: str = "email"
-    # where the platform client keeps the secrets of webhooks it replaced (set by ``ShopDirectory``)
+    # where the platform client keeps the secrets of the webhooks it created (set by ``ShopDirectory``)
     webhook_keys: WebhookKeyStore | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -77,13 +78,13 @@ def sync_config_shops(session: Session, settings: Settings, now: datetime) -> No
 
 
 class WebhookKeyStore:
-    """One shop's sealed webhook state in ``shops.webhook_keys``: ``{"secrets": {webhook id: secret},
-    "reenabled": [webhook id, ...]}``.
+    """One shop's sealed webhook state in ``shops.webhook_keys`` (a ``WebhookState``), and its signature failures.
 
-    ``secrets`` are those ordercare generated for webhooks it created in place of broken ones (WooCommerce never
-    returns a webhook's secret, so ordercare keeps it); they are accepted for the shop's deliveries next to the
-    configured secret while their webhook exists. ``reenabled`` names the webhooks ordercare re-enabled after a
-    disable, so a second disable is told from the first."""
+    WooCommerce never returns a webhook's secret over REST, so ordercare keeps the one it generated for each
+    webhook it created; those secrets are accepted for the shop's deliveries next to the configured one while
+    their webhook exists. Deliveries that fail the signature check are rows in ``raw_events`` (outcome
+    ``bad_signature``, no body: it is not authenticated), appended by the webhook route, so the request path
+    and the reconcile job never overwrite each other's counts."""
 
     def __init__(self, directory: ShopDirectory, shop_id: str) -> None:
         self.directory = directory
@@ -102,9 +103,136 @@ class WebhookKeyStore:
             row.webhook_keys = self.directory.box.seal(dict(state))
         self.directory.invalidate()  # the webhook route's cache: the new secret is accepted at once
 
+    def signature_failures(self, since: datetime | None = None) -> dict[str, SignatureFailures]:
+        """Deliveries that failed the signature check after ``since``, by the webhook id they named ("" for none)."""
+        with self.directory.sessions() as session:
+            return signature_failures(session, self.shop_id, since)
+
+
+BAD_SIGNATURE = "bad_signature"  # ``raw_events.outcome`` of a delivery that failed the signature check
+WEBHOOK_PREFIX = "webhook:"  # ``raw_events.dedupe_key`` of such a row: the webhook id the delivery named
+# The header naming the webhook that sent a delivery. Shopify's X-Shopify-Webhook-Id names the event, not the
+# subscription, so it is not kept.
+WEBHOOK_ID_HEADERS = {Platform.WOOCOMMERCE: "x-wc-webhook-id"}
+_WEBHOOK_ID = re.compile(r"^[0-9]{1,20}$")
+
+
+@dataclass(frozen=True)
+class SignatureFailures:
+    count: int
+    last_at: datetime
+
+
+def record_signature_failure(
+    session: Session, shop: Shop, headers: Mapping[str, str], topic: str, body_bytes: int, now: datetime
+) -> None:
+    """One delivery for ``shop`` that failed its signature check: counted, with the webhook id it named.
+
+    Only where the count can repair something (a platform whose webhooks carry their own secret, see
+    ``WEBHOOK_ID_HEADERS``); elsewhere (Shopify signs with the app's secret) nothing is stored."""
+    name = WEBHOOK_ID_HEADERS.get(shop.platform)
+    if name is None:
+        return
+    webhook_id = (headers.get(name) or "").strip()
+    session.add(
+        RawEvent(
+            shop_id=shop.id,
+            platform=shop.platform.value,
+            topic=topic[:64],
+            dedupe_key=WEBHOOK_PREFIX + webhook_id if _WEBHOOK_ID.match(webhook_id) else None,
+            order_external_id=None,
+            received_at=now,
+            outcome=BAD_SIGNATURE,
+            body=None,
+            body_bytes=body_bytes,
+            truncated=False,
+        )
+    )
+
+
+def signature_failures(session: Session, shop_id: str, since: datetime | None = None) -> dict[str, SignatureFailures]:
+    """``WebhookKeyStore.signature_failures`` inside the caller's session."""
+    query = (
+        select(RawEvent.dedupe_key, func.count(), func.max(RawEvent.received_at))
+        .where(RawEvent.shop_id == shop_id, RawEvent.outcome == BAD_SIGNATURE)
+        .group_by(RawEvent.dedupe_key)
+    )
+    if since is not None:
+        query = query.where(RawEvent.received_at > since)
+    found: dict[str, SignatureFailures] = {}
+    for key, count, last_at in session.execute(query):
+        hook = key[len(WEBHOOK_PREFIX) :] if key and key.startswith(WEBHOOK_PREFIX) else ""
+        found[hook] = SignatureFailures(int(count), last_at)
+    return found
+
+
+def _stamp(value: Any) -> datetime | None:
+    if not value:
+        return None
+    moment = datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+HISTORY = 20  # webhook changes kept per shop for the dashboard
+
+
+@dataclass
+class WebhookState:
+    """What ``shops.webhook_keys`` holds (sealed): the secrets ordercare generated and what it did about them.
+
+    - ``secrets``: webhook id -> the secret ordercare created it with; ``pending``: topic -> the secret of a
+      create whose answer was lost (accepted already, adopted by the webhook of ours found for that topic);
+    - ``reenabled``: webhooks re-enabled after a disable, so a second disable is told from the first;
+    - ``replaced``: webhook id -> ``{"old", "topic", "at", "why"}`` for the webhooks created in place of broken
+      ones (``why``: ``signature`` or ``disabled``); such a webhook is not replaced again;
+    - ``reported``: webhook id -> ``{"why", "at"}``: trouble ordercare no longer acts on, shown on the dashboard;
+    - ``hooks``: the shop's webhooks to ordercare as the last check found them; ``checked_at``: that check;
+    - ``history``: the last ``HISTORY`` changes (``at``, ``action``, ``topic``, ``webhook``, ``old``, ``why``).
+    """
+
+    secrets: dict[str, str] = field(default_factory=dict)
+    pending: dict[str, str] = field(default_factory=dict)
+    reenabled: set[str] = field(default_factory=set)
+    replaced: dict[str, dict[str, str]] = field(default_factory=dict)
+    reported: dict[str, dict[str, str]] = field(default_factory=dict)
+    hooks: list[dict[str, Any]] = field(default_factory=list)
+    checked_at: datetime | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> WebhookState:
+        return cls(
+            secrets={str(k): str(v) for k, v in (data.get("secrets") or {}).items() if v},
+            pending={str(k): str(v) for k, v in (data.get("pending") or {}).items() if v},
+            reenabled={str(i) for i in data.get("reenabled") or ()},
+            replaced={str(k): dict(v) for k, v in (data.get("replaced") or {}).items()},
+            reported={str(k): dict(v) for k, v in (data.get("reported") or {}).items()},
+            hooks=[dict(h) for h in data.get("hooks") or ()],
+            checked_at=_stamp(data.get("checked_at")),
+            history=[dict(h) for h in data.get("history") or ()],
+        )
+
+    def dump(self) -> dict[str, Any]:
+        return {
+            "secrets": dict(self.secrets),
+            "pending": dict(self.pending),
+            "reenabled": sorted(self.reenabled),
+            "replaced": self.replaced,
+            "reported": self.reported,
+            "hooks": self.hooks,
+            "checked_at": self.checked_at.isoformat() if self.checked_at else None,
+            "history": self.history[-HISTORY:],
+        }
+
+    def note(self, at: datetime, action: str, topic: str, webhook: str, **more: str) -> None:
+        entry = {"at": at.isoformat(), "action": action, "topic": topic, "webhook": webhook, **more}
+        self.history = [*self.history, entry][-HISTORY:]
+
 
 def generated_secrets(state: Mapping[str, Any]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(str(s) for s in (state.get("secrets") or {}).values() if s))
+    """The secrets ordercare generated for this shop's webhooks, including those of creates still unanswered."""
+    parsed = WebhookState.of(state)
+    return tuple(dict.fromkeys([*parsed.secrets.values(), *parsed.pending.values()]))
 
 
 class ShopDirectory:

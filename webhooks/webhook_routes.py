@@ -18,6 +18,7 @@ from connector import platforms
 from connector.ingest import RawDelivery, ingest
 from connector.platforms.base import MalformedPayload
 from connector.services import Services
+from connector.shops import record_signature_failure
 from connector.store.db import transaction
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,8 @@ def receive(platform: str) -> tuple[Response, int]:
     if shop is None:
         return _reject(services, platform, 401, "unknown_shop", "unknown shop")
     if not adapter.verify(headers, body, shop.webhook_secrets):
+        with transaction(services.sessions) as session:  # counted for the shop: reconcile repairs its webhooks
+            record_signature_failure(session, shop, headers, adapter.topic(headers) or "", len(body), services.now())
         return _reject(services, platform, 401, "bad_signature", "signature does not match")
     topic = adapter.topic(headers) or ""
     if topic not in adapter.topics:

@@ -116,6 +116,12 @@ class Faults:
     burst_429: int = 0
     retry_after: int = 1
     seed: int = 0
+    # The next N ``POST /webhooks`` create the webhook and then answer 504: the answer is lost after the webhook
+    # exists. WooCommerce's create pings the new webhook before it answers (``create_item`` calls
+    # ``deliver_ping()``, up to 5 s; ../shared/platforms/woocommerce.md §1.3), so a slow receiver plus a proxy's
+    # timeout in front of WordPress, or a fatal error in a later hook, loses the answer to a create that happened.
+    lost_webhook_answers: int = 0
+    outage_after_lost_answer: int = 0  # and then the next N requests fail with a 500 (the site went down with it)
 
 
 @dataclass
@@ -188,6 +194,7 @@ class WooSandbox:
         self._nonces: set[str] = set()
         self._ids = 5000
         self._last_modified: dict[int, datetime] = {}
+        self._outage = 0  # requests still to fail with a 500 (``Faults.outage_after_lost_answer``)
         self._urls = Map(
             [
                 Rule(f"{API_PREFIX}/orders", endpoint="orders", methods=["GET", "POST"]),
@@ -755,7 +762,14 @@ class WooSandbox:
             self._authenticate(request)
             with self.lock:
                 result = getattr(self, f"_api_{endpoint}")(request, **args)
+                lost = endpoint == "webhooks" and request.method == "POST" and self.faults.lost_webhook_answers > 0
+                if lost:
+                    self.faults.lost_webhook_answers -= 1
+                    self.counters["faults_lost_answer"] += 1
+                    self._outage += self.faults.outage_after_lost_answer
             response = self._json_response(result)
+            if lost:
+                return Response("<html><body><h1>504 Gateway Time-out</h1></body></html>", status=504)
         except ApiError as error:
             response = error.response()
         if fault == "slow":
@@ -766,6 +780,10 @@ class WooSandbox:
 
     def _pick_fault(self) -> str | None:
         faults = self.faults
+        if self._outage > 0:
+            self._outage -= 1
+            self.counters["faults_5xx"] += 1
+            return "5xx"
         if faults.burst_429 > 0:
             faults.burst_429 -= 1
             self.counters["faults_429"] += 1

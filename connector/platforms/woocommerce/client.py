@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
-from secrets import token_urlsafe
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
@@ -30,7 +29,6 @@ from connector.actions import ActionKind, ActionRequest
 from connector.clock import Clock
 from connector.model import EventKind, OrderEvent
 from connector.platforms.base import PermanentError, PlatformError, RetryableError
-from connector.platforms.woocommerce.adapter import SUBSCRIBED_TOPICS as WEBHOOK_TOPICS
 from connector.platforms.woocommerce.adapter import snapshot_key
 from connector.platforms.woocommerce.mapper import (
     DRAFT_STATUSES,
@@ -44,6 +42,7 @@ from connector.platforms.woocommerce.mapper import (
     stored_tags,
     tag_values,
 )
+from connector.platforms.woocommerce.webhooks import WebhookKeeper
 from connector.shops import Shop
 
 if TYPE_CHECKING:
@@ -454,76 +453,9 @@ class WooCommerceClient:
                     yield event
 
     def ensure_webhooks(self, callback_url: str) -> list[str]:
-        """Create missing order webhooks to ``callback_url``, re-enable disabled ones, replace hopeless ones.
-
-        WooCommerce disables a webhook on the 7th failed delivery in a row and keeps its ``failure_count``
-        when it is re-enabled, so after a re-enable one more failure disables it again. So a webhook is
-        re-enabled once; found disabled again after that re-enable (no delivery succeeded in between: a
-        success would have reset the count, and then it is a first disable again) it is replaced instead:
-        a new webhook with a freshly generated secret, kept sealed with the shop, then the old one deleted.
-        WooCommerce never returns a secret, so a wrong one cannot be seen here (only by failed signatures).
-        Without a ``webhook_keys`` store on the shop nothing can be kept, and a disabled webhook is re-enabled.
-        """
-        if not self.shop.webhook_secrets:
-            raise PermanentError(f"shop {self.shop.id!r} has no webhook secret")
-        secret = self.shop.webhook_secrets[0]
-        store = self.shop.webhook_keys
-        state = store.load() if store is not None else {}
-        keys: dict[str, str] = {str(k): str(v) for k, v in (state.get("secrets") or {}).items()}
-        reenabled: set[str] = {str(i) for i in state.get("reenabled") or ()}
-        before = (dict(keys), set(reenabled))
-        every = list(self.paged("webhooks"))
-        hooks = [h for h in every if h.get("delivery_url") == callback_url]
-        changed: list[str] = []
-        replacements: set[str] = set()
-        for topic in WEBHOOK_TOPICS:
-            mine = [h for h in hooks if h.get("topic") == topic]
-            if not mine:
-                created = self._create_webhook(topic, callback_url, secret)
-                changed.append(f"created {topic} (webhook {created.get('id')})")
-                continue
-            hook = mine[0]
-            hook_id = str(hook["id"])
-            if hook.get("status") == "active":
-                if hook.get("failure_count") == 0:
-                    reenabled.discard(hook_id)  # it delivered since our re-enable: the next disable is a first
-                continue
-            if hook.get("status") != "disabled":
-                continue
-            if store is not None and hook_id in reenabled:
-                fresh = token_urlsafe(32)
-                keys[f"new:{hook_id}"] = fresh  # kept before WooCommerce has it: never a webhook we cannot verify
-                store.save({"secrets": keys, "reenabled": sorted(reenabled)})
-                created = self._create_webhook(topic, callback_url, fresh)
-                keys[str(created["id"])] = keys.pop(f"new:{hook_id}")
-                replacements.add(str(created["id"]))
-                self._json("DELETE", f"webhooks/{hook_id}", params={"force": "true"})
-                keys.pop(hook_id, None)
-                reenabled.discard(hook_id)
-                log.warning(
-                    "replaced webhook %s of shop %s: disabled again after a re-enable",
-                    topic,
-                    self.shop.id,
-                    extra={"shop": self.shop.id, "topic": topic},
-                )
-                changed.append(f"replaced {topic} (webhook {hook_id} by {created.get('id')})")
-                continue
-            self._json("PUT", f"webhooks/{hook_id}", {"status": "active"})
-            if store is not None:
-                reenabled.add(hook_id)
-            changed.append(f"re-enabled {topic} (webhook {hook_id})")
-        # a generated secret stays accepted while its webhook exists (deleted in the shop: dropped here)
-        existing = {str(h.get("id")) for h in every} | replacements
-        keys = {k: v for k, v in keys.items() if k in existing}
-        reenabled &= existing
-        if store is not None and (keys, reenabled) != before:
-            store.save({"secrets": keys, "reenabled": sorted(reenabled)})
-        return changed
-
-    def _create_webhook(self, topic: str, callback_url: str, secret: str) -> dict[str, Any]:
-        body = {"name": f"ordercare {topic}", "topic": topic, "delivery_url": callback_url, "secret": secret}
-        created: dict[str, Any] = self._json("POST", "webhooks", {**body, "status": "active"})
-        return created
+        """Order webhooks to ``callback_url`` that keep working: created with a secret of their own, a lost
+        create adopted, a disabled one re-enabled once, a broken one replaced once (``WebhookKeeper``)."""
+        return WebhookKeeper(self, self.shop, self._clock).ensure(callback_url)
 
     # --- notes -----------------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from connector.model import (
     Address,
     Channel,
     Customer,
+    DeliveryMethod,
     Hold,
     Money,
     Order,
@@ -368,6 +369,14 @@ def _shipping_method(data: Mapping[str, Any]) -> tuple[str | None, str | None, b
     return _text(first.get("method_title")), code, not pickup
 
 
+def delivery_method(code: str | None, ships: bool) -> DeliveryMethod:
+    """From the first shipping line: a pickup method (``local_pickup``, the block checkout's
+    ``pickup_location``) is collected, any other is shipped; no shipping line, nothing to deliver."""
+    if ships:
+        return DeliveryMethod.SHIPPING
+    return DeliveryMethod.PICK_UP if code is not None else DeliveryMethod.NONE
+
+
 def _locale(meta: Mapping[str, Any]) -> str | None:
     for key in LOCALE_META:
         value = _text(meta.get(key))
@@ -461,6 +470,7 @@ def order_from_rest(data: Mapping[str, Any], shop: ShopContext) -> Order:
         shipping_method=method,
         shipping_method_code=method_code,
         requires_shipping=ships,
+        delivery_method=delivery_method(method_code, ships),
         shipments=map_shipments(meta, order_id, updated_at),
         holds=_holds(order_id, raw_status, meta, updated_at),
         tags=_tags(meta),

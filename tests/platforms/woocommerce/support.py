@@ -31,7 +31,9 @@ def config_shop(
     return shop
 
 
-def delivery(topic: str, body: Any, secret: str = WOO_SECRET, source: str = SITE) -> tuple[dict[str, str], bytes]:
+def delivery(
+    topic: str, body: Any, secret: str = WOO_SECRET, source: str = SITE, webhook_id: int | str = 17
+) -> tuple[dict[str, str], bytes]:
     """Headers (lower-case, as the route hands them over) and raw body of a signed WooCommerce delivery."""
     raw = body if isinstance(body, bytes) else json.dumps(body, separators=(",", ":")).encode()
     resource, _, event = topic.partition(".")
@@ -41,7 +43,7 @@ def delivery(topic: str, body: Any, secret: str = WOO_SECRET, source: str = SITE
         "x-wc-webhook-resource": resource,
         "x-wc-webhook-event": event,
         "x-wc-webhook-signature": sign(raw, secret),
-        "x-wc-webhook-id": "17",
+        "x-wc-webhook-id": str(webhook_id),
         "x-wc-webhook-delivery-id": "b2f8c1d0a9e7",
         "content-type": "application/json",
         "user-agent": "WooCommerce/9.4.2 Hookshot (WordPress/6.7.1)",

@@ -224,10 +224,17 @@ def test_connect_round_trip_creates_keys_and_webhooks(running: tuple[Services, s
     assert shop.credentials["consumer_key"] in site.keys
     assert site.counters["keys_issued"] == 1
     hooks = sorted(site.webhooks.values(), key=lambda h: h["topic"])
-    assert [(h["topic"], h["delivery_url"], h["secret"]) for h in hooks] == [
-        (topic, f"{ours}/webhooks/woocommerce", shop.webhook_secrets[0])
+    assert [(h["topic"], h["delivery_url"]) for h in hooks] == [
+        (topic, f"{ours}/webhooks/woocommerce")
         for topic in ("order.created", "order.deleted", "order.restored", "order.updated")
     ]
+    # each webhook has a secret of its own, generated and kept by ordercare, accepted after the shop's own
+    secrets = [h["secret"] for h in site.webhooks.values()]
+    assert len(set(secrets)) == 4
+    shop = services.shops.get(shop_id)
+    assert shop is not None
+    assert shop.webhook_secrets[1:] == tuple(secrets)
+    assert shop.webhook_secrets[0] not in secrets
 
 
 def test_connect_refused_callback_deletes_the_keys(running: tuple[Services, str, WooSandbox], now: datetime) -> None:

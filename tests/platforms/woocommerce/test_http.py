@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from connector.sandbox.server import BackgroundServer
 from connector.sandbox.woocommerce import WooSandbox, php_json
 from connector.services import Services
+from connector.store.tables import RawEvent
 from tests.conftest import WOO_SECRET, fixture_json, make_settings
 from webhooks import create_app
 
@@ -56,9 +57,17 @@ def test_signed_order_is_stored(web: FlaskClient, services: Services) -> None:
     assert counts(services.sessions) == (1, 1, 1)
 
 
-def test_bad_signature_401(web: FlaskClient, services: Services) -> None:
-    assert post(web, *delivery("order.created", nl_order(), secret="not-the-secret")).status_code == 401
-    assert counts(services.sessions) == (0, 0, 0)
+def test_bad_signature_401_is_counted_for_the_shop_and_stores_nothing_else(
+    web: FlaskClient, services: Services
+) -> None:
+    headers, body = delivery("order.created", nl_order(), secret="not-the-secret")
+    assert post(web, headers, body).status_code == 401
+    assert counts(services.sessions) == (0, 0, 1)
+    with services.sessions() as session:
+        row = session.scalars(select(RawEvent)).one()
+        seen = (row.shop_id, row.topic, row.outcome, row.dedupe_key, row.order_external_id, row.body, row.body_bytes)
+    # the body is not authenticated: only its size is kept, with the webhook it named
+    assert seen == ("theewinkel", "order.created", "bad_signature", "webhook:17", None, None, len(body))
 
 
 def test_unknown_shop_401(web: FlaskClient, services: Services) -> None:
@@ -185,4 +194,4 @@ def test_wrong_secret_deliveries_fail_and_woocommerce_disables_the_webhook(
         statuses += [r.status for r in site.deliver_pending()]
     assert statuses == [401] * 7
     assert site.webhooks[hook]["status"] == "disabled"  # the 7th failure in a row
-    assert counts(services.sessions) == (0, 0, 0)
+    assert counts(services.sessions) == (0, 0, 7)  # no order, no receipt: 7 signature failures counted
