@@ -15,6 +15,7 @@ from connector.services import Services
 # each module holds a Blueprint named ``bp``
 BLUEPRINTS = (
     "webhooks.webhook_routes",
+    "webhooks.carrier_routes",
     "webhooks.health",
     "webhooks.shopify_install",
     "webhooks.woocommerce_connect",

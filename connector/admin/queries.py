@@ -15,7 +15,9 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from connector.admin import wording
 from connector.admin.insights import carrier_of, country_of, shipping_method_of
+from connector.admin.wording import Phrase
 from connector.codec import load_order
 from connector.model import Order
 from connector.store.tables import (
@@ -26,6 +28,7 @@ from connector.store.tables import (
     EmailLog,
     IncidentRow,
     OrderRow,
+    PromiseRow,
     RawEvent,
     ShopRow,
     VoucherRow,
@@ -41,11 +44,12 @@ class ShopInfo:
     platform: str
     key: str
     timezone: str
+    locale: str = "en"  # the shop's language: the dashboard's default for its staff
 
 
 def shops(session: Session, shop_ids: Collection[str]) -> list[ShopInfo]:
     rows = session.scalars(select(ShopRow).where(ShopRow.id.in_(shop_ids)).order_by(ShopRow.id))
-    return [ShopInfo(r.id, r.name or r.id, r.platform, r.key, r.timezone) for r in rows]
+    return [ShopInfo(r.id, r.name or r.id, r.platform, r.key, r.timezone, r.locale or "en") for r in rows]
 
 
 def _admin_url_shopify(key: str, external_id: str) -> str:
@@ -77,23 +81,58 @@ class CallTaskItem:
     reason: str
     due_at: datetime
     assigned_to: str | None
+    customer_name: str = ""
+    phone: str | None = None
+    incident: IncidentRow | None = None
+    snapshot: Order | None = None
+    last_message: EmailLog | None = None  # what the customer was last told about this order, and when
+    promise: PromiseRow | None = None  # the date we gave them that is still open
 
 
 def call_tasks_due(
     session: Session, shop_ids: Collection[str], until: datetime, limit: int = 200
 ) -> list[CallTaskItem]:
-    """Open call tasks due before ``until`` (the end of the shop's day), most overdue first."""
+    """Open call tasks due before ``until`` (the end of the shop's day), most overdue first, with what the
+    caller needs: the customer's name and phone, the incident, the last message and the open promise."""
     rows = session.execute(
-        select(CallTaskRow, OrderRow.number)
+        select(CallTaskRow, OrderRow, IncidentRow)
         .outerjoin(OrderRow, OrderRow.id == CallTaskRow.order_id)
+        .outerjoin(IncidentRow, IncidentRow.id == CallTaskRow.incident_id)
         .where(CallTaskRow.shop_id.in_(shop_ids), CallTaskRow.state == "open", CallTaskRow.due_at < until)
         .order_by(CallTaskRow.due_at, CallTaskRow.id)
         .limit(limit)
     ).all()
-    return [
-        CallTaskItem(t.id, t.shop_id, t.order_id, number, t.incident_id, t.reason, t.due_at, t.assigned_to)
-        for t, number in rows
-    ]
+    order_ids = [order.id for _, order, _ in rows if order is not None]
+    messages: dict[int, EmailLog] = {}
+    promises: dict[int, PromiseRow] = {}
+    if order_ids:
+        for email in session.scalars(
+            select(EmailLog).where(EmailLog.order_id.in_(order_ids)).order_by(EmailLog.sent_at, EmailLog.id)
+        ):
+            messages[email.order_id or 0] = email  # the latest wins
+        for promise in session.scalars(
+            select(PromiseRow)
+            .where(PromiseRow.order_id.in_(order_ids), PromiseRow.ended == "open")
+            .order_by(PromiseRow.made_at, PromiseRow.id)
+        ):
+            promises[promise.order_id] = promise
+    items = []
+    for t, order, incident in rows:
+        snapshot = snapshot_of(order) if order is not None else None
+        customer = snapshot.customer if snapshot is not None else None
+        items.append(
+            CallTaskItem(
+                t.id, t.shop_id, t.order_id, order.number if order else None, t.incident_id, t.reason, t.due_at,
+                t.assigned_to,
+                customer_name=customer.display_name if customer else "",
+                phone=(customer.phone or None) if customer else None,
+                incident=incident,
+                snapshot=snapshot,
+                last_message=messages.get(order.id) if order else None,
+                promise=promises.get(order.id) if order else None,
+            )
+        )  # fmt: skip
+    return items
 
 
 def call_task(session: Session, shop_ids: Collection[str], task_id: int) -> CallTaskRow | None:
@@ -323,8 +362,10 @@ LANES = ("saw", "did", "customer", "staff", "resolved")  # the order of entries 
 class TimelineEntry:
     at: datetime
     lane: str  # saw | did | customer | staff | resolved
-    title: str
+    title: str  # the raw record (topic, kind, key): CSV and "technical details"
     detail: str = ""
+    words: Phrase | None = None  # the same in words for people
+    note: Phrase | None = None  # a second line: an e-mail's subject, a carrier's message, a call's outcome
 
 
 @dataclass(frozen=True)
@@ -388,35 +429,72 @@ def _actions(session: Session, order: OrderRow, incident_id: int | None) -> list
 def _timeline(view_parts: dict[str, Any], incidents: list[IncidentRow], snapshot: Order | None) -> list[TimelineEntry]:
     entries: list[TimelineEntry] = []
     for event in view_parts["events"]:
-        entries.append(TimelineEntry(event.received_at, "saw", f"{event.topic} ({event.outcome})"))
+        entries.append(
+            TimelineEntry(
+                event.received_at, "saw", f"{event.topic} ({event.outcome})",
+                words=wording.topic(event.topic), note=wording.event_outcome(event.outcome),
+            )
+        )  # fmt: skip
     for shipment in snapshot.shipments if snapshot else ():
         for scan in shipment.events:
             detail = " ".join(p for p in (scan.message, scan.city) if p)
             entries.append(
-                TimelineEntry(scan.happened_at, "saw", f"{shipment.carrier or 'carrier'}: {scan.status}", detail)
-            )
+                TimelineEntry(
+                    scan.happened_at, "saw", f"{shipment.carrier or 'carrier'}: {scan.status}", detail,
+                    words=wording.scan(shipment.carrier, scan.status), note=wording.literal(detail) if detail else None,
+                )
+            )  # fmt: skip
     for incident in incidents:
-        entries.append(TimelineEntry(incident.opened_at, "saw", f"incident {incident.kind} opened"))
+        why = wording.reason(incident.kind, incident.details or {}, snapshot)
+        words = wording.phrase(wording.N_("Problem found: %(what)s"), what=why)
+        entries.append(TimelineEntry(incident.opened_at, "saw", f"incident {incident.kind} opened", words=words))
     for action in view_parts["actions"]:
         result = action.state if not action.last_error else f"{action.state}: {action.last_error}"
-        entries.append(TimelineEntry(action.created_at, "did", f"{action.kind} ({action.policy})", result))
-    for email in view_parts["emails"]:
-        entries.append(TimelineEntry(email.sent_at, "customer", f"e-mail: {email.subject}", email.template))
-    for voucher in view_parts["vouchers"]:
-        what = f"voucher {voucher.code} {voucher.amount} {voucher.currency}"
         entries.append(
             TimelineEntry(
-                voucher.created_at, "customer", what, voucher.state + (f": {voucher.reason}" if voucher.reason else "")
+                action.created_at, "did", f"{action.kind} ({action.policy})", result,
+                words=wording.action_entry(action.kind, action.state),
+                note=wording.literal(action.last_error) if action.last_error else None,
             )
-        )
+        )  # fmt: skip
+    for email in view_parts["emails"]:
+        entries.append(
+            TimelineEntry(
+                email.sent_at, "customer", f"e-mail: {email.subject}", email.template,
+                words=wording.phrase(wording.N_("E-mail: “%(subject)s”"), subject=email.subject),
+            )
+        )  # fmt: skip
+    for voucher in view_parts["vouchers"]:
+        what = f"voucher {voucher.code} {voucher.amount} {voucher.currency}"
+        words = wording.phrase(
+            wording.N_("Voucher %(code)s of %(amount)s %(currency)s: %(state)s"),
+            code=voucher.code, amount=str(voucher.amount), currency=voucher.currency,
+            state=wording.voucher_state(voucher.state),
+        )  # fmt: skip
+        entries.append(
+            TimelineEntry(
+                voucher.created_at, "customer", what, voucher.state + (f": {voucher.reason}" if voucher.reason else ""),
+                words=words, note=wording.literal(voucher.reason) if voucher.reason else None,
+            )
+        )  # fmt: skip
     for task in view_parts["call_tasks"]:
-        entries.append(TimelineEntry(task.created_at, "staff", f"call task: {task.reason}", task.outcome or task.state))
+        words = wording.phrase(wording.N_("Call task: %(why)s"), why=wording.call_reason(task.reason))
+        note = wording.literal(task.outcome) if task.outcome else None
+        title, detail = f"call task: {task.reason}", task.outcome or task.state
+        entries.append(TimelineEntry(task.created_at, "staff", title, detail, words=words, note=note))
     for contact in view_parts["contacts"]:
-        entries.append(TimelineEntry(contact.noted_at, "staff", f"customer contact: {contact.kind}"))
+        words = wording.phrase(wording.N_("The customer contacted us: %(about)s"), about=wording.contact(contact.kind))
+        entries.append(TimelineEntry(contact.noted_at, "staff", f"customer contact: {contact.kind}", words=words))
     for incident in incidents:
         if incident.resolved_at is not None:
             what = f"incident {incident.kind} resolved"
-            entries.append(TimelineEntry(incident.resolved_at, "resolved", what, incident.resolution or ""))
+            words = wording.phrase(wording.N_("Solved: %(what)s"), what=wording.kind(incident.kind))
+            entries.append(
+                TimelineEntry(
+                    incident.resolved_at, "resolved", what, incident.resolution or "",
+                    words=words, note=wording.resolution(incident.resolution),
+                )
+            )  # fmt: skip
     return sorted(entries, key=lambda e: (e.at, LANES.index(e.lane)))
 
 

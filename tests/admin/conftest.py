@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from connector.config import Settings
 from connector.services import Services
 from webhooks import create_app
+from webhooks.admin.i18n import LANG
 
 from .builders import Clock, build_services
 
@@ -44,4 +45,15 @@ def app(services: Services) -> Flask:
 
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
+    """A browser whose viewer chose English (``?lang=en``): the page tests read the catalogs' source words.
+    The test shops are Dutch, so without that choice the dashboard is Dutch (``test_language.py``)."""
+    browser = app.test_client()
+    with browser.session_transaction() as session:
+        session[LANG] = "en"
+    return browser
+
+
+@pytest.fixture
+def dutch_client(app: Flask) -> FlaskClient:
+    """A browser that chose no language: the dashboard follows the shop's locale."""
     return app.test_client()

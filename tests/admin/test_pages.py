@@ -37,7 +37,7 @@ def test_today_shows_the_days_work(client: FlaskClient, world: scenario.World) -
     assert "Pakket ligt al 3 dagen stil" in page
     assert "later: not due today" not in page
     assert "Code has already been taken (discountCodeBasicCreate userErrors)" in page
-    assert "12.50 of 250.00 (5%)" in page
+    assert "€12.50 of €250.00 (5%)" in page
 
 
 def test_today_csv(client: FlaskClient, world: scenario.World) -> None:
@@ -127,7 +127,7 @@ def test_a_failed_action_names_what_waits_on_it_and_its_retry_re_arms_them(
             )
         )  # fmt: skip
     sign_in(client, "anna")
-    assert "Not done because this failed: notify customer. Retry carries them out too." in text(client, "/admin/")
+    assert "Not done because this failed: e-mail the customer. Retry carries them out too." in text(client, "/admin/")
 
     assert post(client, f"/admin/actions/{failed.id}/retry").status_code == 302
 
@@ -184,7 +184,7 @@ def test_multi_shop_owner_sees_both_shops(client: FlaskClient, world: scenario.W
     page = text(client, "/admin/")
     assert "B-ONLY call" in page
     assert "Pakket ligt al 3 dagen stil" in page
-    assert "99.00 of 250.00 (40%)" in page
+    assert "€99.00 of €250.00 (40%)" in page
 
 
 def test_incident_timeline(client: FlaskClient, world: scenario.World) -> None:

@@ -50,9 +50,9 @@ def test_charts_are_svg_without_script(client: FlaskClient, world: scenario.Worl
         assert "<svg" in body, name
         assert "<script" not in body, name
     weekly = client.get("/admin/patterns/incidents-per-week.svg?from=2026-11-01&to=2026-11-30").get_data(as_text=True)
-    assert "shipment_delay" in weekly
-    assert "address" in weekly
-    assert "stale" not in weekly
+    assert "Parcel delayed" in weekly
+    assert "Address incomplete" in weekly
+    assert "Order not shipped in time" not in weekly
     assert client.get("/admin/patterns/pie.svg").status_code == 404
 
 

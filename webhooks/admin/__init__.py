@@ -1,7 +1,7 @@
 """The merchant's dashboard at ``/admin``: today's work, incidents with their timeline, and patterns.
 
 One Blueprint, ``bp``; the views live in small modules (``auth``, ``today``, ``incidents``, ``patterns``,
-``orders``) and read the store through ``queries`` and ``connector.admin.insights``, always filtered on the
+``orders``, ``shops``) and read the store through ``queries`` and ``connector.admin.insights``, always filtered on the
 signed-in account's shops.
 """
 
@@ -33,6 +33,7 @@ def _setup(state: BlueprintSetupState) -> None:
     from datetime import timedelta
 
     from connector.admin.users import LoginThrottle
+    from webhooks.admin import i18n
 
     app = state.app
     for key, value in DEFAULTS.items():
@@ -43,12 +44,13 @@ def _setup(state: BlueprintSetupState) -> None:
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     if not app.config.get("SESSION_COOKIE_SAMESITE"):
         app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    i18n.init(app)
     app.extensions["ordercare_admin_throttle"] = LoginThrottle(
         max_failures=int(app.config["ORDERCARE_ADMIN_LOGIN_FAILURES"]),
         window=timedelta(minutes=float(app.config["ORDERCARE_ADMIN_LOGIN_WINDOW_MINUTES"])),
     )
 
 
-from webhooks.admin import auth, incidents, orders, patterns, today  # noqa: E402  (routes register on import)
+from webhooks.admin import auth, incidents, orders, patterns, shops, today  # noqa: E402  (routes register on import)
 
-__all__ = ["auth", "bp", "incidents", "orders", "patterns", "today"]
+__all__ = ["auth", "bp", "incidents", "orders", "patterns", "shops", "today"]

@@ -15,13 +15,15 @@ from typing import Any
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext, ngettext
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from connector.admin.queries import shops
 from connector.admin.users import LoginThrottle, authenticate, get_account
 from webhooks.admin import bp
-from webhooks.admin.common import Viewer, now, safe_next, services
+from webhooks.admin.common import Viewer, now, safe_next, services, tel_href
+from webhooks.admin.i18n import language, local_day, local_time, money, remember_language
 
 ACCOUNT, STARTED, SEEN, CSRF = "admin_account", "admin_started", "admin_seen", "admin_csrf"
 PUBLIC_ENDPOINTS = frozenset({"admin.login", "admin.static"})
@@ -34,13 +36,13 @@ def csrf_token() -> str:
     return str(token)
 
 
-def local_time(value: datetime | None, with_date: bool = True) -> str:
-    """A stored UTC time in the viewer's time zone, e.g. ``Tue 24 Nov 10:00``."""
-    if value is None:
-        return ""
-    viewer = g.get("admin_viewer")
-    local = value.astimezone(viewer.zone) if viewer is not None else value
-    return local.strftime("%a %d %b %H:%M" if with_date else "%H:%M")
+def lang_url(code: str) -> str:
+    """This page's address in another language."""
+    if request.endpoint is None:
+        return "?lang=" + code
+    args: dict[str, Any] = dict(request.args.items())
+    args.update(request.view_args or {}, lang=code)
+    return url_for(str(request.endpoint), **args)
 
 
 def csv_url(table: str) -> str:
@@ -52,7 +54,16 @@ def csv_url(table: str) -> str:
 
 @bp.context_processor
 def _template_helpers() -> dict[str, object]:
-    return {"admin_csrf_token": csrf_token, "local_time": local_time, "csv_url": csv_url}
+    return {
+        "admin_csrf_token": csrf_token,
+        "local_time": local_time,
+        "local_day": local_day,
+        "csv_url": csv_url,
+        "lang_url": lang_url,
+        "language": language,
+        "money": money,
+        "tel_href": tel_href,
+    }
 
 
 def _end_session() -> None:
@@ -73,11 +84,13 @@ def _expired(current: datetime) -> bool:
 
 @bp.before_request
 def _guard() -> ResponseReturnValue | None:
+    remember_language()
     if request.method == "POST":
         sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
         expected = session.get(CSRF)
         if not expected or not hmac.compare_digest(str(expected), sent):
-            abort(403, description="The form had expired or did not come from this dashboard. Please try again.")
+            expired = gettext("The form had expired or did not come from this dashboard. Please try again.")
+            abort(403, description=expired)
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     account_id = session.get(ACCOUNT)
@@ -87,7 +100,7 @@ def _guard() -> ResponseReturnValue | None:
         return redirect(back)
     if _expired(current):
         _end_session()
-        flash("Your session has ended. Please sign in again.")
+        flash(gettext("Your session has ended. Please sign in again."))
         return redirect(back)
     with services().sessions() as db:
         account = get_account(db, int(account_id))
@@ -130,13 +143,17 @@ def login() -> ResponseReturnValue:
     blocked = _throttle().blocked_until(username, current)
     if blocked is not None:
         minutes = max(1, ceil((blocked - current).total_seconds() / 60))
-        error = f"Too many failed sign-ins for this name. Try again in {minutes} minute{'s' if minutes > 1 else ''}."
+        error = ngettext(
+            "Too many failed sign-ins for this name. Try again in %(num)d minute.",
+            "Too many failed sign-ins for this name. Try again in %(num)d minutes.",
+            minutes,
+        )
         return render_template("admin/login.html", username=username, error=error, next=safe_next("")), 429
     with services().sessions() as db:
         account = authenticate(db, username, password) if username and password else None
     if account is None:
         _throttle().failed(username, current)
-        error = "That name and password do not match an account."
+        error = gettext("That name and password do not match an account.")
         return render_template("admin/login.html", username=username, error=error, next=safe_next("")), 401
     _throttle().succeeded(username)
     _end_session()
@@ -149,7 +166,7 @@ def login() -> ResponseReturnValue:
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
     _end_session()
-    flash("You are signed out.")
+    flash(gettext("You are signed out."))
     return redirect(url_for("admin.login"))
 
 
@@ -157,4 +174,6 @@ def logout() -> ResponseReturnValue:
 @bp.errorhandler(403)
 @bp.errorhandler(404)
 def _error_page(error: HTTPException) -> ResponseReturnValue:
-    return render_template("admin/error.html", error=error), error.code or 500
+    titles = {400: gettext("That did not work"), 403: gettext("Not allowed"), 404: gettext("Not found")}
+    title = titles.get(error.code or 500, error.name)
+    return render_template("admin/error.html", error=error, error_title=title), error.code or 500

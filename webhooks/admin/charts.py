@@ -11,9 +11,12 @@ from datetime import date
 from typing import Any
 
 import pygal
+from flask_babel import gettext
 from pygal.style import Style
 
+from connector.admin import wording
 from connector.admin.insights import MonthSpend, OnTimeRate, WeekCount
+from webhooks.admin.i18n import local_day, words
 
 STYLE = Style(
     background="#ffffff",
@@ -49,14 +52,14 @@ def _config(width: int = 800, height: int = 380) -> dict[str, object]:
         "legend_at_bottom": True,
         "show_y_guides": True,
         "margin": 16,
-        "no_data_text": "Nothing in this period",
+        "no_data_text": gettext("Nothing in this period"),
     }
 
 
 def incidents_per_week(weeks: Sequence[date], counts: Sequence[WeekCount]) -> bytes:
     chart = pygal.StackedBar(x_label_rotation=0, **_config())
     chart.add_xml_filter(_without_scripts)
-    chart.x_labels = [f"{w:%d %b}" for w in weeks]
+    chart.x_labels = [local_day(w, "d MMM") for w in weeks]
     index = {week: i for i, week in enumerate(weeks)}
     kinds = sorted({c.kind for c in counts})
     for kind in kinds:
@@ -64,7 +67,7 @@ def incidents_per_week(weeks: Sequence[date], counts: Sequence[WeekCount]) -> by
         for c in counts:
             if c.kind == kind and c.week in index:
                 values[index[c.week]] = (values[index[c.week]] or 0) + c.count
-        chart.add(kind, values)
+        chart.add(words(wording.kind(kind)), values)
     return bytes(chart.render())
 
 
@@ -80,7 +83,7 @@ def voucher_spend(months: Sequence[MonthSpend]) -> bytes:
     chart = pygal.Bar(**_config(width=520, height=380))
     chart.add_xml_filter(_without_scripts)
     labels = sorted({m.month for m in months})
-    chart.x_labels = [f"{m:%b %Y}" for m in labels]
+    chart.x_labels = [local_day(m, "LLL yyyy") for m in labels]
     for currency in sorted({m.currency for m in months}):
         by_month = {m.month: float(m.amount) for m in months if m.currency == currency}
         chart.add(currency, [by_month.get(m) for m in labels])

@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, g, request
+from flask_babel import gettext
 
 from connector.admin.queries import ShopInfo
 from connector.admin.users import Account
@@ -75,7 +76,7 @@ def _date_arg(name: str, default: date | None) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        abort(400, description=f"{name}: {raw!r} is not a date; use YYYY-MM-DD")
+        abort(400, description=gettext("%(name)s: %(value)r is not a date; use YYYY-MM-DD", name=name, value=raw))
 
 
 def date_range(default_days: int | None, zone: ZoneInfo, max_days: int | None = None) -> DateRange | None:
@@ -89,9 +90,9 @@ def date_range(default_days: int | None, zone: ZoneInfo, max_days: int | None = 
     first = first or date(2000, 1, 1)
     last = last or today(zone)
     if first > last:
-        abort(400, description=f"from: {first} is after to: {last}")
+        abort(400, description=gettext("from: %(first)s is after to: %(last)s", first=first, last=last))
     if max_days is not None and (last - first).days + 1 > max_days:
-        abort(400, description=f"from: choose a range of at most {max_days} days")
+        abort(400, description=gettext("from: choose a range of at most %(count)s days", count=max_days))
     start, end = day_bounds(first, last, zone)
     return DateRange(first, last, start, end)
 
@@ -129,5 +130,11 @@ def positive_int(name: str, default: int) -> int:
     if not raw:
         return default
     if not raw.isdigit() or int(raw) < 1:
-        abort(400, description=f"{name}: {raw!r} is not a positive whole number")
+        abort(400, description=gettext("%(name)s: %(value)r is not a positive whole number", name=name, value=raw))
     return int(raw)
+
+
+def tel_href(phone: str) -> str:
+    """A ``tel:`` link for a phone number as typed (``+31 6 1234 5678`` -> ``tel:+31612345678``)."""
+    digits = "".join(c for c in phone if c.isdigit())
+    return "tel:" + ("+" if phone.strip().startswith("+") else "") + digits

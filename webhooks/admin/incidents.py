@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
 from connector.admin.queries import (
     STATES,
@@ -39,7 +40,7 @@ def _filters() -> IncidentFilters:
     args = request.args
     state = args.get("state", "").strip() or None
     if state is not None and state not in STATES:
-        abort(400, description="state: choose one of " + ", ".join(STATES))
+        abort(400, description=gettext("state: choose one of %(choices)s", choices=", ".join(STATES)))
     period = date_range(None, viewer().zone)
 
     def text(name: str) -> str | None:

@@ -7,11 +7,11 @@ from collections.abc import Callable
 
 from flask import Response, abort, render_template
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from connector.admin import insights
 from webhooks.admin import bp, charts
 from webhooks.admin.common import DateRange, date_range, services, viewer
-from webhooks.admin.orders import CONTACT_LABELS
 from webhooks.admin.tabular import Table, csv_response, wants_csv
 
 DEFAULT_DAYS = 12 * 7
@@ -45,19 +45,19 @@ def patterns() -> ResponseReturnValue:
         spend = insights.voucher_spend_per_month(db, ids, start, end, who.zone)
         contacts = insights.contact_stats(db, ids, start, end)
     tables = [
-        Table("incidents_per_week", "Incidents per week", ("week", "kind", "incidents"),
+        Table("incidents_per_week", _("Incidents per week"), ("week", "kind", "incidents"),
               [(w.week, w.kind, w.count) for w in weeks]),
-        _cause_table("by_carrier", "Incidents by carrier", causes.by_carrier),
-        _cause_table("by_shipping_method", "Incidents by shipping method", causes.by_shipping_method),
-        _cause_table("by_product", "Incidents by product", causes.by_product),
-        _cause_table("by_warehouse_step", "Stuck orders by status", causes.by_warehouse_step),
-        _cause_table("by_address_problem", "Address problems", causes.by_address_problem),
-        _rate_table("on_time_by_carrier", "On time by carrier", on_time.by_carrier),
-        _rate_table("on_time_by_shipping_method", "On time by shipping method", on_time.by_shipping_method),
-        Table("voucher_spend", "Voucher spend per month", ("month", "currency", "vouchers", "amount"),
+        _cause_table("by_carrier", _("Incidents by carrier"), causes.by_carrier),
+        _cause_table("by_shipping_method", _("Incidents by shipping method"), causes.by_shipping_method),
+        _cause_table("by_product", _("Incidents by product"), causes.by_product),
+        _cause_table("by_warehouse_step", _("Stuck orders by status"), causes.by_warehouse_step),
+        _cause_table("by_address_problem", _("Address problems"), causes.by_address_problem),
+        _rate_table("on_time_by_carrier", _("On time by carrier"), on_time.by_carrier),
+        _rate_table("on_time_by_shipping_method", _("On time by shipping method"), on_time.by_shipping_method),
+        Table("voucher_spend", _("Voucher spend per month"), ("month", "currency", "vouchers", "amount"),
               [(m.month, m.currency, m.vouchers, m.amount) for m in spend]),
-        Table("contacts", "Customer contacts", ("kind", "contacts"), sorted(contacts.by_kind.items())),
-        Table("contact_summary", "Customer contacts summary",
+        Table("contacts", _("Customer contacts"), ("kind", "contacts"), sorted(contacts.by_kind.items())),
+        Table("contact_summary", _("Customer contacts summary"),
               ("orders", "contacts", "per_100_orders", "after_we_informed"),
               [(contacts.orders, contacts.contacts, contacts.per_100_orders, contacts.after_informed)]),
     ]  # fmt: skip
@@ -71,7 +71,6 @@ def patterns() -> ResponseReturnValue:
         on_time=on_time,
         spend=spend,
         contacts=contacts,
-        contact_kinds=CONTACT_LABELS,
         range_args={"from": period.first.isoformat(), "to": period.last.isoformat()},
     )
 

@@ -8,21 +8,18 @@ from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
-from connector.admin import insights
+from connector.admin import insights, wording
 from connector.admin.queries import action_state, call_task, call_tasks_due, failed_actions
 from connector.outbox.queue import retry_failed
 from connector.store.db import transaction
 from webhooks.admin import bp
 from webhooks.admin.common import daily_voucher_budget, day_bounds, now, safe_next, services, today, viewer
+from webhooks.admin.i18n import words
 from webhooks.admin.tabular import Table, csv_response, wants_csv
 
-OUTCOMES: dict[str, str] = {
-    "happy": "called, customer happy",
-    "no_answer": "no answer",
-    "voicemail": "left a voicemail",
-    "other": "",  # the free text alone
-}
+FREE_TEXT = "other"  # the outcome that is the staff's notes alone
 MAX_TEXT = 1000
 
 
@@ -104,7 +101,7 @@ def today_page() -> ResponseReturnValue:
         tasks=tasks,
         failed=failed,
         budgets=budgets,
-        outcomes=OUTCOMES,
+        outcomes=list(wording.CALL_OUTCOMES),
         current=now(),
     )
 
@@ -113,13 +110,13 @@ def today_page() -> ResponseReturnValue:
 def assign_call_task(task_id: int) -> ResponseReturnValue:
     name = request.form.get("assigned_to", "").strip()
     if not name or len(name) > 255:
-        abort(400, description="assigned_to: give the name of who will call (at most 255 characters)")
+        abort(400, description=gettext("assigned_to: give the name of who will call (at most 255 characters)"))
     with transaction(services().sessions) as db:
         task = call_task(db, viewer().shop_ids, task_id)
         if task is None:
             abort(404)
         task.assigned_to = name
-    flash(f"Call task {task_id} is assigned to {name}.")
+    flash(gettext("Call task %(id)s is assigned to %(name)s.", id=task_id, name=name))
     return redirect(safe_next(url_for("admin.today")))
 
 
@@ -127,14 +124,16 @@ def assign_call_task(task_id: int) -> ResponseReturnValue:
 def complete_call_task(task_id: int) -> ResponseReturnValue:
     choice = request.form.get("outcome", "")
     text = request.form.get("outcome_text", "").strip()
-    if choice not in OUTCOMES:
-        abort(400, description="outcome: choose one of " + ", ".join(OUTCOMES))
-    preset = OUTCOMES[choice]
+    if not choice:
+        abort(400, description=gettext("outcome: choose what came of the call; nothing was recorded"))
+    if choice not in wording.CALL_OUTCOMES:
+        abort(400, description=gettext("outcome: choose one of %(choices)s", choices=", ".join(wording.CALL_OUTCOMES)))
+    preset = "" if choice == FREE_TEXT else words(wording.call_outcome(choice))  # in the words of who called
     outcome = f"{preset}: {text}" if preset and text else (preset or text)
     if not outcome:
-        abort(400, description="outcome_text: say what came of the call")
+        abort(400, description=gettext("outcome_text: say what came of the call"))
     if len(outcome) > MAX_TEXT:
-        abort(400, description=f"outcome_text: at most {MAX_TEXT} characters")
+        abort(400, description=gettext("outcome_text: at most %(count)s characters", count=MAX_TEXT))
     with transaction(services().sessions) as db:
         task = call_task(db, viewer().shop_ids, task_id)
         if task is None:
@@ -144,7 +143,7 @@ def complete_call_task(task_id: int) -> ResponseReturnValue:
             task.outcome = outcome
             task.done_at = now()
             task.assigned_to = task.assigned_to or viewer().account.username
-    flash(f"Call task {task_id} is done: {outcome}.")
+    flash(gettext("Call task %(id)s is done: %(outcome)s.", id=task_id, outcome=outcome))
     return redirect(safe_next(url_for("admin.today")))
 
 
@@ -156,5 +155,9 @@ def retry_action(action_id: int) -> ResponseReturnValue:
         state = None if retried else action_state(db, shop_ids, action_id)
     if not retried and state is None:
         abort(404)
-    flash(f"Action {action_id} will be tried again." if retried else f"Action {action_id} is {state}, not failed.")
+    if retried:
+        flash(gettext("Action %(id)s will be tried again.", id=action_id))
+    else:
+        found = words(wording.action_state(state or ""))
+        flash(gettext("Action %(id)s is %(state)s, not failed.", id=action_id, state=found))
     return redirect(safe_next(url_for("admin.today")))
