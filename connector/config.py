@@ -28,9 +28,13 @@ from pydantic import (
     model_validator,
 )
 
+from connector.carriers.config import CarriersSettings
+from connector.platforms.shopify.scopes import REQUIRED_SCOPES
 from connector.policies.config import PoliciesConfig, merge_policy_overrides
 from connector.problems import ConfigError as ConfigError  # re-exported: the stable surface
 
+DiscountClass = Literal["order", "product", "shipping"]
+DEFAULT_COMBINES_WITH: tuple[DiscountClass, ...] = ("shipping",)
 _ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _SHOP_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
@@ -86,16 +90,12 @@ class ShopifyAppSettings(_Strict):
     api_key: str
     api_secret: str
     previous_api_secret: str | None = None
-    scopes: list[str] = Field(
-        default_factory=lambda: [
-            "read_orders",
-            "write_orders",
-            "write_discounts",
-            "read_merchant_managed_fulfillment_orders",
-            "write_merchant_managed_fulfillment_orders",
-        ]
-    )
+    # what the install requests: every scope the code needs (connector.platforms.shopify.scopes)
+    scopes: list[str] = Field(default_factory=lambda: list(REQUIRED_SCOPES))
     api_version: str = "2026-10"
+    # "api": ordercare creates its webhook subscriptions; "declared": shopify.app.toml declares them, and
+    # ordercare only checks that the granted scopes cover each topic
+    subscriptions: Literal["api", "declared"] = "api"
 
 
 class ShopSettings(_Strict):
@@ -105,11 +105,16 @@ class ShopSettings(_Strict):
     url: str | None = None
     api_base_url: str | None = None
     api_version: str | None = None
-    access_token: str | None = None
+    access_token: str | None = None  # Shopify legacy custom app: its static Admin API token
+    client_id: str | None = None  # Shopify Dev Dashboard app on its own store: the client credentials grant
+    client_secret: str | None = None  # also signs its webhooks (the default webhook_secret)
     consumer_key: str | None = None
     consumer_secret: str | None = None
     webhook_secret: str | None = None
     previous_webhook_secret: str | None = None
+    subscriptions: Literal["api", "declared"] | None = None  # Shopify; unset: the app's setting, else "api"
+    # Shopify vouchers: the discount classes they combine with (DiscountCombinesWithInput; Shopify's default: none)
+    voucher_combines_with: list[DiscountClass] = Field(default_factory=lambda: list(DEFAULT_COMBINES_WITH))
     timezone: TimeZoneName = "Europe/Amsterdam"
     locale: Literal["nl", "en"] = "nl"
     country: str = Field("NL", min_length=2, max_length=2)
@@ -120,6 +125,7 @@ class ShopSettings(_Strict):
     reply_to: str | None = None
     signature: str | None = Field(None, max_length=500)  # replaces "Hartelijke groet, <shop name>"
     policies: dict[str, Any] = Field(default_factory=dict)
+    carriers: CarriersSettings | None = None  # parcel tracking sources (connector.carriers.config)
 
     @field_validator("sender", "reply_to")
     @classmethod
@@ -156,14 +162,48 @@ class ShopSettings(_Strict):
 
     @model_validator(mode="after")
     def _platform_fields(self) -> ShopSettings:
-        needed = {
-            "shopify": ("shop_domain", "access_token", "webhook_secret"),
-            "woocommerce": ("url", "consumer_key", "consumer_secret", "webhook_secret"),
-        }[self.platform]
+        if self.platform == "shopify":
+            return self._shopify_credentials()
+        needed = ("url", "consumer_key", "consumer_secret", "webhook_secret")
         missing = [name for name in needed if not getattr(self, name)]
         if missing:
             raise ValueError(f"a {self.platform} shop needs " + ", ".join(missing))
+        stray = [name for name in ("client_id", "client_secret") if getattr(self, name)]
+        if stray:
+            raise ValueError(", ".join(stray) + ": only for a shopify shop (a Dev Dashboard app)")
         return self
+
+    def _shopify_credentials(self) -> ShopSettings:
+        """Either ``access_token`` + ``webhook_secret`` (a legacy custom app), or ``client_id`` + ``client_secret``
+        (a Dev Dashboard app on its own store; its webhooks are signed with the client secret, so
+        ``webhook_secret`` may be left out), never both."""
+        if not self.shop_domain:
+            raise ValueError("a shopify shop needs shop_domain")
+        app = [name for name in ("client_id", "client_secret") if getattr(self, name)]
+        if self.access_token and app:
+            raise ValueError(
+                "access_token and " + ", ".join(app) + ": give either access_token (a legacy custom app) "
+                "or client_id and client_secret (a Dev Dashboard app), not both"
+            )
+        if len(app) == 1:
+            other = "client_secret" if app[0] == "client_id" else "client_id"
+            raise ValueError(f"{app[0]} without {other}: a Dev Dashboard app needs both")
+        if not self.access_token and not app:
+            raise ValueError(
+                "a shopify shop needs client_id and client_secret (a Dev Dashboard app) "
+                "or access_token (a legacy custom app)"
+            )
+        if self.access_token and not self.webhook_secret:
+            raise ValueError("a shopify shop with access_token needs webhook_secret (the app's API secret key)")
+        return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _client_secret_signs_webhooks(cls, data: Any) -> Any:
+        """A Dev Dashboard app's webhooks are signed with its client secret: the default ``webhook_secret``."""
+        if isinstance(data, Mapping) and data.get("client_secret") and not data.get("webhook_secret"):
+            return {**data, "webhook_secret": data["client_secret"]}
+        return data
 
     @property
     def key(self) -> str:

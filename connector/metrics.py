@@ -21,6 +21,12 @@ class Metrics:
         self.webhook_seconds = Histogram(
             "ordercare_webhook_seconds", "Time to verify, store and answer a delivery", ["platform"], registry=r
         )
+        self.carrier_events = Counter(
+            "ordercare_carrier_events",
+            "Carrier events received (pushed or read), by outcome; unmatched: no order names the parcel yet",
+            ["source", "outcome"],
+            registry=r,
+        )
         self.orders_stored = Counter(
             "ordercare_orders_stored", "Order snapshots applied to the store", ["platform"], registry=r
         )

@@ -63,9 +63,12 @@ class Channel(enum.StrEnum):
 
 
 class ShipmentStatus(enum.StrEnum):
-    """Carrier-level state of one parcel (Shopify ``shipment_status`` / tracking plugins)."""
+    """Carrier-level state of one parcel: Shopify's ``FulfillmentEventStatus`` (LABEL_PURCHASED, LABEL_PRINTED
+    and CONFIRMED are ``pending``), plus ``returned``, ``cancelled`` and ``unknown``. Every carrier source maps
+    its own codes onto these (``connector.carriers``)."""
 
     PENDING = "pending"  # label created / confirmed, not yet with the carrier
+    CARRIER_PICKED_UP = "carrier_picked_up"  # the carrier's first physical scan
     IN_TRANSIT = "in_transit"
     OUT_FOR_DELIVERY = "out_for_delivery"
     READY_FOR_PICKUP = "ready_for_pickup"
@@ -73,12 +76,36 @@ class ShipmentStatus(enum.StrEnum):
     DELAYED = "delayed"
     DELIVERED = "delivered"
     FAILURE = "failure"
+    RETURNED = "returned"  # on its way back to, or back at, the sender (Shopify: FAILURE)
     CANCELLED = "cancelled"
-    UNKNOWN = "unknown"
+    UNKNOWN = "unknown"  # a code no mapping knows; the event keeps the raw code
 
     @property
     def is_problem(self) -> bool:
         return self in (ShipmentStatus.ATTEMPTED_DELIVERY, ShipmentStatus.DELAYED, ShipmentStatus.FAILURE)
+
+    @property
+    def is_closed(self) -> bool:
+        """The parcel's journey is over: nothing more to track."""
+        return self in (ShipmentStatus.DELIVERED, ShipmentStatus.RETURNED, ShipmentStatus.CANCELLED)
+
+
+class DeliveryMethod(enum.StrEnum):
+    """How the goods reach the customer (Shopify ``FulfillmentOrder.deliveryMethod.methodType``, WooCommerce's
+    shipping line). Only the first three travel to an address; the others need no address and no parcel."""
+
+    SHIPPING = "shipping"  # a carrier brings a parcel to the shipping address
+    PICKUP_POINT = "pickup_point"  # a carrier brings the parcel to a pickup point (the address is the point's)
+    LOCAL = "local"  # the shop's own local delivery to the shipping address
+    PICK_UP = "pick_up"  # the customer collects it at one of the shop's locations
+    RETAIL = "retail"  # sold in a shop: handed over at the counter
+    NONE = "none"  # nothing physical to deliver
+    UNKNOWN = "unknown"  # the snapshot does not say (Shopify's REST bodies cannot tell pickup from delivery)
+
+    @property
+    def delivered(self) -> bool:
+        """Whether the goods travel to an address; an unknown method is taken as a delivery."""
+        return self not in (DeliveryMethod.PICK_UP, DeliveryMethod.RETAIL, DeliveryMethod.NONE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +183,17 @@ class ShipmentEvent:
     estimated_delivery_at: datetime | None = None
     city: str | None = None
     country_code: str | None = None
+    source: str | None = None  # the carrier source that reported it ("sendcloud", ...); None: the platform
+    raw_code: str | None = None  # the source's own status or event code, kept as sent
+    sub_status: str | None = None  # finer reason, e.g. "not_home", "address", "refused", "customs"
+    physical_scan: bool | None = None  # handled by the carrier; None: the source does not say (see is_scan)
+
+    @property
+    def is_scan(self) -> bool:
+        """Whether a person or machine of the carrier handled the parcel; a label or a notice is not a scan."""
+        if self.physical_scan is not None:
+            return self.physical_scan
+        return self.status not in (ShipmentStatus.PENDING, ShipmentStatus.CANCELLED, ShipmentStatus.UNKNOWN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +294,7 @@ class Order:
     shipping_method: str | None = None  # title as the customer saw it, e.g. "Morgen in huis"
     shipping_method_code: str | None = None
     requires_shipping: bool = True
+    delivery_method: DeliveryMethod = DeliveryMethod.UNKNOWN
     shipments: tuple[Shipment, ...] = ()
     holds: tuple[Hold, ...] = ()
     hold_check: HoldCheck | None = None  # set by reads that list every current hold (Shopify reconcile)
@@ -301,6 +340,7 @@ class EventKind(enum.StrEnum):
     SHIPMENT = "shipment"  # one shipment (fulfilment) created or updated
     SHIPMENT_EVENT = "shipment_event"  # one carrier scan on a shipment
     HOLD = "hold"  # a hold added or released
+    REREAD = "reread"  # the platform says an order changed without saying how: read it again (Shopify holds)
     APP_UNINSTALLED = "app_uninstalled"
     CUSTOMER_REDACT = "customer_redact"
     CUSTOMER_DATA_REQUEST = "customer_data_request"
@@ -339,3 +379,4 @@ class OrderEvent:
     shipment_event: ShipmentEvent | None = None
     hold: Hold | None = None
     customer: CustomerRef | None = None
+    fulfillment_order_id: str | None = None  # for REREAD: the fulfilment order the platform named

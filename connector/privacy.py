@@ -11,6 +11,7 @@ payloads and results, incidents, call tasks, fix links). A data request stores a
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -34,6 +35,8 @@ from connector.store.tables import (
     RawEvent,
     ShopRow,
 )
+
+log = logging.getLogger(__name__)
 
 EXPORT_TOPIC = "export/customers_data_request"
 REDACTED = "[redacted]"
@@ -258,7 +261,22 @@ def exports(session: Session, shop_id: str) -> list[dict[str, Any]]:
 
 
 def _shop_redact(session: Session, shop: Shop, event: OrderEvent, now: datetime) -> None:
-    """Delete the shop and every row that belongs to it (children first, so no foreign key is left dangling)."""
+    """Delete the shop and every row that belongs to it (children first, so no foreign key is left dangling).
+
+    Shopify sends ``shop/redact`` 48 hours after an uninstall (shopify.dev/changelog/apps-now-need-to-use-gdpr-
+    webhooks); a shop that was installed again since is live, so it is kept (and the request logged)."""
+    row = session.get(ShopRow, shop.id)
+    if row is None:
+        return
+    if row.status != "uninstalled":
+        log.warning(
+            "shop/redact for %s not carried out: the shop is %s again (installed %s), not uninstalled",
+            shop.id,
+            row.status,
+            row.installed_at.isoformat() if row.installed_at else "before",
+            extra={"shop": shop.id},
+        )
+        return
     for table in reversed(Base.metadata.sorted_tables):
         if table.name != ShopRow.__tablename__ and "shop_id" in table.c:
             session.execute(delete(table).where(table.c.shop_id == shop.id))

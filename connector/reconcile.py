@@ -13,8 +13,9 @@ newest order stored); it never stops the other shops' reconcile.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
@@ -23,7 +24,7 @@ from connector import codec
 from connector.incidents import RESOLVED
 from connector.ingest import Outcome, ingest
 from connector.leases import acquire, release
-from connector.model import OrderStatus
+from connector.model import Customer, Order, OrderEvent, OrderStatus
 from connector.platforms.base import PlatformClient, PlatformError, RereadsOrders
 from connector.services import Services
 from connector.shops import Shop
@@ -41,6 +42,28 @@ OVERLAP = timedelta(minutes=2)
 REREAD_LIMIT = 500
 
 OWN_HOLD_PREFIX = "ordercare"  # the handle of the holds we place (as the policies read it)
+RECONCILE_ERROR = "reconcile_error"  # ``shops.settings`` key: the last run's error, None after a run without one
+CONNECTION = "connection"  # ``shops.settings`` key: granted scopes, denied fields, missing webhooks, pause
+UNKNOWN_KEY = "unknown"  # ``Order.extra``: fields the platform refused on that read (shopify.mapper.UNKNOWN_KEY)
+
+
+class AccessCheck(Protocol):
+    @property
+    def missing(self) -> tuple[str, ...]: ...
+
+    def describe(self) -> str: ...
+
+    def as_dict(self) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class ChecksAccess(Protocol):
+    """A client that can read what the shop granted it (Shopify: ``currentAppInstallation.accessScopes``)."""
+
+    def check_access(self) -> AccessCheck: ...
+
+    def status(self) -> dict[str, Any]:
+        """What it learnt of the connection: denied fields, topics without a subscription, a pause."""
 
 
 @dataclass
@@ -52,6 +75,56 @@ class ReconcileReport:
     webhooks_replaced: int = 0  # of those: deleted and created anew with a fresh secret (disabled again)
     error: str | None = None
     reread: int = 0  # watched orders read again by id (``RereadsOrders``)
+    # the shop is frozen, locked or closed: in words; no further calls until the next run's check finds it open
+    paused: str | None = None
+    missing_scopes: tuple[str, ...] = ()
+    # as stored in ``shops.settings["connection"]`` (not compared: it carries the time of the check)
+    connection: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+def keep_known(stored: Order | None, order: Order) -> Order:
+    """A read that could not see some fields (``extra["unknown"]``: the platform denied them) keeps what the
+    stored version knew of them, so a listing never erases a webhook's e-mail address; a field stays unknown
+    when the stored version did not know it either (nothing is made up)."""
+    unknown = list(order.extra.get(UNKNOWN_KEY) or ())
+    if not unknown or stored is None:
+        return order
+    stored_unknown = set(stored.extra.get(UNKNOWN_KEY) or ())
+    customer, address, lines = order.customer, order.shipping_address, order.lines
+    still: list[str] = []
+    for name in unknown:
+        if name in stored_unknown:
+            still.append(name)
+        elif name == "customer":  # what this read did give (the order's own e-mail, the locale) stays
+            given = {f: getattr(customer, f) for f in Customer.__slots__ if getattr(customer, f) is not None}
+            customer = replace(stored.customer, **given)
+        elif name.startswith("customer."):
+            attr = name.removeprefix("customer.")
+            customer = replace(customer, **{attr: getattr(stored.customer, attr)})
+        elif name == "shipping_address":
+            address = stored.shipping_address
+        elif name.startswith("shipping_address.") and address is not None:
+            attr = name.removeprefix("shipping_address.")
+            address = replace(address, **{attr: getattr(stored.shipping_address, attr, None)})
+        elif name == "lines.product_id":
+            known = {line.external_id: line.product_id for line in stored.lines}
+            lines = tuple(replace(line, product_id=line.product_id or known.get(line.external_id)) for line in lines)
+        else:
+            still.append(name)
+    extra = {k: v for k, v in order.extra.items() if k != UNKNOWN_KEY}
+    if still:
+        extra[UNKNOWN_KEY] = still
+    return order.with_changes(customer=customer, shipping_address=address, lines=lines, extra=extra)
+
+
+def _keep_known(session: Session, shop_id: str, event: OrderEvent) -> OrderEvent:
+    order = event.order
+    if order is None or not order.extra.get(UNKNOWN_KEY):
+        return event
+    data = session.scalar(
+        select(OrderRow.data).where(OrderRow.shop_id == shop_id, OrderRow.external_id == order.external_id)
+    )
+    return replace(event, order=keep_known(codec.load_order(data) if data else None, order))
 
 
 def watched_orders(session: Session, shop_id: str, limit: int = REREAD_LIMIT) -> list[str]:
@@ -94,11 +167,14 @@ def reconcile_shop(
     started = services.now()
     newest = cursor
     try:
+        if isinstance(client, ChecksAccess):  # also the check that ends a pause: the run's first call
+            report.missing_scopes = tuple(client.check_access().missing)
         since = cursor - OVERLAP if cursor else None
         listed: set[str] = set()
         for event in client.changed_orders(since):
             report.seen += 1
             with transaction(services.sessions) as session:
+                event = _keep_known(session, shop.id, event)
                 outcome = ingest(session, shop, event, services.now())
             if outcome is Outcome.APPLIED:
                 report.applied += 1
@@ -113,6 +189,7 @@ def reconcile_shop(
             for event in client.read_orders(watched) if watched else ():
                 report.reread += 1
                 with transaction(services.sessions) as session:
+                    event = _keep_known(session, shop.id, event)
                     outcome = ingest(session, shop, event, services.now())
                 if outcome is Outcome.APPLIED:
                     report.applied += 1
@@ -122,8 +199,13 @@ def reconcile_shop(
             report.webhooks_changed = len(changes)
             report.webhooks_replaced = sum(1 for change in changes if change.startswith("replaced "))
     except PlatformError as exc:
-        report.error = exc.platform_message
-        log.warning("reconcile failed", extra={"shop": shop.id, "error": exc.platform_message})
+        paused = getattr(exc, "pause_reason", None)  # frozen, locked or closed: paused, not failed
+        if paused:
+            report.paused = str(paused)
+            log.warning("shop %s is paused: %s", shop.id, paused, extra={"shop": shop.id})
+        else:
+            report.error = exc.platform_message
+            log.warning("reconcile failed", extra={"shop": shop.id, "error": exc.platform_message})
     except Exception as exc:  # an order we cannot read or store: this shop stops here, the others go on
         report.error = f"{type(exc).__name__}: {exc}"
         log.exception("reconcile failed", extra={"shop": shop.id, "error": report.error})
@@ -132,6 +214,16 @@ def reconcile_shop(
             row = session.get(ShopRow, shop.id)
             if row is not None:
                 row.last_reconciled_at = started
+                # the dashboard's Shops page shows it (error texts carry no keys: the clients redact them)
+                if isinstance(client, ChecksAccess):
+                    report.connection = {
+                        **client.status(),
+                        "checked_at": started.isoformat(),
+                        "missing_scopes": list(report.missing_scopes),
+                        "paused": report.paused,
+                    }
+                    row.settings = {**(row.settings or {}), CONNECTION: report.connection}
+                row.settings = {**(row.settings or {}), RECONCILE_ERROR: report.error}
                 if newest is not None:
                     row.reconcile_cursor = newest
             release(session, lease, owner)

@@ -51,6 +51,8 @@ def describe(report: ReconcileReport) -> str:
     """One line per shop for the log: what the reconcile found, or why it could not."""
     if report.error is not None:
         return f"{report.shop_id}: reconcile failed: {report.error}"
+    if report.paused is not None:
+        return f"{report.shop_id}: paused: {report.paused}"
     webhooks = f", {report.webhooks_changed} webhook(s) created or re-enabled" if report.webhooks_changed else ""
     watched = f", {report.reread} watched order(s) read again" if report.reread else ""
     return f"{report.shop_id}: {report.seen} order(s) read, {report.applied} new or changed{watched}{webhooks}"

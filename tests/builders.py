@@ -17,6 +17,7 @@ from typing import Any
 from connector.model import (
     Address,
     Customer,
+    DeliveryMethod,
     EventKind,
     Hold,
     Money,
@@ -95,6 +96,7 @@ def order(
         "lines": (line(),),
         "total": eur("9.90"),
         "shipping_method": "Morgen in huis",
+        "delivery_method": DeliveryMethod.SHIPPING,
         "paid_at": at,
     }
     base.update(changes)
@@ -142,11 +144,12 @@ def same_timestamp(o: Order, **changes: Any) -> Order:
 
 
 def pickup_order(*, at: datetime = T0, **changes: Any) -> Order:
-    """Collected in the shop: no shipping, no next-day promise, no parcel to track."""
+    """Collected in the shop (Shopify ``deliveryMethod.methodType: PICK_UP``): no address, no next-day promise, no
+    parcel to track; its lines still say ``requires_shipping``, as Shopify's do."""
     base: dict[str, Any] = {
         "shipping_method": "Afhalen in de winkel",
-        "shipping_method_code": "local_pickup",
-        "requires_shipping": False,
+        "shipping_method_code": "pickup",
+        "delivery_method": DeliveryMethod.PICK_UP,
         "shipping_address": None,
     }
     base.update(changes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -175,8 +176,21 @@ def test_serve_answers_health_and_stops_on_sigterm(tmp_path: Path) -> None:
     assert process.returncode == 0, (tmp_path / "serve.log").read_text()[-2000:]
 
 
+def _two_free_ports() -> int:
+    """A port whose next one is free too (the sandbox command serves WooCommerce on port + 1)."""
+    for _ in range(50):
+        port = free_port()
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise AssertionError("no two free ports in a row")
+
+
 def test_sandbox_command_serves_both_shops_until_stopped() -> None:
-    port = free_port()
+    port = _two_free_ports()
     process = subprocess.Popen(
         [sys.executable, "-m", "connector.cli", "sandbox", "--port", str(port)],
         cwd=ROOT,

@@ -199,6 +199,8 @@ def test_uninstall_drops_credentials_and_pauses(
 
 def test_shop_redact_deletes_everything(sessions: sessionmaker[Session], settings: Settings, now: datetime) -> None:
     shop, _ = _seed(sessions, settings, now)
+    uninstall = fixture_json("shopify/webhooks/app_uninstalled.json")
+    assert _deliver(sessions, shop, "app/uninstalled", uninstall, now, 7) is Outcome.HANDLED
     assert _deliver(sessions, shop, "shop/redact", {"shop_id": 1, "shop_domain": DOMAIN}, now, 8) is Outcome.HANDLED
     with sessions() as session:
         assert session.get(ShopRow, "fietsen") is None

@@ -111,7 +111,7 @@ class Side(Protocol):
 
 class ShopifySide:
     shop_id = "fietsen"
-    webhook_changes = 13  # every subscribed topic, created
+    webhook_changes = 14  # every subscribed topic, created
     placed_status = OrderStatus.PAID
     placed_platform_status = "paid/unfulfilled"
     cancelled_platform_status = "refunded/unfulfilled/cancelled"
@@ -170,7 +170,7 @@ class ShopifySide:
 
     def fail_every_call(self, failing: bool) -> str:
         self.sandbox.faults = ShopifyFaults(server_error_rate=1.0 if failing else 0.0)
-        return "ReconcileOrders: Shopify answered 502"
+        return "AppAccessScopes: Shopify answered 502"  # the run's first call: the granted scopes
 
 
 class WooSide:

@@ -14,7 +14,7 @@ from datetime import datetime
 from connector.actions import ActionKind
 from connector.address.check import AddressProblem, LookupUnavailable, check_address
 from connector.incidents import Incidents, IncidentView
-from connector.model import Address, Order
+from connector.model import Address, DeliveryMethod, Order
 from connector.policies.base import (
     FINISHED,
     Decision,
@@ -52,9 +52,15 @@ class AddressPolicy(PolicyBase):
         finished = FINISHED.get(order.status)
         if finished is not None or not order.requires_shipping:
             return resolve_if_active(incident, KIND, f"order {finished}" if finished else "no shipping needed")
+        if not order.delivery_method.delivered:
+            return self._collected(order, incident)
         decision = Decision()
         active = incident is not None and incident.active
         address = order.shipping_address
+        if address is None and order.delivery_method is DeliveryMethod.UNKNOWN:
+            # no address at all, from a snapshot that cannot tell a pickup from a delivery (Shopify's REST
+            # bodies): the read that says how the order is delivered decides (a new version is checked again)
+            return decision
         config = ctx.config.address
         if address is not None and (address.country_code or "").upper() not in config.countries:
             return decision
@@ -116,6 +122,14 @@ class AddressPolicy(PolicyBase):
         not_told = note(phrase(locale, "not_told", error="{error}"))
         plan_note_after_message(decision, KIND, self.name, prefix + "note", notify_step, told=told, not_told=not_told)
         plan_notify(decision, KIND, self.name, prefix + "notify", email)
+
+    def _collected(self, order: Order, incident: IncidentView | None) -> Decision:
+        """Collected or handed over (pickup, retail, nothing physical): no address needed; an incident raised
+        before the delivery method was known is resolved and our hold released."""
+        decision = resolve_if_active(incident, KIND, f"no address needed ({order.delivery_method.value})")
+        if incident is not None and incident.active and incident.details.get("held"):
+            decision.plan(KIND, ActionKind.RELEASE_HOLD, self.name, f"{incident.occurrence}-release", {})
+        return decision
 
     def _fixed_in_shop(
         self, decision: Decision, order: Order, incident: IncidentView | None, now: datetime, ctx: PolicyContext

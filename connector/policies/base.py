@@ -20,6 +20,7 @@ from connector.incidents import Incidents, IncidentView
 from connector.model import Order, OrderStatus, Payment
 from connector.policies.config import PoliciesConfig
 from connector.policies.notes import render_note
+from connector.promises.rules import PromiseView
 from connector.shops import Shop
 
 TAG_PREFIX = "ordercare:"
@@ -75,12 +76,22 @@ class VoucherRequest:
     note_step: str | None = None
 
 
+@dataclass(frozen=True)
+class EndPromise:
+    """End one of the order's open promises (``connector.promises.rules``: met, missed or cancelled)."""
+
+    promise_id: int
+    ended: str
+    at: datetime
+
+
 @dataclass
 class Decision:
     incidents: list[IncidentOp] = field(default_factory=list)
     actions: list[Step] = field(default_factory=list)
     vouchers: list[VoucherRequest] = field(default_factory=list)
     next_check: datetime | None = None
+    promises: list[EndPromise] = field(default_factory=list)
 
     def plan(self, incident: str | None, kind: ActionKind, policy: str, step: str, payload: dict[str, Any]) -> None:
         self.actions.append(Step(PlannedAction(kind=kind, policy=policy, step=step, payload=payload), incident))
@@ -91,17 +102,19 @@ class Decision:
 
     @property
     def empty(self) -> bool:
-        return not (self.incidents or self.actions or self.vouchers)
+        return not (self.incidents or self.actions or self.vouchers or self.promises)
 
 
 @dataclass(frozen=True)
 class PolicyContext:
-    """What a policy may know besides the order: the shop, its settings and calendar, a lookup."""
+    """What a policy may know besides the order: the shop, its settings and calendar, a lookup, and the
+    order's open promises (the dates the customer was given, ``connector.promises``)."""
 
     shop: Shop
     config: PoliciesConfig
     calendar: BusinessCalendar
     lookup: AddressLookup | None = None
+    promises: tuple[PromiseView, ...] = ()
 
     @property
     def locale(self) -> str:

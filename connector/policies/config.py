@@ -282,11 +282,14 @@ class CompensationConfig(_Block):
 
 
 class MessagesConfig(_Block):
-    """When customer e-mail may go: nothing is sent in the quiet hours (shop time); what is decided then
-    waits for ``quiet_until``. Equal times switch the quiet hours off."""
+    """When customer e-mail may go (the outbox applies it when it sends, retries included): nothing in the
+    quiet hours (shop time), it waits for ``quiet_until``; equal times switch the quiet hours off. At most
+    ``per_customer_per_day`` messages a shop day to one customer (shop + e-mail); more wait for the next
+    morning (``connector.outbox.gate`` names the exempt messages)."""
 
     quiet_from: TimeOfDay = time(21, 0)
     quiet_until: TimeOfDay = time(8, 0)
+    per_customer_per_day: int = Field(1, ge=1, le=100)
 
     def send_at(self, now: datetime, tz: tzinfo) -> datetime:
         """``now``, or the end of the quiet hours ``now`` falls in."""
@@ -302,6 +305,20 @@ class MessagesConfig(_Block):
         return datetime.combine(day, end, tzinfo=tz).astimezone(now.tzinfo)
 
 
+class PromiseFollowupConfig(_Block):
+    """Follow-ups before a promised date passes (shop time). "You will hear from us by" is answered on its day
+    at ``hear_from_us_at``; a delivery date, when the order has not shipped by the dispatch deadline
+    (``next_day.dispatch_by``) of the last working day before it, or when the parcel is still on its way at
+    ``not_delivered_at`` on the day. Without an honest new date the customer hears when we will write again
+    (``hear_again_after_working_days``); ``call_task`` says when staff get a call task too."""
+
+    enabled: bool = True
+    hear_from_us_at: TimeOfDay = time(12, 0)
+    not_delivered_at: TimeOfDay = time(18, 0)
+    hear_again_after_working_days: int = Field(1, ge=1, le=10)
+    call_task: Literal["never", "no_date", "always"] = "no_date"
+
+
 class PoliciesConfig(BaseModel):
     """All policy settings of one shop (defaults merged with its overrides)."""
 
@@ -315,6 +332,7 @@ class PoliciesConfig(BaseModel):
     review: ReviewConfig = Field(default_factory=ReviewConfig)
     compensation: CompensationConfig = Field(default_factory=CompensationConfig)
     messages: MessagesConfig = Field(default_factory=MessagesConfig)
+    promise_followup: PromiseFollowupConfig = Field(default_factory=PromiseFollowupConfig)
     retry_after_error: ConfigDuration = Duration.parse("1 hour")
 
 

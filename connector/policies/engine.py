@@ -32,11 +32,22 @@ from connector.incidents import (
     resolve,
 )
 from connector.model import Order
-from connector.outbox.queue import plan_many, planned_row
-from connector.policies import address, compensation, customers, next_day, review, shipment_delay, stale
+from connector.outbox.queue import cancel_pending, plan_many, planned_row
+from connector.policies import (
+    address,
+    compensation,
+    customers,
+    next_day,
+    promise_followup,
+    review,
+    shipment_delay,
+    stale,
+)
 from connector.policies.base import Annotate, Decision, Escalate, Open, Policy, PolicyContext, Resolve, Step
 from connector.policies.config import PoliciesConfig
 from connector.policies.notes import day, note_text
+from connector.promises import store as promises
+from connector.promises.rules import PromiseView
 from connector.services import Services
 from connector.shops import Shop
 from connector.store.db import transaction
@@ -47,7 +58,14 @@ log = logging.getLogger(__name__)
 # the order matters: later policies see the incidents earlier ones opened in the same tick
 POLICIES: dict[str, Policy] = {
     policy.name: policy
-    for policy in (address.POLICY, next_day.POLICY, stale.POLICY, shipment_delay.POLICY, review.POLICY)
+    for policy in (
+        address.POLICY,
+        next_day.POLICY,
+        stale.POLICY,
+        shipment_delay.POLICY,
+        review.POLICY,
+        promise_followup.POLICY,  # last: it sees what the others decided about the order's incidents
+    )
 }
 
 MIN_LOOK_AHEAD = timedelta(seconds=1)
@@ -167,6 +185,11 @@ class _OrderWrite:
     def apply(self, decision: Decision) -> None:
         for op in decision.incidents:
             _OPS[type(op)](self, op)
+        for end in decision.promises:
+            if promises.end(self.session, end.promise_id, end.ended, end.at):
+                # the promised event happened (or the order ended): a follow-up still waiting is not sent
+                reason = f"not sent: the promise ended ({end.ended})"
+                cancel_pending(self.session, self.order_id, promise_followup.POLICY.name, reason, self.now)
         steps = list(decision.actions)
         payloads: dict[str, dict[str, Any]] = {}
         for request in decision.vouchers:
@@ -241,8 +264,6 @@ class _OrderWrite:
             now=self.now,
             incident_id=incident.id if incident is not None else None,
         )
-        if action.kind is ActionKind.NOTIFY_CUSTOMER:  # never in the quiet hours: it waits for the morning
-            row["next_attempt_at"] = self.ctx.config.messages.send_at(self.now, self.ctx.calendar.tz)
         json.dumps(row["payload"])  # a payload the store cannot take fails this order, not the round
         code = action.payload["code"] if action.kind is ActionKind.CREATE_VOUCHER else None
         self.planned.append(_Planned(row, code))
@@ -323,7 +344,8 @@ def run_tick(services: Services, now: datetime, *, limit: int | None = None) -> 
         rows = _due(session, now, limit)
         if rows:
             incidents = load_for_orders(session, [row.id for row in rows])
-            decided = [_decide_one(services, row, incidents, shops, contexts, now, report) for row in rows]
+            given = promises.open_for_orders(session, [row.id for row in rows])
+            decided = [_decide_one(services, row, incidents, given, shops, contexts, now, report) for row in rows]
             _hold_reviews_of_troubled_customers(session, now, decided)
             book = _budget_book(session, now, decided)
             planned: list[_Planned] = []
@@ -349,6 +371,7 @@ def _decide_one(
     services: Services,
     row: Any,
     incidents: Mapping[int, Mapping[str, IncidentView]],
+    given: Mapping[int, tuple[PromiseView, ...]],
     shops: Mapping[str, Shop],
     contexts: dict[str, PolicyContext | None],
     now: datetime,
@@ -365,6 +388,8 @@ def _decide_one(
             return _Decided(row)
         order = codec.load_order(row.data)
         by_kind = dict(incidents.get(row.id, {}))
+        if row.id in given:
+            ctx = replace(ctx, promises=given[row.id])
         decisions = evaluate(order, by_kind, now, ctx)
         return _Decided(row, ctx, order, by_kind, decisions, next_check(decisions, now))
     except Exception:  # noqa: BLE001 - one bad order is logged by _failed and retried later, never fatal to the round
@@ -419,7 +444,7 @@ def _write_one(
         return {"order_id": row.id, "next_check_at": item.next_check_at}
     writer = _OrderWrite(session, services, item.ctx, row.id, item.order, item.incidents, now, report, book)
     try:
-        if any(d.incidents or d.vouchers for d in item.decisions):  # database writes: in the order's savepoint
+        if any(d.incidents or d.vouchers or d.promises for d in item.decisions):  # writes: in the order's savepoint
             with session.begin_nested():
                 for decision in item.decisions:
                     writer.apply(decision)

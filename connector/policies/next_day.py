@@ -44,6 +44,8 @@ class NextDayPolicy(PolicyBase):
         config = ctx.config.next_day
         if incident is not None or order.status not in _WAITING or not config.matches(order.shipping_method):
             return decision  # once per order; unpaid orders carry no promise yet
+        if not order.delivery_method.delivered:
+            return decision  # collected at the shop ("morgen afhalen"): no delivery was promised
         address = incidents.get("address")
         if address is not None and address.active:
             return decision  # held for the customer's address: not a missed promise of the shop

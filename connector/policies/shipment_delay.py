@@ -4,11 +4,13 @@ Step ``k`` of the ladder is due when the parcel is ``ladder[k].late`` late again
 carrier-estimated) date. A missing scan (``no_scan_for``) or a carrier failure/attempted delivery counts
 as already one step late: step 1 at once, step ``k`` after ``ladder[k-1].late``. Each step is taken once;
 when ticks fall behind, the highest due step is taken and the skipped ones are not repeated. Resolved on
-delivery.
+delivery. An order the customer collects (``DeliveryMethod.PICK_UP``, retail, nothing to deliver) has no parcel
+and no ladder; the stale policy watches it until it is ready.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -33,6 +35,7 @@ from connector.policies.base import (
     tag,
 )
 from connector.policies.notes import day, phrase
+from connector.promises.rules import DELIVERY_BY, PromiseView, kept_date, open_delivery_date
 
 KIND = "shipment_delay"
 
@@ -51,13 +54,15 @@ def _delivered(shipment: Shipment) -> bool:
     return shipment.delivered_time is not None or shipment.current_status is ShipmentStatus.DELIVERED
 
 
-def _told_day(incidents: Incidents) -> date | None:
-    """The latest delivery date we already gave the customer (a missed next-day or stale update)."""
+def _told_day(incidents: Incidents, promises: Iterable[PromiseView] = ()) -> date | None:
+    """The latest delivery date we already gave the customer (a missed next-day or stale update, an open
+    promise)."""
     told = [
         date.fromisoformat(str(incident.details["new_delivery_date"]))
         for incident in incidents.values()
         if incident.details.get("new_delivery_date")
     ]
+    told += [p.promised for p in promises if p.open and p.kind == DELIVERY_BY]
     return max(told, default=None)
 
 
@@ -68,7 +73,7 @@ def _expected_day(order: Order, shipment: Shipment, ctx: PolicyContext, incident
     else:
         estimate = shipment.expected_delivery_at
         expected = ctx.local_date(estimate) if estimate is not None else None
-    told = _told_day(incidents)
+    told = _told_day(incidents, ctx.promises)
     if expected is not None and told is not None:
         return max(expected, told)  # the customer plans on the newer date: late means late against that one
     return expected
@@ -113,6 +118,10 @@ class ShipmentDelayPolicy(PolicyBase):
         ended = _ENDED.get(order.status)
         if ended is None and live and all(_delivered(s) for s in live) and order.status.is_shipped:
             ended = "delivered"
+        if ended is None and not order.delivery_method.delivered:
+            # collected at the shop (pickup, retail): no parcel travels, so no carrier dates or scans to be late
+            # against; a picked-up order's fulfilment has no tracking and would otherwise read as "no scan"
+            ended = f"no parcel ({order.delivery_method.value})"
         if ended is not None:
             return resolve_if_active(incident, KIND, ended)
         decision = Decision()
@@ -201,12 +210,16 @@ class ShipmentDelayPolicy(PolicyBase):
     def _dates(
         self, order: Order, level: int, firsts: list[_Trouble], now: datetime, ctx: PolicyContext
     ) -> tuple[date | None, date | None]:
-        """The carrier's new estimate if it is still ahead; else when the customer hears from us next."""
+        """The carrier's new estimate if it is still ahead (or the later date the customer was given); else the
+        date of an open promise that still lies ahead (kept, not replaced); else when they hear from us next."""
         today = ctx.local_date(now)
         estimates = [s.expected_delivery_at for s in live_shipments(order) if s.expected_delivery_at is not None]
         ahead = [ctx.local_date(e) for e in estimates if ctx.local_date(e) >= today]
         if ahead:
-            return max(ahead), None
+            return kept_date(ctx.promises, max(ahead)), None
+        given = open_delivery_date(ctx.promises, today)
+        if given is not None:
+            return given, None
         if level < len(firsts):
             return None, max(ctx.local_date(firsts[level].dues[level]), today)
         return None, ctx.calendar.add_working_days_to_date(today, 2)

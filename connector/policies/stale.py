@@ -3,6 +3,12 @@
 Past the threshold the order is tagged, staff get a note with the likely reason and the customer an
 update with a concrete date (or the date they will hear from us by); past ``call_task_after`` a call
 task follows. Resolved when the order ships or ends; a change of reason starts a new occurrence.
+
+An order the customer collects (``DeliveryMethod.PICK_UP``) is stale when it is not ready for pickup: paid and
+still unfulfilled after ``unshipped_after``. Staff get the tag, the note and the call task; the customer gets no
+"not shipped yet, new delivery date" message, which would be wrong for a pickup. Once the shop starts on it
+(Shopify marks a fulfilment order in progress, and a "ready for pickup" one is not told apart from it) it waits
+for the customer, which is not the shop being late.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from connector.policies.base import (
 )
 from connector.policies.config import StaleConfig
 from connector.policies.notes import day, phrase
+from connector.promises.rules import kept_date
 
 KIND = "stale"
 OWN_HOLD_PREFIX = "ordercare"  # holds we placed (their handle) do not make an order stale
@@ -42,6 +49,8 @@ class _Reason:
     name: str
     threshold: str  # the StaleConfig field
 
+
+_NOT_READY = _Reason("not_ready", "unshipped_after")  # a pickup order not ready for pickup
 
 _REASONS: dict[OrderStatus, _Reason] = {
     OrderStatus.PAID: _Reason("unshipped", "unshipped_after"),
@@ -62,7 +71,10 @@ def _reason(order: Order) -> _Reason | None:
     """Why an open order waits; one that awaits payment is "pending" whatever its status says."""
     if awaiting_payment(order) and order.status not in FINISHED:
         return _REASONS[OrderStatus.PLACED]
-    return _REASONS.get(order.status)
+    reason = _REASONS.get(order.status)
+    if reason is not None and reason.name == "unshipped" and not order.delivery_method.delivered:
+        return _NOT_READY if order.status is OrderStatus.PAID else None
+    return reason
 
 
 class StalePolicy(PolicyBase):
@@ -123,8 +135,9 @@ class StalePolicy(PolicyBase):
             notify_payload(
                 order, ctx, "stale_update", new_delivery_date=new_date, hear_from_us_by=hear_by, reason=reason
             )
-            if config.notify_customer and not awaiting_payment(order)
-            else None  # no "your order is late" to a customer who has not paid: staff get the call task
+            if config.notify_customer and not awaiting_payment(order) and reason != _NOT_READY.name
+            else None  # no "your order is late" to a customer who has not paid, nor a delivery date for a
+            # pickup: staff get the note and the call task
         )
         decision.incidents.append(
             Open(
@@ -172,7 +185,8 @@ def _dates(reason: str, now: datetime, ctx: PolicyContext) -> tuple[date | None,
     today = calendar.local_date(now)
     if reason == "unshipped":
         config = ctx.config.next_day
-        return calendar.next_day_promise(now, config.cutoff, config.dispatch_by).deliver_on, None
+        honest = calendar.next_day_promise(now, config.cutoff, config.dispatch_by).deliver_on
+        return kept_date(ctx.promises, honest), None  # a later date we already gave stays the date
     return None, calendar.add_working_days_to_date(today, 1)
 
 

@@ -7,7 +7,7 @@ schema; a test compares the two.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +15,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -238,7 +239,7 @@ class ActionAttempt(Base):
     worker: Mapped[str | None] = mapped_column(String(64))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    outcome: Mapped[str | None] = mapped_column(String(16))  # done | already_done | retry | failed
+    outcome: Mapped[str | None] = mapped_column(String(16))  # done | already_done | retry | failed | sending
     error: Mapped[str | None] = mapped_column(Text)
 
 
@@ -348,3 +349,69 @@ class CustomerContact(Base):
     kind: Mapped[str] = mapped_column(String(32))
     noted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     source: Mapped[str | None] = mapped_column(String(32))
+
+
+class Unsubscribe(Base):
+    """A customer who unsubscribed from a shop's marketing e-mail (one-click link, RFC 8058)."""
+
+    __tablename__ = "unsubscribes"
+    __table_args__ = (UniqueConstraint("shop_id", "customer_key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    customer_key: Mapped[str] = mapped_column(String(64))  # hash of shop + normalised e-mail, no address kept
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))  # the mail's order
+    source: Mapped[str] = mapped_column(String(16))  # one_click (mail client, RFC 8058) | page (the button)
+    unsubscribed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PromiseRow(Base):
+    """A date ordercare gave a customer (``connector.promises``): met, followed up, missed or still open."""
+
+    __tablename__ = "promises"
+    __table_args__ = (
+        UniqueConstraint("action_id", "kind"),
+        Index("ix_promises_order_id_ended", "order_id", "ended"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    action_id: Mapped[int | None] = mapped_column(ForeignKey("actions.id", ondelete="SET NULL"))  # the message
+    policy: Mapped[str] = mapped_column(String(32))
+    template: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # delivery_by | hear_from_us_by
+    promised_on: Mapped[date] = mapped_column(Date)  # shop-local day
+    awaits: Mapped[str] = mapped_column(String(16))  # shipped | delivered
+    made_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended: Mapped[str] = mapped_column(String(16), default="open")  # open | met | followed_up | missed | cancelled
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CarrierEventRow(Base):
+    """One carrier event as a tracking source reported it (``connector.carriers``): the unique key drops a repeat;
+    ``order_external_id`` is the order it was merged into, or NULL while it waits (until ``expires_at``) for an
+    order that names its parcel."""
+
+    __tablename__ = "carrier_events"
+    __table_args__ = (
+        UniqueConstraint("shop_id", "source", "dedupe_key"),
+        Index("ix_carrier_events_shop_id_tracking_number", "shop_id", "tracking_number"),
+        Index("ix_carrier_events_shop_id_source_parcel_id", "shop_id", "source", "parcel_id"),
+        Index("ix_carrier_events_expires_at", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(16))  # sendcloud | myparcel | dhl | postnl
+    dedupe_key: Mapped[str] = mapped_column(String(255))
+    tracking_number: Mapped[str | None] = mapped_column(String(64))  # normalised
+    parcel_id: Mapped[str | None] = mapped_column(String(64))  # the source's own id
+    order_number: Mapped[str | None] = mapped_column(String(64))
+    order_external_id: Mapped[str | None] = mapped_column(String(64))  # NULL: not matched yet
+    shipment_id: Mapped[str | None] = mapped_column(String(128))
+    happened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # an unmatched event is dropped after it
+    needs_details: Mapped[bool] = mapped_column(Boolean, default=False)  # a read should fill in the details
+    event: Mapped[dict[str, Any]] = mapped_column(Json)  # the CarrierEvent (connector.codec)

@@ -30,7 +30,7 @@ from connector.sandbox.shopify import ShopifySandbox
 from connector.services import Services
 from connector.store.db import transaction
 from connector.store.tables import ActionRow, Base, EmailLog, IncidentRow, RawEvent, ShopRow
-from tests.conftest import SHOPIFY_SECRET, make_settings
+from tests.conftest import SHOPIFY_SECRET, fixture_json, make_settings
 from tests.reliability.support import Clock, dump_database
 from webhooks import create_app
 
@@ -152,6 +152,8 @@ def test_customer_redact_erases_everywhere_and_shop_redact_deletes_the_shop(
     assert after == dict.fromkeys(ERASED, 0)
     assert all(count > 0 for count in others.values()), others
 
+    # Shopify sends shop/redact 48 hours after the uninstall
+    assert send(client, "app/uninstalled", fixture_json("shopify/webhooks/app_uninstalled.json"), "uninstall") == 200
     assert send(client, "shop/redact", {"shop_id": 954889, "shop_domain": DOMAIN}, "shop-redact") == 200
     with services.sessions() as session:
         remaining = {

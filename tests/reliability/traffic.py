@@ -8,6 +8,7 @@ import random
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from connector.sandbox.shopify import ShopifySandbox
 from connector.sandbox.woocommerce import WooSandbox
@@ -48,7 +49,7 @@ def _shopify_orders(traffic: Traffic, clock: Clock, count: int, secret: str, rng
             "last_name": f"de Vries {index}",
             "phone": "+31612345678",
         }
-        overrides: dict[str, object] = {"email": email, "contact_email": email, "customer": customer}
+        overrides: dict[str, Any] = {"email": email, "contact_email": email, "customer": customer}
         if index % 7 == 3:  # no house number: the address policy opens an incident
             address = {**shop.create_order()["shipping_address"], "address1": "Hoofdstraat"}
             overrides["shipping_address"] = address

@@ -29,7 +29,7 @@ from connector.sandbox.woocommerce import Faults as WooFaults
 from connector.sandbox.woocommerce import WooSandbox
 from connector.services import Services
 from connector.store.db import transaction
-from connector.store.tables import ActionRow
+from connector.store.tables import ActionAttempt, ActionRow
 from tests.notify.support import CapturingHandler, context, smtp_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,6 +39,8 @@ WOO_KEY = "ck_crash_0123456789abcdef0123456789abcdef012345"
 WOO_SECRET = "cs_crash_0123456789abcdef0123456789abcdef012345"
 SECRET_KEY = "reliability-secret-key-0123456789abcdef"
 KINDS = ("tags", "note", "voucher", "hold", "email")
+SENDER = "service@fietsen.example"
+UNCERTAIN = "not sent again: the worker stopped while the mail server was accepting this e-mail"
 
 
 @dataclass
@@ -69,7 +71,9 @@ class World:
                 "lease_seconds": 5,
                 **scheduler,
             },
-            "email": {"smtp_host": "127.0.0.1", "smtp_port": self.smtp_port, "sender": "service@fietsen.example"},
+            "email": {"smtp_host": "127.0.0.1", "smtp_port": self.smtp_port, "sender": SENDER},
+            # these tests run on the wall clock, at any hour: no quiet hours (their own tests cover them)
+            "policies": {"messages": {"quiet_from": "00:00", "quiet_until": "00:00"}},
             "shops": [
                 {
                     "id": "fietsen",
@@ -182,6 +186,13 @@ def action_states(services: Services) -> Counter[str]:
         return Counter(dict(session.execute(select(ActionRow.state, func.count()).group_by(ActionRow.state)).all()))
 
 
+def failures(services: Services) -> Counter[str]:
+    """The failed actions by kind and error (for an assertion's message)."""
+    with services.sessions() as session:
+        rows = session.execute(select(ActionRow.kind, ActionRow.last_error).where(ActionRow.state == "failed")).all()
+    return Counter(f"{kind}: {error}" for kind, error in rows)
+
+
 def applied(w: World) -> dict[str, Counter[int]]:
     """Per kind of effect: how many times each one is present in the shops and the mailbox
     (a histogram: {1: n} means every one of n effects is there exactly once)."""
@@ -211,6 +222,59 @@ def applied(w: World) -> dict[str, Counter[int]]:
     result["email"] = Counter(recipients.get(address, 0) for address in expected)
     result["email_ids"] = Counter(per_message.values())
     return result
+
+
+@dataclass(frozen=True)
+class MailOutcome:
+    """How the customer e-mails ended: per action, its state and how many copies the mail server got."""
+
+    delivered: dict[int, int]  # notify action id -> copies received under its Message-ID
+    states: dict[int, str]  # notify action id -> state
+    uncertain: set[int]  # failed because a worker stopped while the server was accepting the message
+    errors: dict[int, str | None]  # notify action id -> last error, for the failures
+    stopped_in_window: dict[int, set[str]]  # action id -> workers whose attempt stopped marked ``sending``
+
+
+def mail_outcome(services: Services, w: World) -> MailOutcome:
+    from connector.notify.mailer import message_id_for
+
+    with services.sessions() as session:
+        rows = session.execute(
+            select(ActionRow.id, ActionRow.idempotency_key, ActionRow.state, ActionRow.last_error).where(
+                ActionRow.kind == "notify_customer"
+            )
+        ).all()
+        stopped = session.execute(
+            select(ActionAttempt.action_id, ActionAttempt.worker).where(
+                ActionAttempt.outcome == "sending", ActionAttempt.finished_at.is_(None)
+            )
+        ).all()
+    copies = Counter(message_id(r.raw) for r in w.smtp.received)
+    window: dict[int, set[str]] = {}
+    for action_id, worker in stopped:
+        window.setdefault(action_id, set()).add(str(worker))
+    return MailOutcome(
+        delivered={aid: copies.get(message_id_for(key, SENDER), 0) for aid, key, _, _ in rows},
+        states={aid: state for aid, _, state, _ in rows},
+        uncertain={aid for aid, _, state, error in rows if state == "failed" and str(error).startswith(UNCERTAIN)},
+        errors={aid: error for aid, _, state, error in rows if state != "done"},
+        stopped_in_window=window,
+    )
+
+
+def assert_no_mail_twice(outcome: MailOutcome, killed: set[str]) -> None:
+    """No e-mail delivered twice; each one delivered exactly once, or marked uncertain where a killed
+    worker really stopped inside the window between the server's "accepted" and our log row."""
+    assert max(outcome.delivered.values(), default=0) <= 1, "an e-mail was delivered twice"
+    for action_id, state in outcome.states.items():
+        if action_id in outcome.uncertain:
+            assert outcome.stopped_in_window.get(action_id, set()) & killed, (action_id, outcome.stopped_in_window)
+            assert outcome.delivered[action_id] in (0, 1)
+        else:
+            assert state == "done", (action_id, state, outcome.errors.get(action_id))
+            assert outcome.delivered[action_id] == 1, action_id
+    assert set(outcome.stopped_in_window) <= set(outcome.states)
+    assert all(workers <= killed for workers in outcome.stopped_in_window.values()), outcome.stopped_in_window
 
 
 def message_id(raw: bytes) -> str:
