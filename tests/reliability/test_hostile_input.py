@@ -20,11 +20,12 @@ import pytest
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, and_, func, select
 
 from connector.logs import JsonFormatter
 from connector.services import Services
-from connector.store.tables import Base, ShopRow
+from connector.shops import BAD_SIGNATURE
+from connector.store.tables import Base, RawEvent, ShopRow
 from tests.conftest import BACKENDS, SHOPIFY_SECRET, WOO_SECRET, make_settings
 from webhooks import create_app
 
@@ -80,9 +81,15 @@ def web(db_url: str, engine: Engine) -> Iterator[tuple[FlaskClient, Services, Ca
 
 
 def assert_nothing_stored(services: Services) -> None:
+    """Nothing but the two shops, and the counted signature failures of the WooCommerce shop: a row each with no
+    body (``connector.shops.record_signature_failure``; three of them get that webhook replaced)."""
     with services.sessions() as session:
         for table in Base.metadata.sorted_tables:
-            count = session.scalar(select(func.count()).select_from(table))
+            query = select(func.count()).select_from(table)
+            if table.name == RawEvent.__tablename__:
+                counted = and_(RawEvent.outcome == BAD_SIGNATURE, RawEvent.body.is_(None))
+                query = query.where(~and_(counted, RawEvent.platform == "woocommerce"))
+            count = session.scalar(query)
             assert count == (2 if table.name == ShopRow.__tablename__ else 0), table.name
 
 

@@ -15,24 +15,7 @@ from connector.platforms.base import PermanentError, RetryableError
 from connector.platforms.shopify.client import CostBucket, ShopifyClient, compose_address1
 from connector.sandbox.server import BackgroundServer
 from connector.sandbox.shopify import BucketConfig, Faults, SandboxShop, ShopifySandbox
-from tests.platforms.shopify.conftest import DOMAIN, SHOP
-
-NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
-
-
-class FakeTime:
-    """A monotonic clock and a sleep that only advances it, shared by the client and the sandbox."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
+from tests.platforms.shopify.conftest import DOMAIN, NOW, SHOP, FakeTime
 
 
 @pytest.fixture

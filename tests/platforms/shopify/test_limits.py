@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,32 +10,12 @@ import pytest
 from connector.actions import ActionKind
 from connector.platforms.base import PermanentError
 from connector.platforms.shopify.client import NOTE_LIMIT, PAUSE_SECONDS, ShopUnavailable, fit_note
-from connector.sandbox.server import BackgroundServer
-from connector.sandbox.shopify import SandboxShop, ShopifySandbox
-from tests.platforms.shopify.test_client import NOW, FakeTime, client_for, req
+from connector.sandbox.shopify import SandboxShop
+from tests.platforms.shopify.conftest import FakeTime
+from tests.platforms.shopify.test_client import client_for, req
 
 OURS = "24 nov. 2026 10:00 ordercare: huisnummer ontbreekt; klant gemaild."
 MERCHANT = "Klant belt zelf. Niet voor 12:00 bezorgen."
-
-
-@pytest.fixture
-def fake_time() -> FakeTime:
-    return FakeTime()
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[ShopifySandbox]:
-    box = ShopifySandbox(clock=lambda: NOW)
-    with BackgroundServer(box) as server:
-        box.url = server.url
-        yield box
-
-
-@pytest.fixture
-def shop(sandbox: ShopifySandbox, fake_time: FakeTime) -> SandboxShop:
-    sandbox.monotonic = fake_time.monotonic
-    n = len(sandbox.shops)
-    return sandbox.add_shop(f"limits-{n}.myshopify.com", "secret", access_token=f"shpat_limits_{n}")
 
 
 def _ours(n: int, width: int) -> list[str]:

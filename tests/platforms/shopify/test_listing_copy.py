@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 
 import pytest
 
 from connector.platforms.shopify import mapper
-from connector.sandbox.server import BackgroundServer
 from connector.sandbox.shopify import ShopifySandbox
-from tests.platforms.shopify.conftest import SHOP
-from tests.platforms.shopify.test_client import NOW, FakeTime, client_for
+from tests.platforms.shopify.conftest import SHOP, FakeTime
+from tests.platforms.shopify.test_client import client_for
 
 # Only a GraphQL read sees the fulfilment orders, so only the listing copy has these; the REST body of an
 # ``orders/*`` webhook carries none of them (its holds come by the hold topics).
 FULFILMENT_ORDER_FIELDS = ("holds", "hold_check", "delivery_method")
-
-
-@pytest.fixture
-def fake_time() -> FakeTime:
-    return FakeTime()
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[ShopifySandbox]:
-    box = ShopifySandbox(clock=lambda: NOW)
-    with BackgroundServer(box) as server:
-        box.url = server.url
-        yield box
 
 
 @pytest.mark.parametrize(

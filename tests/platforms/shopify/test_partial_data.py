@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -14,32 +13,11 @@ from connector.platforms.shopify import mapper
 from connector.platforms.shopify.scopes import split_denials
 from connector.policies.base import notify_payload
 from connector.reconcile import UNKNOWN_KEY, keep_known
-from connector.sandbox.server import BackgroundServer
-from connector.sandbox.shopify import SandboxShop, ShopifySandbox
-from tests.platforms.shopify.conftest import SHOP
-from tests.platforms.shopify.test_client import NOW, FakeTime, client_for
+from connector.sandbox.shopify import SandboxShop
+from tests.platforms.shopify.conftest import SHOP, FakeTime
+from tests.platforms.shopify.test_client import client_for
 
 CUSTOMER_DENIED = "Access denied for customer field. Required access: `read_customers` access scope."
-
-
-@pytest.fixture
-def fake_time() -> FakeTime:
-    return FakeTime()
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[ShopifySandbox]:
-    box = ShopifySandbox(clock=lambda: NOW)
-    with BackgroundServer(box) as server:
-        box.url = server.url
-        yield box
-
-
-@pytest.fixture
-def shop(sandbox: ShopifySandbox, fake_time: FakeTime) -> SandboxShop:
-    sandbox.monotonic = fake_time.monotonic
-    n = len(sandbox.shops)
-    return sandbox.add_shop(f"partial-{n}.myshopify.com", "secret", access_token=f"shpat_partial_{n}")
 
 
 def _logged(caplog: pytest.LogCaptureFixture) -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
 import pytest
 
@@ -12,29 +11,9 @@ from connector.platforms.shopify import scopes
 from connector.platforms.shopify.adapter import SUBSCRIBED_TOPICS, SUPPORTED_TOPICS
 from connector.platforms.shopify.client import ShopifyClient
 from connector.platforms.shopify.documents import DOCUMENTS
-from connector.sandbox.server import BackgroundServer
-from connector.sandbox.shopify import SandboxShop, ShopifySandbox, topic_scopes
-from tests.platforms.shopify.test_client import NOW, FakeTime, client_for
-
-
-@pytest.fixture
-def fake_time() -> FakeTime:
-    return FakeTime()
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[ShopifySandbox]:
-    box = ShopifySandbox(clock=lambda: NOW)
-    with BackgroundServer(box) as server:
-        box.url = server.url
-        yield box
-
-
-@pytest.fixture
-def shop(sandbox: ShopifySandbox, fake_time: FakeTime) -> SandboxShop:
-    sandbox.monotonic = fake_time.monotonic
-    n = len(sandbox.shops)
-    return sandbox.add_shop(f"scopes-{n}.myshopify.com", "secret", access_token=f"shpat_scopes_{n}")
+from connector.sandbox.shopify import SandboxShop, topic_scopes
+from tests.platforms.shopify.conftest import FakeTime
+from tests.platforms.shopify.test_client import client_for
 
 
 def test_every_document_and_topic_has_its_scopes_in_the_table() -> None:

@@ -2,41 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from connector.model import EventKind
 from connector.platforms.shopify.adapter import ADAPTER, SUBSCRIBED_TOPICS
-from connector.sandbox.server import BackgroundServer
-from connector.sandbox.shopify import NOT_APPROVED_TOPICS, SandboxShop, ShopifySandbox
+from connector.sandbox.shopify import NOT_APPROVED_TOPICS, SandboxShop
 from tests.conftest import fixture_bytes
-from tests.platforms.shopify.conftest import SHOP, signed_headers
-from tests.platforms.shopify.test_client import NOW, FakeTime, client_for
+from tests.platforms.shopify.conftest import SHOP, FakeTime, signed_headers
+from tests.platforms.shopify.test_client import client_for
 
 URL = "https://ordercare.example.nl/webhooks/shopify"
 ORDER_TOPICS = sorted(t for t in SUBSCRIBED_TOPICS if t.startswith("orders/"))
 FULFILMENT_TOPICS = ["fulfillment_events/create", "fulfillments/create", "fulfillments/update"]
-
-
-@pytest.fixture
-def fake_time() -> FakeTime:
-    return FakeTime()
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[ShopifySandbox]:
-    box = ShopifySandbox(clock=lambda: NOW)
-    with BackgroundServer(box) as server:
-        box.url = server.url
-        yield box
-
-
-@pytest.fixture
-def shop(sandbox: ShopifySandbox, fake_time: FakeTime) -> SandboxShop:
-    sandbox.monotonic = fake_time.monotonic
-    n = len(sandbox.shops)
-    return sandbox.add_shop(f"subs-{n}.myshopify.com", "secret", access_token=f"shpat_subs_{n}")
 
 
 def _subscribed(shop: SandboxShop) -> set[str]:
