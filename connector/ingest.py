@@ -297,6 +297,17 @@ def _update_order(session: Session, row_id: int, values: dict[str, Any]) -> None
     session.connection().execute(_statement(session, "update_order"), {"row_id": row_id, **values})
 
 
+def _save_merged(session: Session, row: _Stored, stored: Order, merged: Order, now: datetime) -> Outcome:
+    """Store ``merged`` (a part merged into ``stored``) over its row, or STALE when nothing changed; the row's
+    platform time is not moved by a part, only kept from going back."""
+    if merged == stored:
+        return Outcome.STALE
+    values = _order_values(merged, now)
+    values["platform_updated_at"] = max(row.platform_updated_at, stored.updated_at)
+    _update_order(session, row.id, values)
+    return Outcome.APPLIED
+
+
 def store_order(session: Session, order: Order, now: datetime) -> Outcome:
     """Merge a snapshot into the stored order (or create it, with any events that waited for it)."""
     row = _order_row(session, order.shop_id, order.external_id)
@@ -359,12 +370,7 @@ def _store_part(session: Session, shop: Shop, event: OrderEvent, now: datetime) 
         return _wait_for_order(session, shop, event, now)
     stored = codec.load_order(row.data)
     merged = _apply_part(stored, event)
-    if merged == stored:
-        return Outcome.STALE
-    values = _order_values(merged, now)
-    values["platform_updated_at"] = max(row.platform_updated_at, stored.updated_at)
-    _update_order(session, row.id, values)
-    return Outcome.APPLIED
+    return _save_merged(session, row, stored, merged, now)
 
 
 # --- carrier events (connector.carriers) ---------------------------------------------------------
@@ -380,12 +386,7 @@ def merge_carrier_shipment(
         raise LookupError(f"order {order_external_id!r} of shop {shop_id!r} is not stored")
     stored = codec.load_order(row.data)
     merged = derive_status(stored.with_changes(shipments=union_shipments(stored.shipments, (part,))))
-    if merged == stored:
-        return Outcome.STALE
-    values = _order_values(merged, now)
-    values["platform_updated_at"] = max(row.platform_updated_at, stored.updated_at)
-    _update_order(session, row.id, values)
-    return Outcome.APPLIED
+    return _save_merged(session, row, stored, merged, now)
 
 
 def _store_snapshot(session: Session, shop: Shop, event: OrderEvent, now: datetime) -> Outcome:

@@ -127,6 +127,17 @@ def _keep_known(session: Session, shop_id: str, event: OrderEvent) -> OrderEvent
     return replace(event, order=keep_known(codec.load_order(data) if data else None, order))
 
 
+def store_read(services: Services, shop: Shop, event: OrderEvent, report: ReconcileReport) -> OrderEvent:
+    """Ingest one order the platform read gave, in its own transaction, keeping what the read leaves out
+    (``keep_known``); counts it in ``report`` when applied. Returns the event as ingested."""
+    with transaction(services.sessions) as session:
+        event = _keep_known(session, shop.id, event)
+        outcome = ingest(session, shop, event, services.now())
+    if outcome is Outcome.APPLIED:
+        report.applied += 1
+    return event
+
+
 def watched_orders(session: Session, shop_id: str, limit: int = REREAD_LIMIT) -> list[str]:
     """External ids of this shop's live orders with an open incident or an active hold of ours (at most
     ``limit``, soonest next check first)."""
@@ -173,11 +184,7 @@ def reconcile_shop(
         listed: set[str] = set()
         for event in client.changed_orders(since):
             report.seen += 1
-            with transaction(services.sessions) as session:
-                event = _keep_known(session, shop.id, event)
-                outcome = ingest(session, shop, event, services.now())
-            if outcome is Outcome.APPLIED:
-                report.applied += 1
+            event = store_read(services, shop, event, report)
             if event.order is not None:
                 listed.add(event.order.external_id)
                 if newest is None or event.order.updated_at > newest:
@@ -188,11 +195,7 @@ def reconcile_shop(
             # the cursor stays where the listing left it: a re-read is not a place in the listing's order
             for event in client.read_orders(watched) if watched else ():
                 report.reread += 1
-                with transaction(services.sessions) as session:
-                    event = _keep_known(session, shop.id, event)
-                    outcome = ingest(session, shop, event, services.now())
-                if outcome is Outcome.APPLIED:
-                    report.applied += 1
+                store_read(services, shop, event, report)
         if check_webhooks:
             callback = services.settings.public_url.rstrip("/") + f"/webhooks/{shop.platform.value}"
             changes = client.ensure_webhooks(callback)

@@ -46,6 +46,23 @@ class Mapped:
     sub_status: str | None = None
     physical_scan: bool = False
 
+    def event(
+        self, source: str, key: str, at: datetime, code: str, *, message: str | None = None, eta: datetime | None = None
+    ) -> ShipmentEvent:
+        """The shipment event ``key`` of this status, which ``source`` reported as ``code`` at ``at`` (``eta``: the
+        expected delivery it gave)."""
+        return ShipmentEvent(
+            key,
+            self.status,
+            at,
+            message=message,
+            estimated_delivery_at=eta,
+            source=source,
+            raw_code=code,
+            sub_status=self.sub_status,
+            physical_scan=self.physical_scan,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Parcel:

@@ -1,5 +1,5 @@
 """Shared helpers of the carrier tests: a shop with carrier sources configured, ordercare served over HTTP on
-loopback, a simulated clock, stored orders and what became of them."""
+loopback (and a ``world`` fixture of it), a simulated clock, shipped orders to store and what became of them."""
 
 from __future__ import annotations
 
@@ -9,15 +9,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from connector import codec
 from connector.ingest import store_order
-from connector.model import Order
+from connector.model import Order, OrderStatus, Platform, ShipmentStatus
 from connector.sandbox.server import BackgroundServer
 from connector.services import Services
 from connector.store.db import transaction
 from connector.store.tables import CarrierEventRow, OrderRow
+from tests.builders import order, shipment
 from tests.conftest import make_settings
 from webhooks import create_app
 
@@ -92,3 +94,28 @@ def served(db_url: str, carriers: dict[str, Any], start: datetime) -> Iterator[W
             yield World(services, server.url, clock)
     finally:
         services.engine.dispose()
+
+
+def world_fixture(carriers: dict[str, Any], start: datetime) -> Any:
+    """A ``world`` fixture for a test module: ordercare served with ``carriers`` for ``theewinkel`` from ``start``."""
+
+    @pytest.fixture
+    def world(db_url: str) -> Iterator[World]:
+        with served(db_url, carriers, start) as w:
+            yield w
+
+    return world
+
+
+def order_with_parcel(external_id: str, tracking_number: str, **changes: Any) -> Order:
+    """A completed WooCommerce order of ``theewinkel`` whose tracking plugin wrote one number, its parcel's status
+    not known yet; ``changes`` replace any field."""
+    base: dict[str, Any] = {
+        "shop_id": "theewinkel",
+        "platform": Platform.WOOCOMMERCE,
+        "status": OrderStatus.SHIPPED,
+        "platform_status": "completed",
+        "shipments": (shipment("wc-1", tracking_number=tracking_number, status=ShipmentStatus.UNKNOWN),),
+    }
+    base.update(changes)
+    return order(external_id, **base)

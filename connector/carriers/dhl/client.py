@@ -8,7 +8,7 @@ One parcel per call; the postcode lets DHL show the parcel-nl details.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import replace
 
 import requests
@@ -16,45 +16,26 @@ import requests
 from connector.carriers.base import CarrierContext, CarrierEvent, Parcel
 from connector.carriers.config import DhlSettings
 from connector.carriers.dhl.adapter import ADAPTER, SOURCE
-from connector.carriers.http import get_json
+from connector.carriers.http import SourceClient
 
 BASE_URL = "https://api-eu.dhl.com"
 
 
-class DhlClient:
+class DhlClient(SourceClient[DhlSettings]):
     source = SOURCE
-    batch_size = 1
+    default_base_url = BASE_URL
 
-    def __init__(self, settings: DhlSettings, http: requests.Session | None = None) -> None:
-        self.settings = settings
-        self.base_url = (settings.api_base_url or BASE_URL).rstrip("/")
-        self.http = http or requests.Session()
-
-    def track(self, parcels: Sequence[Parcel], context: CarrierContext) -> tuple[CarrierEvent, ...]:
-        events: list[CarrierEvent] = []
-        for parcel in parcels[: self.batch_size]:
-            if not parcel.tracking_number:
-                continue
-            params = {"trackingNumber": parcel.tracking_number, "service": "parcel-nl"}
-            if parcel.postcode:
-                params["recipientPostalCode"] = parcel.postcode
-            answer = get_json(
-                self.http,
-                SOURCE,
-                f"{self.base_url}/track/shipments",
-                context.received_at,
-                headers={"DHL-API-Key": self.settings.api_key},
-                params=params,
-            )
-            if answer is not None:
-                events.extend(
-                    e if e.parcel.postcode else _with_postcode(e, parcel.postcode)
-                    for e in ADAPTER.parse_tracking(answer, context)
-                )
-        return tuple(events)
-
-    def close(self) -> None:
-        self.http.close()
+    def track_one(self, parcel: Parcel, tracking_number: str, context: CarrierContext) -> Iterable[CarrierEvent]:
+        params = {"trackingNumber": tracking_number, "service": "parcel-nl"}
+        if parcel.postcode:
+            params["recipientPostalCode"] = parcel.postcode
+        answer = self.get("/track/shipments", context, headers={"DHL-API-Key": self.settings.api_key}, params=params)
+        if answer is None:
+            return ()
+        return (
+            e if e.parcel.postcode else _with_postcode(e, parcel.postcode)
+            for e in ADAPTER.parse_tracking(answer, context)
+        )
 
 
 def _with_postcode(event: CarrierEvent, postcode: str | None) -> CarrierEvent:

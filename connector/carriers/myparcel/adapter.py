@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import base64
 import hmac
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -33,7 +33,6 @@ from connector.carriers.base import (
 )
 from connector.carriers.config import MyParcelSettings
 from connector.carriers.myparcel.mapper import map_status
-from connector.model import ShipmentEvent
 from connector.platforms.base import json_object
 
 SOURCE = "myparcel"
@@ -59,6 +58,25 @@ def _moment(value: Any, timezone: str, where: str) -> datetime | None:
     return local_time(value, TIME_FORMATS, timezone, where)
 
 
+def _shipments(items: Sequence[Any], where: str) -> Iterator[tuple[str, Mapping[str, Any], str | None]]:
+    """Each hook or tracktrace of a list: where it stands, the object, and its (required) ``shipment_id``."""
+    for index, item in enumerate(items):
+        at = f"{where}[{index}]"
+        if not isinstance(item, Mapping):
+            raise MalformedPayload(f"{at}: expected an object")
+        yield at, item, text_field(item, "shipment_id", at, required=True)
+
+
+def _parcel(item: Mapping[str, Any], shipment_id: str | None) -> Parcel:
+    """The parcel a hook or a tracktrace is about: MyParcel's shipment id and the carrier's barcode."""
+    return Parcel(source=SOURCE, tracking_number=normalise_tracking(item.get("barcode")), parcel_id=shipment_id)
+
+
+def _status_id(shipment_id: str | None, status: str) -> str:
+    """The id of a shipment's event for one MyParcel status, the same for its hook and its read."""
+    return f"{SOURCE}:{shipment_id}:status:{status}"
+
+
 class MyParcelAdapter:
     source = SOURCE
     pushes = True
@@ -76,30 +94,16 @@ class MyParcelAdapter:
         if not hooks:
             raise MalformedPayload("data.hooks: expected at least one hook")
         events = []
-        for index, item in enumerate(hooks):
-            where = f"data.hooks[{index}]"
-            if not isinstance(item, Mapping):
-                raise MalformedPayload(f"{where}: expected an object")
-            shipment_id = text_field(item, "shipment_id", where, required=True)
+        for where, item, shipment_id in _shipments(hooks, "data.hooks"):
             status = text_field(item, "status", where, required=True)
             assert status is not None
             if not status.isdigit():
                 raise MalformedPayload(f"{where}.status: expected a number, got {status!r}")
-            mapped = map_status(status)
-            key = f"{SOURCE}:{shipment_id}:status:{status}"
-            parcel = Parcel(
-                source=SOURCE, tracking_number=normalise_tracking(item.get("barcode")), parcel_id=shipment_id
+            key = _status_id(shipment_id, status)
+            event = map_status(status).event(SOURCE, key, context.received_at, status)
+            events.append(
+                CarrierEvent(parcel=_parcel(item, shipment_id), event=event, dedupe_key=key, timed_by_receipt=True)
             )
-            event = ShipmentEvent(
-                external_id=key,
-                status=mapped.status,
-                happened_at=context.received_at,
-                source=SOURCE,
-                raw_code=status,
-                sub_status=mapped.sub_status,
-                physical_scan=mapped.physical_scan,
-            )
-            events.append(CarrierEvent(parcel=parcel, event=event, dedupe_key=key, timed_by_receipt=True))
         return tuple(events)
 
     def parse_tracking(self, payload: Any, context: CarrierContext) -> tuple[CarrierEvent, ...]:
@@ -107,11 +111,7 @@ class MyParcelAdapter:
             raise MalformedPayload("tracktraces: expected a JSON object")
         items = list_field(mapping_field(payload, "data", "body"), "tracktraces", "data")
         events = []
-        for index, item in enumerate(items):
-            where = f"data.tracktraces[{index}]"
-            if not isinstance(item, Mapping):
-                raise MalformedPayload(f"{where}: expected an object")
-            shipment_id = text_field(item, "shipment_id", where, required=True)
+        for where, item, shipment_id in _shipments(items, "data.tracktraces"):
             status = mapping_field(item, "status", where)
             current = text_field(status, "current", f"{where}.status", required=True)
             assert current is not None
@@ -125,24 +125,20 @@ class MyParcelAdapter:
             if isinstance(window, Mapping):
                 start = _moment(window.get("start"), context.timezone, f"{where}.delivery_moment.start")
                 end = _moment(window.get("end"), context.timezone, f"{where}.delivery_moment.end")
-            key = f"{SOURCE}:{shipment_id}:{code}:{at.isoformat()}"
-            parcel = Parcel(
-                source=SOURCE, tracking_number=normalise_tracking(item.get("barcode")), parcel_id=shipment_id
-            )
-            event = ShipmentEvent(
+            event = mapped.event(
+                SOURCE,
                 # the id of the hook's event for this status: the read's carrier time and details replace the
                 # receipt time (events are united by id, the later one wins)
-                external_id=f"{SOURCE}:{shipment_id}:status:{current}",
-                status=mapped.status,
-                happened_at=at,
+                _status_id(shipment_id, current),
+                at,
+                code,
                 message=text_field(item, "description", where),
-                estimated_delivery_at=start or end,
-                source=SOURCE,
-                raw_code=code,
-                sub_status=mapped.sub_status,
-                physical_scan=mapped.physical_scan,
+                eta=start or end,
             )
-            events.append(CarrierEvent(parcel=parcel, event=event, dedupe_key=key, expected_delivery_end=end))
+            key = f"{SOURCE}:{shipment_id}:{code}:{at.isoformat()}"
+            events.append(
+                CarrierEvent(parcel=_parcel(item, shipment_id), event=event, dedupe_key=key, expected_delivery_end=end)
+            )
         return tuple(events)
 
 

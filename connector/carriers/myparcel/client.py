@@ -16,31 +16,28 @@ import requests
 
 from connector.carriers.base import CarrierContext, CarrierEvent, Parcel
 from connector.carriers.config import MyParcelSettings
-from connector.carriers.http import get_json
+from connector.carriers.http import SourceClient
 from connector.carriers.myparcel.adapter import ADAPTER, SOURCE, authorization
 
 BASE_URL = "https://api.myparcel.nl"
 
 
-class MyParcelClient:
+class MyParcelClient(SourceClient[MyParcelSettings]):
     source = SOURCE
+    default_base_url = BASE_URL
 
     def __init__(self, settings: MyParcelSettings, http: requests.Session | None = None) -> None:
-        self.settings = settings
+        super().__init__(settings, http)
         self.batch_size = settings.batch
-        self.base_url = (settings.api_base_url or BASE_URL).rstrip("/")
-        self.http = http or requests.Session()
 
     def track(self, parcels: Sequence[Parcel], context: CarrierContext) -> tuple[CarrierEvent, ...]:
         known = {p.parcel_id: p for p in parcels[: self.batch_size] if p.parcel_id and p.parcel_id.isdigit()}
         if not known:
             return ()
         ids = ";".join(quote(i, safe="") for i in known)
-        answer = get_json(
-            self.http,
-            SOURCE,
-            f"{self.base_url}/tracktraces/{ids}",
-            context.received_at,
+        answer = self.get(
+            f"/tracktraces/{ids}",
+            context,
             headers={"Authorization": f"basic {authorization(self.settings.api_key)}"},
             params={"extra_info": "delivery_moment"},
         )
@@ -55,9 +52,6 @@ class MyParcelClient:
                 found = replace(found, parcel=replace(found.parcel, tracking_number=asked.tracking_number))
             events.append(found)
         return tuple(events)
-
-    def close(self) -> None:
-        self.http.close()
 
 
 def make_client(settings: MyParcelSettings, *, http: requests.Session | None = None) -> MyParcelClient:

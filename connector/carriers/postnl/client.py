@@ -9,7 +9,7 @@ the key's own customer code are shown: labels bought through MyParcel or Sendclo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -18,7 +18,7 @@ import requests
 
 from connector.carriers.base import CarrierContext, CarrierEvent, Parcel
 from connector.carriers.config import PostnlSettings
-from connector.carriers.http import get_json
+from connector.carriers.http import SourceClient
 from connector.carriers.postnl.adapter import ADAPTER, SOURCE
 
 BASE_URL = "https://api.postnl.nl"
@@ -26,33 +26,16 @@ MAX_WINDOW = timedelta(hours=2)
 MAX_BACK = timedelta(hours=48)
 
 
-class PostnlClient:
+class PostnlClient(SourceClient[PostnlSettings]):
     source = SOURCE
-    batch_size = 1
-
-    def __init__(self, settings: PostnlSettings, http: requests.Session | None = None) -> None:
-        self.settings = settings
-        self.base_url = (settings.api_base_url or BASE_URL).rstrip("/")
-        self.http = http or requests.Session()
+    default_base_url = BASE_URL
 
     def _get(self, path: str, context: CarrierContext, params: object = None) -> object | None:
-        return get_json(
-            self.http,
-            SOURCE,
-            self.base_url + path,
-            context.received_at,
-            headers={"apikey": self.settings.api_key},
-            params=params,
-        )
+        return self.get(path, context, headers={"apikey": self.settings.api_key}, params=params)
 
-    def track(self, parcels: Sequence[Parcel], context: CarrierContext) -> tuple[CarrierEvent, ...]:
-        events: list[CarrierEvent] = []
-        for parcel in parcels[: self.batch_size]:
-            if parcel.tracking_number:
-                answer = self._get(f"/shipment/v2/status/barcode/{quote(parcel.tracking_number, safe='')}", context)
-                if answer is not None:
-                    events.extend(ADAPTER.parse_tracking(answer, context))
-        return tuple(events)
+    def track_one(self, parcel: Parcel, tracking_number: str, context: CarrierContext) -> Iterable[CarrierEvent]:
+        answer = self._get(f"/shipment/v2/status/barcode/{quote(tracking_number, safe='')}", context)
+        return ADAPTER.parse_tracking(answer, context) if answer is not None else ()
 
     def updated(self, since: datetime, context: CarrierContext) -> tuple[tuple[CarrierEvent, ...], datetime]:
         """The account's changes from ``since`` (clamped to 48 hours back) over at most 2 hours; returns the
@@ -68,9 +51,6 @@ class PostnlClient:
             params=[("period", period[0]), ("period", period[1])],
         )
         return (ADAPTER.parse_tracking(answer, context) if answer is not None else ()), end
-
-    def close(self) -> None:
-        self.http.close()
 
 
 def make_client(settings: PostnlSettings, *, http: requests.Session | None = None) -> PostnlClient:

@@ -62,16 +62,7 @@ def _millis(value: Any, where: str) -> datetime:
 def _event(parcel: Parcel, code: int | str, message: str | None, at: datetime) -> ShipmentEvent:
     mapped = map_status(code)
     key = f"{SOURCE}:{parcel.tracking_number or parcel.parcel_id}:{code}:{at.isoformat()}"
-    return ShipmentEvent(
-        external_id=key,
-        status=mapped.status,
-        happened_at=at,
-        message=message,
-        source=SOURCE,
-        raw_code=str(code),
-        sub_status=mapped.sub_status,
-        physical_scan=mapped.physical_scan,
-    )
+    return mapped.event(SOURCE, key, at, str(code), message=message)
 
 
 class SendcloudAdapter:

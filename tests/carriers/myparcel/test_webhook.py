@@ -3,7 +3,6 @@ batched ``/tracktraces`` read that fills in the details (429 with Retry-After, g
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,32 +14,20 @@ from connector.carriers.config import MyParcelSettings
 from connector.carriers.ingest import details_due, receive
 from connector.carriers.myparcel.client import make_client
 from connector.carriers.myparcel.sandbox import API_KEY, UNPUBLISHED, MyParcelSandbox
-from connector.model import Order, OrderStatus, Platform, ShipmentStatus
+from connector.model import Order, ShipmentStatus
 from connector.store.db import transaction
-from tests.builders import order, shipment
-from tests.carriers.support import World, served
+from tests.carriers.support import World, order_with_parcel, world_fixture
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # 10:00 in Amsterdam
 BARCODE = "3SMYPA749883621"
 CONFIG = {"myparcel": {"api_key": API_KEY}}
 
 
+world = world_fixture(CONFIG, NOW)
+
+
 def shipped_order(external_id: str = "6001", **changes: Any) -> Order:
-    base: dict[str, Any] = {
-        "shop_id": "theewinkel",
-        "platform": Platform.WOOCOMMERCE,
-        "status": OrderStatus.SHIPPED,
-        "platform_status": "completed",
-        "shipments": (shipment("wc-1", tracking_number=BARCODE, status=ShipmentStatus.UNKNOWN),),
-    }
-    base.update(changes)
-    return order(external_id, **base)
-
-
-@pytest.fixture
-def world(db_url: str) -> Iterator[World]:
-    with served(db_url, CONFIG, NOW) as w:
-        yield w
+    return order_with_parcel(external_id, BARCODE, **changes)
 
 
 @pytest.fixture

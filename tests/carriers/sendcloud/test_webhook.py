@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,34 +13,23 @@ from sqlalchemy import select
 from connector.carriers.ingest import rematch
 from connector.carriers.sendcloud.adapter import sign
 from connector.carriers.sendcloud.sandbox import SECRET_KEY, UNPUBLISHED, SendcloudSandbox
-from connector.model import Order, OrderStatus, Platform, ShipmentStatus
+from connector.model import Order, OrderStatus, ShipmentStatus
 from connector.store.db import transaction
 from connector.store.tables import CarrierEventRow
-from tests.builders import order, shipment
-from tests.carriers.support import World, served
+from tests.builders import shipment
+from tests.carriers.support import World, order_with_parcel, world_fixture
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 TRACKING = "3SABCD1234567"
 CONFIG = {"sendcloud": {"public_key": "sandbox-public-key", "secret_key": SECRET_KEY}}
 
 
+world = world_fixture(CONFIG, NOW)
+
+
 def shipped_order(external_id: str = "5001", **changes: Any) -> Order:
     """A completed WooCommerce order of ``theewinkel`` whose tracking plugin wrote one PostNL number."""
-    base: dict[str, Any] = {
-        "shop_id": "theewinkel",
-        "platform": Platform.WOOCOMMERCE,
-        "status": OrderStatus.SHIPPED,
-        "platform_status": "completed",
-        "shipments": (shipment("wc-1", tracking_number=TRACKING, status=ShipmentStatus.UNKNOWN),),
-    }
-    base.update(changes)
-    return order(external_id, **base)
-
-
-@pytest.fixture
-def world(db_url: str) -> Iterator[World]:
-    with served(db_url, CONFIG, NOW) as w:
-        yield w
+    return order_with_parcel(external_id, TRACKING, **changes)
 
 
 @pytest.fixture
