@@ -8,17 +8,12 @@ expiring offline token) and once after a 401. Refresh tokens rotate, so a renewa
 the row again first: when another process already renewed, its token is used. A renewal that fails is a
 ``PlatformError`` for that shop alone, with no token or secret in its message.
 
-``verify_session_token`` checks an App Bridge session token (HS256 JWT signed with the app secret) by hand
-with ``hmac``: PyJWT reads the wall clock, and only the service clock may.
+``verify_session_token`` checks an App Bridge session token (HS256 JWT signed with the app secret) with
+PyJWT; ``exp`` and ``nbf`` are compared with the ``now`` it is given, since only the service clock reads the time.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
-import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -27,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
+import jwt
 import requests
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -264,21 +260,47 @@ class SessionToken:
     claims: Mapping[str, Any] = field(repr=False)
 
 
-def _b64url(part: str) -> bytes:
-    try:
-        return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
-    except (binascii.Error, ValueError):
-        raise SessionTokenError("token: not base64url") from None
+# PyJWT checks the structure, the algorithm, the signature and the audience; the time claims are checked here
+# against the ``now`` given (PyJWT would compare them with the wall clock), and so are dest and iss.
+_DECODE_OPTIONS: jwt.types.Options = {
+    "verify_signature": True,
+    "verify_aud": True,
+    "verify_exp": False,
+    "verify_nbf": False,
+    "verify_iat": False,
+    "verify_iss": False,
+    "verify_sub": False,
+    "verify_jti": False,
+}
+_DECODE_PARTS = {"header": "header", "payload": "payload", "crypto": "signature"}
 
 
-def _json_part(part: str, name: str) -> dict[str, Any]:
-    try:
-        value = json.loads(_b64url(part))
-    except ValueError:
-        raise SessionTokenError(f"{name}: not JSON") from None
-    if not isinstance(value, dict):
-        raise SessionTokenError(f"{name}: not a JSON object")
-    return value
+def _decode_problem(error: jwt.DecodeError) -> str:
+    """Which part of the token could not be read, from PyJWT's complaint."""
+    text = str(error)
+    for word, part in _DECODE_PARTS.items():
+        if word in text:
+            return f"{part}: not base64url" if "padding" in text else f"{part}: not a JSON object"
+    return "token: not a JWT (header.payload.signature)"
+
+
+def _claims(token: str, app: install.AppCredentials) -> dict[str, Any]:
+    """The claims of a token signed (HS256) with one of the app's secrets for its client id."""
+    for secret in app.secrets:
+        try:
+            return jwt.decode(token, secret, algorithms=["HS256"], audience=app.api_key, options=_DECODE_OPTIONS)
+        except jwt.InvalidSignatureError:
+            continue  # the previous secret may still sign tokens while the app's secret is rotated
+        except jwt.InvalidAlgorithmError:
+            alg = jwt.get_unverified_header(token).get("alg")
+            raise SessionTokenError(f"alg: expected HS256, got {str(alg)[:20]!r}") from None
+        except (jwt.InvalidAudienceError, jwt.MissingRequiredClaimError):
+            raise SessionTokenError("aud: not this app's client id") from None
+        except jwt.DecodeError as exc:
+            raise SessionTokenError(_decode_problem(exc)) from None
+        except jwt.InvalidTokenError as exc:
+            raise SessionTokenError(f"token: {str(exc)[:80]}") from None
+    raise SessionTokenError("signature: not signed with this app's secret")
 
 
 def _time(claims: Mapping[str, Any], name: str) -> datetime:
@@ -307,24 +329,11 @@ def verify_session_token(
     rotated), ``aud`` = the client id, ``dest`` a ``*.myshopify.com`` shop (``shop`` if given), ``iss`` that
     shop's admin, ``exp``/``nbf`` within ``leeway_seconds`` of ``now``.
     https://shopify.dev/docs/apps/build/authentication-authorization/session-tokens"""
-    parts = str(token or "").removeprefix("Bearer ").split(".")
-    if len(parts) != 3 or not all(parts):
+    raw = str(token or "").removeprefix("Bearer ")
+    parts = raw.split(".")
+    if len(parts) != 3 or not all(parts):  # an unsigned token (alg "none") has an empty signature
         raise SessionTokenError("token: not a JWT (header.payload.signature)")
-    header = _json_part(parts[0], "header")
-    if header.get("alg") != "HS256":
-        raise SessionTokenError(f"alg: expected HS256, got {str(header.get('alg'))[:20]!r}")
-    signed = f"{parts[0]}.{parts[1]}".encode()
-    signature = _b64url(parts[2])
-    if not any(
-        hmac.compare_digest(hmac.new(secret.encode(), signed, hashlib.sha256).digest(), signature)
-        for secret in app.secrets
-    ):
-        raise SessionTokenError("signature: not signed with this app's secret")
-    claims = _json_part(parts[1], "payload")
-    audience = claims.get("aud")
-    audiences = audience if isinstance(audience, list) else [audience]
-    if app.api_key not in audiences:
-        raise SessionTokenError("aud: not this app's client id")
+    claims = _claims(raw, app)
     leeway = timedelta(seconds=leeway_seconds)
     expires_at = _time(claims, "exp")
     if now >= expires_at + leeway:

@@ -16,7 +16,7 @@ from connector.sandbox.server import BackgroundServer
 from connector.sandbox.shopify import ShopifySandbox
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
-APP = install.AppCredentials("embedded-client-id", "embedded-app-secret-0123456789")
+APP = install.AppCredentials("embedded-client-id", "embedded-app-secret-" + "0123456789abcdef" * 3)  # 64 bytes: HS512
 DOMAIN = "winkel.myshopify.com"
 
 
@@ -89,7 +89,7 @@ def test_a_valid_session_token() -> None:
     assert (token.shop, token.user_id, token.session_id) == (DOMAIN, "42", "s1")
     assert token.expires_at == NOW + timedelta(seconds=60)
     assert auth.verify_session_token("Bearer " + _token(), APP, NOW).shop == DOMAIN
-    rotated = install.AppCredentials(APP.api_key, "the-new-secret-0123456789", previous_api_secret=APP.api_secret)
+    rotated = install.AppCredentials(APP.api_key, "the-new-secret-" + "0" * 32, previous_api_secret=APP.api_secret)
     assert auth.verify_session_token(_token(), rotated, NOW).shop == DOMAIN
 
 
@@ -105,12 +105,58 @@ def test_exp_and_nbf_with_the_leeway() -> None:
         auth.verify_session_token(_token(nbf=later + 1), APP, NOW)
 
 
+def test_only_the_given_now_decides_exp_and_nbf() -> None:
+    # far from the wall clock on both sides: PyJWT's own time checks would refuse the first and the second
+    leeway = auth.SESSION_TOKEN_LEEWAY_SECONDS
+    for then in (datetime(2001, 3, 1, 12, 0, tzinfo=UTC), datetime(2100, 1, 1, 8, 0, tzinfo=UTC)):
+        stamp = int(then.timestamp())
+        token = _token(exp=stamp + 60, nbf=stamp, iat=stamp)
+        assert auth.verify_session_token(token, APP, then).expires_at == then + timedelta(seconds=60)
+        with pytest.raises(auth.SessionTokenError, match=r"^exp: the session token has expired$"):
+            auth.verify_session_token(token, APP, then + timedelta(seconds=60 + leeway))
+        with pytest.raises(auth.SessionTokenError, match=r"^nbf: the session token is not valid yet$"):
+            auth.verify_session_token(token, APP, then - timedelta(seconds=leeway + 1))
+
+
+def test_the_previous_secret_counts_only_while_it_is_named() -> None:
+    new_secret = "the-new-secret-" + "1" * 32
+    rotating = install.AppCredentials(APP.api_key, new_secret, previous_api_secret=APP.api_secret)
+    assert auth.verify_session_token(_token(), rotating, NOW).shop == DOMAIN
+    assert auth.verify_session_token(_token(secret=new_secret), rotating, NOW).shop == DOMAIN
+    rotated = install.AppCredentials(APP.api_key, new_secret)
+    with pytest.raises(auth.SessionTokenError, match=r"^signature: not signed with this app's secret$"):
+        auth.verify_session_token(_token(), rotated, NOW)
+
+
+def test_an_audience_list_that_holds_the_client_id() -> None:
+    assert auth.verify_session_token(_token(aud=["another-app", APP.api_key]), APP, NOW).shop == DOMAIN
+    with pytest.raises(auth.SessionTokenError, match=r"^aud: not this app's client id$"):
+        auth.verify_session_token(_token(aud=["another-app"]), APP, NOW)
+
+
+def _unsigned_with_signature() -> str:
+    """An ``alg: none`` token with a made-up signature part (so it has the shape of a signed one)."""
+    return jwt.encode(_claims(), "", algorithm="none") + "c2lnbmF0dXJl"
+
+
+def _signed_payload(payload: bytes) -> str:
+    return jwt.api_jws.encode(payload, APP.api_secret, algorithm="HS256")
+
+
 @pytest.mark.parametrize(
     ("token", "message"),
     [
-        (_token(secret="another-apps-secret-0123456789"), "signature: not signed with this app's secret"),
+        (_token(secret="another-apps-secret-" + "0" * 32), "signature: not signed with this app's secret"),
         (_token(algorithm="HS512"), "alg: expected HS256, got 'HS512'"),
         (jwt.encode(_claims(), "", algorithm="none"), "token: not a JWT"),
+        (_unsigned_with_signature(), "alg: expected HS256, got 'none'"),
+        (_token(aud=None), "aud: not this app's client id"),
+        (_token(nbf=None), "nbf: missing or not a number"),
+        (_token(exp="soon"), "exp: missing or not a number"),
+        ("!!!." + _token().split(".", 1)[1], "header: not base64url"),
+        ("WzFd." + _token().split(".", 1)[1], "header: not a JSON object"),
+        (_signed_payload(b"not json"), "payload: not a JSON object"),
+        (_signed_payload(b"[1, 2]"), "payload: not a JSON object"),
         (_token(aud="other-client-id"), "aud: not this app's client id"),
         (_token(dest="https://andere.myshopify.com", iss="https://andere.myshopify.com/admin"),
          "dest: issued for another shop"),
