@@ -3,7 +3,8 @@
 The review policy sees one order. Before a round's review requests are written, this reads, in one query
 per kind, which of those customers (same shop, same e-mail) have an open incident on another order or got
 an apology (a delay, stale or missed-next-day message) in the last ``review.quiet_after_apology_days``
-days; their requests are held back and the order is looked at again a day later.
+days, or have one planned and not sent yet (waiting for the morning, say), or get one in this same round;
+their requests are held back and the order is looked at again a day later.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 from connector.actions import ActionKind
 from connector.model import Order
 from connector.policies.base import Decision, PolicyContext
-from connector.store.tables import EmailLog, IncidentRow, OrderRow
+from connector.store.tables import ActionRow, EmailLog, IncidentRow, OrderRow
 
 APOLOGIES = ("delay_notice", "next_day_missed", "stale_update")
 LOOK_AGAIN = timedelta(days=1)
@@ -58,7 +59,31 @@ def troubled_customers(
     ).all()
     window = {key: d for key, _, d in orders if key is not None}
     troubled |= {(shop, mail) for shop, mail, sent in apologised if sent > now - timedelta(days=window[(shop, mail)])}
+    planned = session.execute(
+        select(OrderRow.shop_id, email, ActionRow.payload)
+        .join(ActionRow, ActionRow.order_id == OrderRow.id)
+        .where(
+            tuple_(OrderRow.shop_id, email).in_(list(keys)),
+            ActionRow.kind == ActionKind.NOTIFY_CUSTOMER.value,
+            ActionRow.state == "pending",
+        )
+    ).all()
+    troubled |= {(shop, mail) for shop, mail, payload in planned if (payload or {}).get("template") in APOLOGIES}
     return troubled
+
+
+def apologising(decided: Iterable[tuple[Order, list[Decision]]]) -> set[tuple[str, str]]:
+    """(shop, e-mail) of the customers whose orders get an apology in these decisions (this round's)."""
+    found = set()
+    for order, decisions in decided:
+        key = _key(order)
+        if key is not None and any(
+            s.action.kind is ActionKind.NOTIFY_CUSTOMER and s.action.payload.get("template") in APOLOGIES
+            for d in decisions
+            for s in d.actions
+        ):
+            found.add(key)
+    return found
 
 
 def hold_reviews(decisions: list[Decision]) -> bool:
