@@ -30,6 +30,7 @@ _PRIVATE_RULES = {
 
 MIN_SECRET_KEY_LENGTH = 32  # 32 random characters: well beyond guessing for the HMAC keys derived from it
 MIN_SECRET_KEY_DISTINCT = 10  # "aaaa…" or "0123456789abcdef0123…"-style keys have few distinct characters
+KEY_RECIPE = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'  # how to make a good secret_key
 
 
 def _private_host(host: str) -> bool:
@@ -123,13 +124,20 @@ def smtp_warnings(settings: Settings) -> list[str]:
 def secret_key_warnings(settings: Settings) -> list[str]:
     """A ``secret_key`` too short or too regular to keep fix links, sessions and sealed tokens safe."""
     key = settings.secret_key
-    if len(key) < MIN_SECRET_KEY_LENGTH or len(set(key)) < MIN_SECRET_KEY_DISTINCT:
-        return [
-            f"secret_key: {len(key)} characters, {len(set(key))} different; it signs fix links and sessions and "
-            f"seals stored tokens, so use at least {MIN_SECRET_KEY_LENGTH} random characters "
-            '(python -c "import secrets; print(secrets.token_urlsafe(32))")'
-        ]
-    return []
+    weak = []
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        weak.append(f"{len(key)} characters, fewer than {MIN_SECRET_KEY_LENGTH}")
+    if len(set(key)) < MIN_SECRET_KEY_DISTINCT:
+        distinct = len(set(key))
+        weak.append(
+            f"only {distinct} different character{'' if distinct == 1 else 's'}, fewer than {MIN_SECRET_KEY_DISTINCT}"
+        )
+    if not weak:
+        return []
+    return [
+        f"secret_key: {' and '.join(weak)}; it signs fix links and sessions and seals stored tokens, so use at "
+        f"least {MIN_SECRET_KEY_LENGTH} random characters ({KEY_RECIPE})"
+    ]
 
 
 def database_warnings(settings: Settings, web_processes: int) -> list[str]:

@@ -1,4 +1,4 @@
-"""The ``ordercare`` command: demo, serve, web, worker, check-config, db, sandbox and operator views.
+"""The ``ordercare`` command: demo, serve, web, worker, check-config, check-connection, db, sandbox, operator views.
 
 Each subcommand is a pair ``add_arguments(parser)`` / ``run(args) -> exit code``; feature modules that
 bring their own (``preview``, ``admin``) are listed in ``EXTERNAL`` and loaded on use.
@@ -29,12 +29,9 @@ EXIT_WARNINGS = 1
 
 
 def _load(path: str | None) -> Settings:
-    from connector.config import load_settings
+    from connector.config import load_for_command
 
-    path = path or os.environ.get("ORDERCARE_CONFIG")
-    if not path:
-        raise ConfigError(["--config: give a configuration file (or set ORDERCARE_CONFIG)"])
-    return load_settings(path)
+    return load_for_command(path)
 
 
 def _config_argument(parser: argparse.ArgumentParser) -> None:
@@ -73,6 +70,61 @@ def _check_config(args: argparse.Namespace) -> int:
         return EXIT_WARNINGS
     print("ok")
     return 0
+
+
+def _check_connection_args(parser: argparse.ArgumentParser) -> None:
+    _config_argument(parser)
+    parser.add_argument("--shop", help="only this shop (default: every active shop)")
+
+
+def _check_connection(args: argparse.Namespace) -> int:
+    """One line per shop; exit 0 when every shop is connected with nothing wrong, 1 otherwise."""
+    import logging
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from connector import platforms
+    from connector.connection import check_shops
+    from connector.platforms.base import PlatformClient
+    from connector.services import Services
+    from connector.shops import Shop
+    from connector.store.db import make_engine
+
+    settings = _load(args.config)
+    engine = make_engine(settings.database_url)
+    try:
+        services = Services.build(settings, engine=engine)
+    except SQLAlchemyError as exc:
+        where = engine.url.render_as_string(hide_password=True)
+        print(f"database_url: cannot read the shops from {where} ({type(exc).__name__}); run ordercare db upgrade")
+        engine.dispose()
+        return EXIT_CONFIG
+    opened: list[PlatformClient] = []
+
+    def client_for(shop: Shop) -> PlatformClient:
+        client = platforms.make_client(shop, settings, clock=services.now)
+        opened.append(client)
+        return client
+
+    quiet = logging.getLogger("connector")  # the clients' own warnings repeat what the lines say
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        checks = check_shops(services, client_for, shop_id=args.shop)
+    finally:
+        quiet.setLevel(level)
+        for client in opened:
+            client.close()
+        engine.dispose()
+    if args.shop and not checks:
+        known = ", ".join(shop.id for shop in settings.shops) or "none in the configuration"
+        print(f"--shop: no shop {args.shop!r} (known: {known})")
+        return EXIT_CONFIG
+    if not checks:
+        print("no active shops to check")
+    for check in checks:
+        print(check.line())
+    return 0 if all(check.ok for check in checks) else EXIT_WARNINGS
 
 
 def _db_args(parser: argparse.ArgumentParser) -> None:
@@ -138,12 +190,17 @@ def _wait_for_signal(stop: Callable[[], None]) -> None:
     stop()
 
 
+def _console(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
 def _start_worker(services: Any) -> Callable[[], None]:
+    """The scheduler and outbox; their first reconcile runs at once, after one line per shop on the console."""
     from connector.outbox.env import OutboxEnv
     from connector.scheduler import build_scheduler
 
     env = OutboxEnv(services)
-    scheduler = build_scheduler(services, env)
+    scheduler = build_scheduler(services, env, say=_console)
     scheduler.start()
 
     def stop() -> None:
@@ -297,8 +354,14 @@ def _incidents(args: argparse.Namespace) -> int:
 
 def _actions_args(parser: argparse.ArgumentParser) -> None:
     _view_args(parser, failed=True)
-    parser.add_argument("operation", nargs="?", choices=["retry"], help="retry ID: queue a failed action again")
-    parser.add_argument("action_id", nargs="?", type=int, metavar="ID", help="the action to retry")
+    parser.add_argument("--observed", action="store_true", help="only what a shop in observe mode would have had done")
+    parser.add_argument(
+        "operation",
+        nargs="?",
+        choices=["retry", "show"],
+        help="retry ID: queue a failed action again; show ID: what the action does (or would do), its message",
+    )
+    parser.add_argument("action_id", nargs="?", type=int, metavar="ID", help="the action to retry or show")
 
 
 def _retry(args: argparse.Namespace) -> int:
@@ -325,6 +388,23 @@ def _retry(args: argparse.Namespace) -> int:
     return 0
 
 
+def _show_action(args: argparse.Namespace) -> int:
+    from connector.admin.observed import show_action
+    from connector.store.db import make_engine, session_factory
+
+    if args.action_id is None:
+        print("actions show: give the id of an action (ordercare actions lists them)", file=sys.stderr)
+        return EXIT_CONFIG
+    settings = _load(args.config)
+    with session_factory(make_engine(settings.database_url))() as session:
+        shown = show_action(session, settings, args.action_id, args.shop)
+    if shown is None:
+        print(f"action {args.action_id}: no such action", file=sys.stderr)
+        return EXIT_WARNINGS
+    print(shown)
+    return 0
+
+
 def _actions(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
@@ -332,6 +412,8 @@ def _actions(args: argparse.Namespace) -> int:
 
     if args.operation == "retry":
         return _retry(args)
+    if args.operation == "show":
+        return _show_action(args)
 
     def row(a: ActionRow) -> dict[str, Any]:
         return {
@@ -350,6 +432,8 @@ def _actions(args: argparse.Namespace) -> int:
     query = select(ActionRow).order_by(ActionRow.id.desc())
     if args.failed:
         query = query.where(ActionRow.state == "failed")
+    if args.observed:
+        query = query.where(ActionRow.state == "observed")
     columns = ["id", "shop", "kind", "state", "attempts", "key", "last_error"]
     return _view(args, query, ActionRow.shop_id, row, columns)
 
@@ -359,13 +443,18 @@ def _actions(args: argparse.Namespace) -> int:
 
 def _demo_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print only a JSON summary on the last line")
-    parser.add_argument("--hold", type=float, default=0.0, help="keep the web server up N seconds at the end")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="after the week, keep web, scheduler and outbox running until Ctrl-C or SIGTERM",
+    )
+    parser.add_argument("--hold", type=float, default=0.0, metavar="N", help="as --keep, but for N seconds at most")
 
 
 def _demo(args: argparse.Namespace) -> int:
     from connector.demo import run_demo
 
-    return run_demo(as_json=args.json, hold_seconds=args.hold)
+    return run_demo(as_json=args.json, hold_seconds=args.hold, keep=args.keep)
 
 
 def _sandbox_args(parser: argparse.ArgumentParser) -> None:
@@ -386,6 +475,11 @@ COMMANDS: dict[str, Command] = {
     "web": ("the web process only (webhooks, install flows, admin, fix page)", _server_args, _web),
     "worker": ("the scheduler and outbox only", _worker_args, _worker),
     "check-config": ("validate a configuration file; prints ok or every problem", _check_config_args, _check_config),
+    "check-connection": (
+        "ask every shop: credentials, scopes or key permissions, webhooks, last delivery",
+        _check_connection_args,
+        _check_connection,
+    ),
     "db": ("database migrations", _db_args, _db),
     "sandbox": ("run the local Shopify and WooCommerce sandbox shops", _sandbox_args, _sandbox),
     "orders": ("list stored orders", _view_args, _orders),
@@ -397,7 +491,29 @@ COMMANDS: dict[str, Command] = {
 EXTERNAL: dict[str, tuple[str, str]] = {
     "preview": ("render a customer message with sample data", "connector.notify.preview"),
     "admin": ("dashboard accounts", "connector.admin.cli"),
+    "backfill": ("preview what ordercare would do with a shop's recent orders (observe mode)", "connector.backfill"),
 }
+
+
+def package_version() -> str:
+    """The installed package's version (its metadata), or the source tree's when it is not installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("ordercare")
+    except PackageNotFoundError:
+        return __version__
+
+
+class _Version(argparse.Action):
+    """``--version``: the version is looked up only when asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help="print the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        print(f"ordercare {package_version()}")
+        parser.exit()
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -414,7 +530,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The whole command line; a feature module's own arguments are loaded only for ``command`` (fast ``--help``)."""
     formatter = _HelpFormatter
     parser = argparse.ArgumentParser(prog="ordercare", description="Keeps a web shop's delivery promise.")
-    parser.add_argument("--version", action="version", version=f"ordercare {__version__}")
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (help_text, add_arguments, run) in COMMANDS.items():
         parsed = sub.add_parser(name, help=help_text, description=help_text, formatter_class=formatter)

@@ -120,6 +120,8 @@ class ShopSettings(_Strict):
     country: str = Field("NL", min_length=2, max_length=2)
     name: str | None = None  # shown to customers; defaults to the id
     customer_channel: Literal["email", "platform_note"] = "email"
+    # observe: decide as usual and record what would be done, write nothing to the shop and send nothing
+    mode: Literal["observe", "act"] = "act"
     # the shop's own voice in customer e-mail; unset: the global ``email`` block
     sender: str | None = None  # "Fietsenwinkel <service@fietsenwinkel.nl>"
     reply_to: str | None = None
@@ -409,3 +411,11 @@ def load_settings(path: str | Path, env: Mapping[str, str] | None = None) -> Set
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError([f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}"]) from None
     return settings_from_mapping(raw if raw is not None else {}, env)
+
+
+def load_for_command(path: str | None) -> Settings:
+    """The settings a command runs with: the ``--config`` file, else ``$ORDERCARE_CONFIG``."""
+    path = path or os.environ.get("ORDERCARE_CONFIG")
+    if not path:
+        raise ConfigError(["--config: give a configuration file (or set ORDERCARE_CONFIG)"])
+    return load_settings(path)

@@ -2,16 +2,19 @@
 
 Each job is a plain function of ``Services`` (the demo and the tests call them directly on a
 simulated clock); ``build_scheduler`` only puts them on intervals. Jobs never overlap themselves
-(``max_instances=1``) and are safe to run in several processes at once.
+(``max_instances=1``) and are safe to run in several processes at once. The reconcile's first run is at start:
+it checks every shop's connection first and says so, one line per shop (``start_up``).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from connector.connection import ConnectionCheck, check_shops
 from connector.housekeeping import prune
 from connector.outbox.env import OutboxEnv
 from connector.outbox.queue import DrainReport, drain
@@ -47,6 +50,33 @@ def reconcile_all(env: OutboxEnv) -> list[ReconcileReport]:
     return reports
 
 
+def start_up(env: OutboxEnv, say: Callable[[str], None]) -> list[ConnectionCheck]:
+    """Every active shop's connection at start, one line each through ``say``; missing or broken webhooks are
+    made right first (under the shop's reconcile lease), so a line names only what ordercare cannot fix."""
+    checks = check_shops(env.services, lambda shop: env.client_for(shop.id), repair_as=env.worker)
+    for check in checks:
+        say(check.line())
+    return checks
+
+
+class Reconcile:
+    """The reconcile job. With ``say``, its first run (at start) is ``start_up`` and then the reconcile."""
+
+    def __init__(self, env: OutboxEnv, say: Callable[[str], None] | None = None) -> None:
+        self.env = env
+        self.say = say
+        self.checked = say is None
+
+    def __call__(self) -> list[ReconcileReport]:
+        if not self.checked and self.say is not None:
+            self.checked = True
+            try:
+                start_up(self.env, self.say)
+            except Exception:  # the reconcile still runs: its own errors name the shop
+                log.exception("the start-up connection check failed")
+        return reconcile_all(self.env)
+
+
 def describe(report: ReconcileReport) -> str:
     """One line per shop for the log: what the reconcile found, or why it could not."""
     if report.error is not None:
@@ -74,7 +104,10 @@ def _guarded(name: str, job: Any, *args: Any) -> Any:
     return run
 
 
-def build_scheduler(services: Services, env: OutboxEnv) -> BackgroundScheduler:
+def build_scheduler(
+    services: Services, env: OutboxEnv, *, say: Callable[[str], None] | None = None
+) -> BackgroundScheduler:
+    """The worker's jobs; ``say`` gets the start-up check's line per shop (the console's, for serve and worker)."""
     settings = services.settings.scheduler
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"max_instances": 1, "coalesce": True})
     scheduler.add_job(_guarded("tick", tick, services), "interval", seconds=settings.tick_seconds, id="tick")
@@ -83,7 +116,7 @@ def build_scheduler(services: Services, env: OutboxEnv) -> BackgroundScheduler:
     )
     # the first reconcile runs at start: webhooks are created and a wrong key shows up now, not minutes later
     scheduler.add_job(
-        _guarded("reconcile", reconcile_all, env),
+        _guarded("reconcile", Reconcile(env, say)),
         "interval",
         minutes=settings.reconcile_minutes,
         id="reconcile",

@@ -41,12 +41,18 @@ class Shop:
     credentials: Mapping[str, Any] = field(default_factory=dict, repr=False)
     webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
     customer_channel: str = "email"
+    mode: str = "act"  # observe | act (``ShopSettings.mode``)
     # where the platform client keeps the secrets of the webhooks it created (set by ``ShopDirectory``)
     webhook_keys: WebhookKeyStore | None = field(default=None, repr=False, compare=False)
 
     @property
     def active(self) -> bool:
         return self.status == "active"
+
+    @property
+    def observing(self) -> bool:
+        """Observe mode: ordercare records what it would do and writes nothing to the shop, sends nothing."""
+        return self.mode == "observe"
 
     @property
     def context(self) -> ShopContext:
@@ -257,13 +263,14 @@ class ShopDirectory:
             credentials: dict[str, Any] = _config_credentials(config)
             secrets = tuple(s for s in (config.webhook_secret, config.previous_webhook_secret) if s)
             api_base_url, api_version = config.api_base_url, config.api_version
-            channel = config.customer_channel
+            channel, mode = config.customer_channel, config.mode
         else:
             credentials = self.box.open(row.credentials) if row.credentials else {}
             secrets = self._installed_secrets(row, credentials)
             api_base_url = credentials.get("api_base_url")
             api_version = credentials.get("api_version")
             channel = "platform_note" if (row.settings or {}).get("customer_channel") == "platform_note" else "email"
+            mode = "observe" if (row.settings or {}).get("mode") == "observe" else "act"
         if row.webhook_keys:
             generated = generated_secrets(self.box.open(row.webhook_keys))
             secrets = (*secrets, *(g for g in generated if g not in secrets))
@@ -282,6 +289,7 @@ class ShopDirectory:
             credentials=credentials,
             webhook_secrets=secrets,
             customer_channel=channel,
+            mode=mode,
             webhook_keys=WebhookKeyStore(self, row.id),
         )
 
@@ -310,6 +318,14 @@ class ShopDirectory:
         with self.sessions() as session:
             row = session.get(ShopRow, shop_id)
             return self._from_row(row) if row is not None else None
+
+    def observing(self) -> frozenset[str]:
+        """The ids of the shops in observe mode: configured so, or installed with ``mode: observe``."""
+        configured = {shop.id for shop in self.settings.shops if shop.mode == "observe"}
+        with self.sessions() as session:
+            rows = session.execute(select(ShopRow.id, ShopRow.settings).where(ShopRow.source != "config"))
+            installed = {shop_id for shop_id, values in rows if (values or {}).get("mode") == "observe"}
+        return frozenset(configured | installed)
 
     def all(self, active_only: bool = True) -> list[Shop]:
         with self.sessions() as session:

@@ -109,13 +109,19 @@ def test_db_upgrade_and_list_views(tmp_path: Path, capsys: pytest.CaptureFixture
     assert capsys.readouterr().err == "action 999: no such action\n"
 
 
-def test_version_and_every_default_in_the_help(capsys: pytest.CaptureFixture[str]) -> None:
-    from connector import __version__
+def test_version_and_every_default_in_the_help(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.metadata
 
     with pytest.raises(SystemExit) as exited:
         main(["--version"])
     assert exited.value.code == 0
-    assert capsys.readouterr().out == f"ordercare {__version__}\n"
+    assert capsys.readouterr().out == f"ordercare {importlib.metadata.version('ordercare')}\n"
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: {"ordercare": "9.8.7"}[name])
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out == "ordercare 9.8.7\n"  # the installed package's metadata, not a constant
     with pytest.raises(SystemExit):
         main(["serve", "--help"])
     text = " ".join(capsys.readouterr().out.split())
@@ -169,6 +175,12 @@ def test_serve_answers_health_and_stops_on_sigterm(tmp_path: Path) -> None:
         assert answer.json() == {"status": "ok"}
         metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
         assert "ordercare_outbox_backlog" in metrics
+        # at start every shop is asked at once, and its line is on the console
+        said = "fietsen: not reachable: 127.0.0.1:9 refused the connection; check shops[0].api_base_url and that the "
+        said += "shop is up"
+        while time.monotonic() < deadline and said not in (tmp_path / "serve.log").read_text().splitlines():
+            time.sleep(0.2)
+        assert said in (tmp_path / "serve.log").read_text().splitlines()
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)

@@ -136,7 +136,7 @@ def test_check_config_command(
         "warning: public_url: 127.0.0.1 is a loopback or private address",
         "warning: shops[0].sender: not set",
         "warning: shops[1].sender: not set",
-        "warning: secret_key: 20 characters, 16 different",
+        "warning: secret_key: 20 characters, fewer than 32",
         "ok",
     ]
     assert main(["check-config", str(local), "--strict"]) == 1
@@ -275,6 +275,18 @@ def test_a_shopify_only_configuration_gets_shopifys_rules_and_no_wordpress_port_
     assert config_warnings(https) == []  # any port: only WordPress limits them
 
 
+def test_the_wordpress_warnings_in_full() -> None:
+    raw = {**GOOD, "public_url": "http://192.168.1.20:8000", "shops": [GOOD["shops"][1]], "secret_key": STRONG_KEY}
+    assert config_warnings(settings_from_mapping(raw, env=ENV)) == [
+        "public_url: http://192.168.1.20:8000 is not https; WooCommerce's key exchange refuses an http callback "
+        '("The callback_url needs to be over SSL"), and webhook bodies would travel unencrypted',
+        "public_url: port 8000; WordPress delivers webhooks only to ports 80, 443 and 8080, so every delivery would "
+        'fail as "Delivery URL cannot be reached" while the webhook still shows active',
+        "public_url: 192.168.1.20 is a loopback or private address; WordPress refuses to deliver webhooks to it "
+        "unless the shop runs on the same host",
+    ]
+
+
 def test_no_shops_and_no_install_app_means_no_public_url_warnings() -> None:
     settings = settings_from_mapping({**GOOD, "shops": [], "secret_key": STRONG_KEY}, env=ENV)
     assert config_warnings(settings) == []
@@ -308,6 +320,29 @@ def test_smtp_without_tls_or_sign_in_to_another_host_is_named(email: dict[str, A
     assert [w.split(" for ")[0] for w in warnings] == expected
 
 
+def test_the_smtp_warnings_in_full() -> None:
+    assert config_warnings(_one_shop(email={"smtp_host": "smtp.example.nl", "smtp_port": 587})) == [
+        "email.security: none for smtp.example.nl:587; customers' names, addresses and fix links would cross the "
+        "network unencrypted (use starttls or ssl)",
+        "email.username: not set for smtp.example.nl; a mail server that relays without signing in is an open "
+        "relay, and mail from it lands in spam",
+    ]
+
+
+def test_a_shop_without_its_own_sender_is_named_only_beside_other_shops() -> None:
+    alone = _one_shop()
+    assert alone.shops[0].sender is None
+    assert config_warnings(alone) == []
+    voiced = {**GOOD["shops"][0], "sender": "Fietsen <service@fietsen.nl>"}
+    two = _one_shop(shops=[voiced, GOOD["shops"][1]], email={"sender": "ordercare <mail@ordercare.example.nl>"})
+    assert config_warnings(two) == [
+        "shops[1].sender: not set; winkel's customers get mail from the global email.sender "
+        "(ordercare <mail@ordercare.example.nl>) and their replies go there"
+    ]
+    both = _one_shop(shops=[voiced, {**GOOD["shops"][1], "sender": "Winkel <hallo@winkel.nl>"}])
+    assert config_warnings(both) == []
+
+
 @pytest.mark.parametrize(
     ("key", "warned"),
     [
@@ -322,6 +357,22 @@ def test_smtp_without_tls_or_sign_in_to_another_host_is_named(email: dict[str, A
 def test_a_weak_secret_key_is_named(key: str, warned: bool) -> None:
     warnings = [w for w in config_warnings(_one_shop(secret_key=key)) if w.startswith("secret_key")]
     assert bool(warnings) is warned, warnings
+
+
+@pytest.mark.parametrize(
+    ("key", "weak"),
+    [
+        ("k7Qw2Zr9Lp4Xv8Nc3Jt6Hy1Bm5Dg0Fs", "31 characters, fewer than 32"),
+        ("ab" * 20, "only 2 different characters, fewer than 10"),
+        ("a" * 40, "only 1 different character, fewer than 10"),
+        ("ab" * 8, "16 characters, fewer than 32 and only 2 different characters, fewer than 10"),
+    ],
+)
+def test_the_secret_key_warning_says_what_is_weak(key: str, weak: str) -> None:
+    assert config_warnings(_one_shop(secret_key=key)) == [
+        f"secret_key: {weak}; it signs fix links and sessions and seals stored tokens, so use at least 32 random "
+        'characters (python -c "import secrets; print(secrets.token_urlsafe(32))")'
+    ]
 
 
 def test_sqlite_with_several_web_processes_is_named() -> None:

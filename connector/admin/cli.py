@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import os
 import sys
 from typing import TextIO
 
 from connector.admin.users import AdminUserError, add_user, list_users
-from connector.config import ConfigError, load_settings
+from connector.config import ConfigError, load_for_command
 from connector.services import Services
 from connector.store.db import transaction
 
@@ -44,10 +43,7 @@ def _read_password(args: argparse.Namespace, stdin: TextIO) -> str:
 def run(args: argparse.Namespace, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
     out = stdout or sys.stdout
     try:
-        path = args.config or os.environ.get("ORDERCARE_CONFIG")
-        if not path:
-            raise ConfigError(["--config: give a configuration file (or set ORDERCARE_CONFIG)"])
-        settings = load_settings(path)
+        settings = load_for_command(args.config)
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

@@ -11,13 +11,19 @@ An action may follow another (``after_key``): it runs only once that one is done
 follows fails or is cancelled, the follower is cancelled too (and its own followers), with the reason in
 words; retrying the failed action re-arms them. A performer that raises something other than a
 platform or transport error has a bug: the action fails at once with the exception, it is not retried.
+
+A shop in observe mode gets nothing performed: an action planned for it is stored ``observed`` at once (a
+record of what ordercare would do, ``connector.outbox.observe``), and one planned before the shop switched
+to observe is made ``observed`` when it comes due instead of being performed. An observed action is final:
+its idempotency key stays taken, so switching the shop to act never replays it, and an action that was
+to follow it is cancelled.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -40,6 +46,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+OBSERVED = "observed"  # the state of an action recorded, not performed, for a shop in observe mode
+OBSERVED_RESULT = {"observed": True}
 BACKOFF_BASE_SECONDS = 5.0
 BACKOFF_CAP_SECONDS = 3600.0
 # Errors that say a connection or the database is unavailable for now, not that the code is wrong.
@@ -58,9 +66,12 @@ def plan(
     action: PlannedAction,
     now: datetime,
     incident_id: int | None = None,
+    observe: bool = False,
 ) -> int | None:
-    """Insert the action unless its idempotency key exists; the new row's id, or None if it existed."""
-    values = planned_row(shop_id, order_id, order_external_id, action, now, incident_id)
+    """Insert the action unless its idempotency key exists; the new row's id, or None if it existed.
+
+    ``observe``: the shop is in observe mode, the action is stored as observed and never performed."""
+    values = planned_row(shop_id, order_id, order_external_id, action, now, incident_id, observe)
     return session.execute(_plan_statement(session.get_bind().dialect.name), values).scalar()
 
 
@@ -71,6 +82,7 @@ def planned_row(
     action: PlannedAction,
     now: datetime,
     incident_id: int | None = None,
+    observe: bool = False,
 ) -> dict[str, Any]:
     """The ``actions`` row ``plan`` inserts, for callers that insert many at once (``plan_many``)."""
     key = idempotency_key(shop_id, order_external_id, action.policy, action.step)
@@ -86,7 +98,9 @@ def planned_row(
         else None,
         "after_even_if_failed": action.after_even_if_failed,
         "payload": action.payload,
-        "state": "pending",
+        "state": OBSERVED if observe else "pending",
+        "result": dict(OBSERVED_RESULT) if observe else None,
+        "done_at": now if observe else None,
         "attempts": 0,
         "next_attempt_at": now,
         "created_at": now,
@@ -135,20 +149,23 @@ def cancel_pending(session: Session, order_id: int, policy: str, reason: str, no
     return cancelled
 
 
-def _stranded() -> Any:
-    """Pending actions whose predecessor ended in a way that means they must not run, with that predecessor."""
+def _stranded(observing: Collection[str] | None = None) -> Any:
+    """Pending actions whose predecessor ended in a way that means they must not run, with that predecessor.
+
+    With ``observing`` (the shops in observe mode now) also those that follow an observed action in a shop
+    that acts again: what was only observed is not followed up. In an observing shop they are observed in turn.
+    """
     before = aliased(ActionRow)
+    ended = [
+        before.state == "cancelled",
+        and_(before.state == "failed", ActionRow.after_even_if_failed.is_(False)),
+    ]
+    if observing is not None:
+        ended.append(and_(before.state == OBSERVED, ActionRow.shop_id.not_in(list(observing))))
     return (
         select(ActionRow.id, before.idempotency_key, before.kind, before.state, before.last_error)
         .join(before, before.idempotency_key == ActionRow.after_key)
-        .where(
-            ActionRow.state == "pending",
-            ActionRow.after_key.is_not(None),
-            or_(
-                before.state == "cancelled",
-                and_(before.state == "failed", ActionRow.after_even_if_failed.is_(False)),
-            ),
-        )
+        .where(ActionRow.state == "pending", ActionRow.after_key.is_not(None), or_(*ended))
     )
 
 
@@ -157,14 +174,17 @@ def follower_reason(kind: str, state: str, error: str | None) -> str:
     what = kind.replace("_", " ")
     if state == "failed":
         return f"not performed: it waits for the {what}, which failed" + (f" ({error})" if error else "")
+    if state == OBSERVED:
+        return f"not performed: it waits for the {what}, which was only observed (the shop was in observe mode)"
     return f"not performed: it waits for the {what}, which was cancelled"
 
 
-def cancel_followers(session: Session, now: datetime) -> int:
-    """Cancel pending actions that follow a failed or cancelled one, and their followers in turn."""
+def cancel_followers(session: Session, now: datetime, observing: Collection[str] | None = None) -> int:
+    """Cancel pending actions that follow a failed or cancelled one, and their followers in turn; with
+    ``observing``, also those that follow an observed one in a shop that is not in observe mode (any more)."""
     total = 0
     while True:
-        rows = session.execute(_stranded()).all()
+        rows = session.execute(_stranded(observing)).all()
         if not rows:
             return total
         for action_id, before_key, kind, state, error in rows:
@@ -230,19 +250,25 @@ Gate = Callable[[Session, Sequence[int], datetime], Mapping[int, "Deferral"]]
 
 
 def claim(
-    session: Session, worker: str, now: datetime, lease_seconds: int, limit: int, gate: Gate | None = None
+    session: Session,
+    worker: str,
+    now: datetime,
+    lease_seconds: int,
+    limit: int,
+    gate: Gate | None = None,
+    observing: Collection[str] = (),
 ) -> list[Claimed]:
     """Lease up to ``limit`` due actions to this worker and open an attempt for each.
 
     Due actions the ``gate`` holds back are not claimed: they get its time as their next attempt and its
-    reason as their last error, and no attempt is counted.
+    reason as their last error, and no attempt is counted. ``observing``: the shops in observe mode now.
     """
-    cancel_followers(session, now)
+    cancel_followers(session, now, observing)
     before = aliased(ActionRow)
     waiting = exists(
         select(before.id).where(
             before.idempotency_key == ActionRow.after_key,
-            before.state != "done",
+            before.state.not_in(("done", OBSERVED)),  # an observed one's followers are observed (or cancelled)
             or_(ActionRow.after_even_if_failed.is_(False), before.state != "failed"),
         )
     )
@@ -353,6 +379,8 @@ def _finish(
     values: dict[str, Any] = {"lease_owner": None, "lease_until": None, "last_error": error}
     if outcome in ("done", "already_done"):
         values.update(state="done", result=result or {}, done_at=now)
+    elif outcome == OBSERVED:
+        values.update(state=OBSERVED, result=dict(OBSERVED_RESULT), done_at=now)
     elif outcome == "failed":
         values.update(state="failed", done_at=now)
     else:
@@ -402,7 +430,9 @@ def perform_one(env: OutboxEnv, claimed: Claimed) -> str:
             result = performer.already_done(request, env)
             if result is not None:
                 outcome = "already_done"
-        if outcome != "already_done":
+        if outcome == "done" and _observing(env, request.shop_id):
+            outcome = OBSERVED  # planned before the shop switched to observe: recorded, not performed
+        if outcome == "done":
             result = performer.perform(request, env)
     except RetryableError as exc:
         error = exc.platform_message
@@ -441,6 +471,11 @@ def perform_one(env: OutboxEnv, claimed: Claimed) -> str:
     return outcome
 
 
+def _observing(env: OutboxEnv, shop_id: str) -> bool:
+    shop = env.services.shops.get(shop_id)
+    return shop is not None and shop.observing
+
+
 def drain(env: OutboxEnv, *, limit: int | None = None, max_batches: int | None = None) -> DrainReport:
     """Perform due actions until none are due (or ``max_batches`` claims were made)."""
     services = env.services
@@ -457,6 +492,7 @@ def drain(env: OutboxEnv, *, limit: int | None = None, max_batches: int | None =
                 settings.lease_seconds,
                 limit or settings.outbox_batch,
                 gate=env.message_gate(),
+                observing=services.shops.observing(),
             )
         if not batch:
             break
@@ -464,7 +500,7 @@ def drain(env: OutboxEnv, *, limit: int | None = None, max_batches: int | None =
             if services.now() >= claimed.lease_until:
                 break  # the rest go back to the queue when the lease runs out
             outcome = perform_one(env, claimed)
-            if outcome in ("done", "already_done"):
+            if outcome in ("done", "already_done", OBSERVED):
                 report.done += 1
             elif outcome == "failed":
                 report.failed += 1

@@ -28,7 +28,7 @@ from connector.model import Order
 from connector.policies.config import CompensationConfig
 from connector.store.tables import ShopRow, UTCDateTime, VoucherRow, table_of
 
-ISSUED, REFUSED = "issued", "refused"
+ISSUED, REFUSED, OBSERVED = "issued", "refused", "observed"  # observed: decided for a shop in observe mode
 _V = table_of(VoucherRow)
 _ISSUED = (_V.c.shop_id == bindparam("shop_id")) & (_V.c.state == ISSUED)
 _FOR_ORDER = select(func.count()).where(_ISSUED, _V.c.order_id == bindparam("order_id"))
@@ -326,9 +326,13 @@ def grant(
     return _outcome_of(SimpleNamespace(**row), order, locale, policy, step, calendar)
 
 
-def link_action(session: Session, shop_id: str, code: str, action_id: int) -> None:
-    """Remember which outbox row creates the voucher on the platform."""
-    session.execute(_LINK, {"v_shop": shop_id, "v_code": code, "action_id": action_id})
+def link_action(session: Session, shop_id: str, code: str, action_id: int, observed: bool = False) -> None:
+    """Remember which outbox row creates the voucher on the platform; ``observed``: it never will (the shop
+    is in observe mode), so the voucher is recorded as observed and not counted against any budget."""
+    values: dict[str, Any] = {"v_shop": shop_id, "v_code": code, "action_id": action_id}
+    if observed:
+        values["state"] = OBSERVED
+    session.execute(_LINK, values)
 
 
 def value_text(kind: str, value: str, currency: str) -> str:

@@ -32,7 +32,7 @@ from connector.incidents import (
     resolve,
 )
 from connector.model import Order
-from connector.outbox.queue import cancel_pending, plan_many, planned_row
+from connector.outbox.queue import OBSERVED, cancel_pending, plan_many, planned_row
 from connector.policies import (
     address,
     compensation,
@@ -263,6 +263,7 @@ class _OrderWrite:
             action=action,
             now=self.now,
             incident_id=incident.id if incident is not None else None,
+            observe=self.ctx.shop.observing,
         )
         json.dumps(row["payload"])  # a payload the store cannot take fails this order, not the round
         code = action.payload["code"] if action.kind is ActionKind.CREATE_VOUCHER else None
@@ -282,7 +283,8 @@ def _insert_planned(session: Session, planned: list[_Planned], report: TickRepor
     for item in planned:
         action_id = inserted.get(item.row["idempotency_key"])
         if action_id is not None and item.voucher_code is not None:
-            compensation.link_action(session, item.row["shop_id"], item.voucher_code, action_id)
+            observed = item.row["state"] == OBSERVED  # not given: it does not count against the budget
+            compensation.link_action(session, item.row["shop_id"], item.voucher_code, action_id, observed)
 
 
 _OPS: dict[type, Callable[[_OrderWrite, Any], None]] = {
@@ -406,6 +408,7 @@ def _hold_reviews_of_troubled_customers(session: Session, now: datetime, decided
     if not asking:
         return
     troubled = customers.troubled_customers(session, now, [(order, ctx) for _, order, ctx in asking])
+    troubled |= customers.apologising((d.order, d.decisions) for d in decided if d.order is not None)
     for item, order, _ in asking:
         if customers.key_of(order) in troubled and customers.hold_reviews(item.decisions):
             later = now + customers.LOOK_AGAIN

@@ -261,6 +261,8 @@ class SandboxShop:
         self.discounts: dict[str, dict[str, Any]] = {}  # code -> discount
         self.subscriptions: list[dict[str, Any]] = []
         self.counters: Counter[str] = Counter()
+        # (operation type, root fields) of every Admin API document, for "nothing written"
+        self.operations: list[tuple[str, tuple[str, ...]]] = []
         self.available = sandbox.bucket.maximum
         self.bucket_at: float | None = None
         self.deliveries: list[tuple[str, int]] = []  # (topic, HTTP status) of webhooks sent
@@ -1129,6 +1131,11 @@ def query_cost(
 # --- the WSGI app --------------------------------------------------------------------------------------
 
 
+def _root_fields(operation: OperationDefinitionNode) -> tuple[str, ...]:
+    """The top-level fields an operation asks for: ``("tagsAdd",)``, ``("order",)``."""
+    return tuple(s.name.value for s in operation.selection_set.selections if isinstance(s, FieldNode))
+
+
 def _json(data: Any, status: int = 200) -> Response:
     return Response(json.dumps(data), status=status, mimetype="application/json")
 
@@ -1351,6 +1358,7 @@ class ShopifySandbox:
         fault = self._fault()
         with self.lock:
             shop.counters["calls"] += 1
+            shop.operations.append((operation.operation.value, _root_fields(operation)))
             requested = query_cost(schema, operation, fragments, variables, self.bucket.mutation_cost)
             status = self._refill(shop)
             if fault == "throttle":

@@ -188,6 +188,7 @@ class WooSandbox:
         self.coupons: dict[int, dict[str, Any]] = {}
         self.webhooks: dict[int, dict[str, Any]] = {}
         self.counters: Counter[str] = Counter()
+        self.requests: list[tuple[str, str]] = []  # (method, path) of every REST request, for "nothing written"
         self.deliveries: list[Delivery] = []
         self._pending: dict[tuple[int, int], None] = {}  # (webhook id, order id), coalesced like Action Scheduler
         self._pre_trash: dict[int, str] = {}
@@ -753,6 +754,7 @@ class WooSandbox:
             return self._authorize(request)
         with self.lock:
             self.counters["requests"] += 1
+            self.requests.append((request.method, request.path))
             fault = self._pick_fault()
         if fault == "429":
             return self._fault_429()

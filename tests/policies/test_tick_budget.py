@@ -161,3 +161,44 @@ def test_the_tick_alone_with_one_customer_either_side_of_the_window(
     report = tick.run_tick(services, TICK_AT)
     assert (report.vouchers_issued, report.vouchers_refused) == ((1, 0) if state == "issued" else (0, 1))
     assert [s for _, s, _, _ in vouchers(services)] == ["issued", state]
+
+
+def observing(build: Callable[..., Services]) -> Services:
+    shops = [shop.model_dump(exclude_none=True) for shop in build().settings.shops]
+    return build(shops=[{**shop, "mode": "observe"} for shop in shops])
+
+
+def test_a_voucher_decided_in_observe_mode_is_recorded_as_observed_and_spends_no_budget(
+    build: Callable[..., Services],
+) -> None:
+    # given the shop in observe mode and a late next-day order
+    services = observing(build)
+    ids = put(services, late("3003"))
+
+    # when the round decides
+    report = tick.run_tick(services, NOW)
+
+    # then the voucher is decided and recorded as observed, its action observed, and nothing counts as spent
+    linked = voucher_action_ids(services)
+    assert report.vouchers_issued == 1
+    assert vouchers(services) == [(str(ids["3003"]), "observed", None, linked["3003"])]
+    with services.sessions() as session:
+        assert session.scalar(select(ActionRow.state).where(ActionRow.id == linked["3003"])) == "observed"
+
+    # and the same customer's next late order, after the switch to act, still gets its voucher (one per
+    # customer in 90 days: the observed one was never given)
+    acting = build()
+    ids.update(put(acting, late("3004")))
+    tick.run_tick(acting, NOW)
+    assert [state for _, state, _, _ in vouchers(acting)] == ["observed", "issued"]
+
+
+def test_a_voucher_given_in_act_mode_counts_for_the_customers_next_order(services: Services) -> None:
+    put(services, late("3003"))
+    tick.run_tick(services, NOW)
+    put(services, late("3004"))
+    tick.run_tick(services, NOW)
+    assert [(state, reason) for _, state, reason, _ in vouchers(services)] == [
+        ("issued", None),
+        ("refused", "customer already received 1 voucher(s) in 90 days (limit 1)"),
+    ]
