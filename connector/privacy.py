@@ -191,6 +191,7 @@ def _customer_redact(session: Session, shop: Shop, event: OrderEvent, now: datet
         for task in session.scalars(select(CallTaskRow).where(CallTaskRow.order_id.in_(order_ids))):
             task.reason = _scrub_text(task.reason, personal) or REDACTED
             task.outcome = _scrub_text(task.outcome, personal)
+            task.outcomes = _scrub(task.outcomes, personal)
 
 
 # --- export a customer -------------------------------------------------------------------------------

@@ -116,7 +116,9 @@ def _seed(sessions: sessionmaker[Session], settings: Settings, now: datetime) ->
                              recipient=SANNE["email"], subject="Sanne, klopt je adres Hoofdstraat 12a?",
                              message_id="<abc@ordercare>", sent_at=now))  # fmt: skip
         session.add(CallTaskRow(shop_id=shop.id, order_id=order_id, reason="Bel Sanne de Vries op +31612345678",
-                                due_at=now, created_at=now))  # fmt: skip
+                                due_at=now, created_at=now, outcome="no answer",
+                                outcomes=[{"outcome": "no answer", "before": {
+                                    "outcome": "Sanne de Vries belt terug op +31612345678"}}]))  # fmt: skip
     return shop, order_id
 
 

@@ -568,3 +568,93 @@ def order_view(session: Session, shop_ids: Collection[str], order_id: int) -> In
     """The whole order: every incident, action, message and contact on it."""
     order = order_in_scope(session, shop_ids, order_id)
     return _view(session, order, None) if order is not None else None
+
+
+# --- one customer --------------------------------------------------------------------------------
+
+CHANNELS: dict[str, str] = {
+    "web": wording.N_("web shop"),
+    "pos": wording.N_("shop counter"),
+    "marketplace": wording.N_("marketplace"),
+    "api": wording.N_("linked system"),
+    "admin": wording.N_("entered by staff"),
+    "other": wording.N_("other channel"),
+}
+
+# how a date we gave the customer ended (``PromiseRow.ended``)
+PROMISE_ENDS: dict[str, str] = {
+    "open": wording.N_("still open"),
+    "met": wording.N_("kept"),
+    "followed_up": wording.N_("followed up with a new message"),
+    "missed": wording.N_("not kept"),
+    "cancelled": wording.N_("no longer needed"),
+}
+
+
+def channel_words(value: str) -> Phrase:
+    """Where the order was placed: ``web shop``, ``shop counter``, ..."""
+    return wording.phrase(CHANNELS.get(value, CHANNELS["other"]))
+
+
+def promise_end(ended: str, at: datetime | None) -> Phrase:
+    """How a promise ended, and when: ``kept, wo 25 nov 16:00``."""
+    how = wording.phrase(PROMISE_ENDS.get(ended, PROMISE_ENDS["open"]))
+    if ended == "open" or ended not in PROMISE_ENDS or at is None:
+        return how
+    return wording.phrase(wording.N_("%(how)s, %(when)s"), how=how, when=at)
+
+
+@dataclass(frozen=True)
+class OrderEntry:
+    """A timeline entry and the order it belongs to (the customer page mixes several orders)."""
+
+    entry: TimelineEntry
+    order_id: int
+    order_number: str
+    shop_id: str
+
+
+def _by_order(rows: Any, shops_of: dict[int, str]) -> dict[int, list[Any]]:
+    grouped: dict[int, list[Any]] = {order_id: [] for order_id in shops_of}
+    for row in rows:
+        if row.order_id in shops_of and row.shop_id == shops_of[row.order_id]:
+            grouped[row.order_id].append(row)
+    return grouped
+
+
+def orders_timeline(session: Session, orders: Collection[OrderRow], limit: int = 500) -> list[OrderEntry]:
+    """The incidents, messages, vouchers, call tasks, contacts and promises of these orders on one timeline,
+    newest first, each entry with its order (the order page's entries, without webhooks, scans and actions)."""
+    shops_of = {order.id: order.shop_id for order in orders}
+    if not shops_of:
+        return []
+    ids, shop_ids = list(shops_of), sorted(set(shops_of.values()))
+
+    def rows(model: Any, moment: Any) -> dict[int, list[Any]]:
+        query = select(model).where(model.order_id.in_(ids), model.shop_id.in_(shop_ids))
+        return _by_order(session.scalars(query.order_by(moment.desc(), model.id.desc()).limit(limit)), shops_of)
+
+    incidents = rows(IncidentRow, IncidentRow.opened_at)
+    parts = {
+        "emails": rows(EmailLog, EmailLog.sent_at),
+        "vouchers": rows(VoucherRow, VoucherRow.created_at),
+        "call_tasks": rows(CallTaskRow, CallTaskRow.created_at),
+        "contacts": rows(CustomerContact, CustomerContact.noted_at),
+    }
+    promises = rows(PromiseRow, PromiseRow.made_at)
+    entries: list[OrderEntry] = []
+    for order in orders:
+        view_parts: dict[str, Any] = {"events": [], "actions": []}
+        view_parts.update({name: found[order.id] for name, found in parts.items()})
+        timeline = _timeline(view_parts, incidents[order.id], None)
+        for promise in promises[order.id]:
+            title = f"promise {promise.kind} {promise.promised_on.isoformat()}: {promise.ended}"
+            timeline.append(
+                TimelineEntry(
+                    promise.made_at, "customer", title, promise.template,
+                    words=wording.promise(promise.kind, promise.promised_on),
+                    note=promise_end(promise.ended, promise.ended_at),
+                )
+            )  # fmt: skip
+        entries.extend(OrderEntry(entry, order.id, order.number, order.shop_id) for entry in timeline)
+    return sorted(entries, key=lambda e: (e.entry.at, LANES.index(e.entry.lane), e.order_id), reverse=True)

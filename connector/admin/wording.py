@@ -336,12 +336,14 @@ ACTION_STATES: Mapping[str, str] = {
     "done": N_("done"),
     "failed": N_("failed"),
     "cancelled": N_("not done"),
+    "observed": N_("only observed (observe mode)"),
 }
 
 
 ATTEMPT_OUTCOMES: Mapping[str, str] = {
     "done": N_("done"),
     "already_done": N_("was already done"),
+    "observed": N_("only observed (observe mode)"),
     "retry": N_("did not work, tried again later"),
     "failed": N_("failed"),
 }
@@ -367,7 +369,11 @@ def action_entry(value: str, action_state_value: str) -> Phrase:
     return phrase(N_("%(action)s: %(state)s"), action=action(value), state=action_state(action_state_value))
 
 
-VOUCHER_STATES: Mapping[str, str] = {"issued": N_("issued"), "refused": N_("not issued")}
+VOUCHER_STATES: Mapping[str, str] = {
+    "issued": N_("issued"),
+    "refused": N_("not issued"),
+    "observed": N_("only observed (observe mode)"),
+}
 
 
 def voucher_state(value: str) -> Phrase:
@@ -495,3 +501,78 @@ def webhook_why(value: str | None) -> Phrase:
 
 def webhook_replaced(old: str, at: datetime, reason: str | None) -> Phrase:
     return phrase(N_("Replaced webhook %(old)s on %(at)s: %(why)s."), old=literal(old), at=at, why=webhook_why(reason))
+
+# --- call tasks: what came of a call, and taking it back (``connector.admin.calls``) ------------------
+
+# the outcomes a caller chooses from, in the order the form shows them (none is preselected)
+CALL_TASK_OUTCOMES: Mapping[str, str] = {
+    "new_date": N_("new date agreed"),
+    "cancels": N_("customer cancels"),
+    "no_answer": N_("no answer"),
+    "voicemail": N_("left a voicemail"),
+    "happy": N_("called, customer happy"),
+    "other": N_("something else (say what in the notes)"),
+}
+
+# what an outcome did, as recorded on the task (the incident's timeline shows it)
+CALL_TASK_RECORDED: Mapping[str, str] = {
+    "new_date": N_("new delivery date agreed: %(day)s"),
+    "cancels": N_("the customer cancels the order"),
+    "no_answer": N_("no answer; call again %(when)s"),
+    "voicemail": N_("left a voicemail; call again %(when)s"),
+}
+
+CALL_MESSAGES: Mapping[str, str] = {
+    # the form, field by field
+    "no_outcome": N_("outcome: choose what came of the call; nothing was recorded"),
+    "unknown_outcome": N_("outcome: choose one of %(choices)s"),
+    "no_text": N_("outcome_text: say what came of the call"),
+    "long_text": N_("outcome_text: at most %(count)s characters"),
+    "no_day": N_("agreed_on: give the delivery date agreed with the customer; nothing was recorded"),
+    "bad_day": N_("agreed_on: %(value)s is not a date; use YYYY-MM-DD"),
+    "past_day": N_("agreed_on: %(day)s has passed; give today or a later day"),
+    "no_retry": N_("retry_at: say when to call again; nothing was recorded"),
+    "bad_retry": N_("retry_at: %(value)s is not a time; use YYYY-MM-DD HH:MM"),
+    "past_retry": N_("retry_at: %(when)s has passed; give a later time"),
+    # the task
+    "task_done": N_("This call task is already done; nothing was changed."),
+    "no_order": N_("This call task has no order any more; record what came of the call in the notes instead."),
+    "nothing_to_undo": N_("There is nothing to undo on this call task."),
+    "too_late": N_(
+        "Too late to undo: an outcome can be undone for %(minutes)s minutes, this one until %(until)s. "
+        "Nothing was changed."
+    ),
+    # what happened
+    "closed": N_("Call task %(id)s is done: %(outcome)s."),
+    "still_open": N_("Call task %(id)s stays open: %(outcome)s."),
+    "promised": N_("%(day)s is recorded as our promise to the customer on this order."),
+    "no_confirmation": N_(
+        "No e-mail went to the customer: ordercare has no message yet that confirms a date agreed by phone."
+    ),
+    "note_planned": N_("A note for the shop's staff to cancel the order will be written on it."),
+    "undo_until": N_("You can undo this until %(until)s."),
+    "undone": N_("Call task %(id)s is back as it was before “%(outcome)s”."),
+    "promise_taken_back": N_("The promised date is taken back."),
+    "note_taken_back": N_("The note on the order is taken back: it had not been written yet."),
+    "note_written": N_("The note was already written on the order; remove it in the shop if it is wrong."),
+    "note_writing": N_(
+        "The note is being written on the order right now and can no longer be taken back; "
+        "remove it in the shop if it is wrong."
+    ),
+}
+
+
+def call_task_outcome(value: str) -> Phrase:
+    """An outcome to choose on a call task."""
+    return _pick(CALL_TASK_OUTCOMES, value, N_("something else (say what in the notes)"))
+
+
+def call_task_recorded(value: str, **fields: Field) -> Phrase:
+    """What an outcome did, to record on the task: "no answer; call again Tue 24 Nov 14:00"."""
+    found = CALL_TASK_RECORDED.get(value)
+    return phrase(found, **fields) if found is not None else call_task_outcome(value)
+
+
+def call_message(key: str, **fields: Field) -> Phrase:
+    """A message about recording or undoing a call's outcome (``CALL_MESSAGES``)."""
+    return phrase(CALL_MESSAGES[key], **fields)

@@ -284,6 +284,10 @@ class CallTaskRow(Base):
     outcome: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # what came of each call, oldest first: the outcome, who recorded it and when, the task as it was before
+    # (for an undo) and what the outcome planned or promised (``connector.admin.calls``)
+    outcomes: Mapped[list[dict[str, Any]] | None] = mapped_column(Json)
+    outcome_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the newest outcome that can be undone
 
 
 class EmailLog(Base):

@@ -67,7 +67,7 @@ def test_assign_and_complete_a_call_task(client: FlaskClient, world: scenario.Wo
 @pytest.mark.parametrize(
     ("form", "outcome"),
     [
-        ({"outcome": "no_answer"}, "no answer"),
+        ({"outcome": "no_answer", "retry_at": "2026-11-24T14:00"}, "no answer; call again Tue 24 Nov 14:00"),
         ({"outcome": "other", "outcome_text": "belt zelf terug"}, "belt zelf terug"),
     ],
 )

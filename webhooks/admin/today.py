@@ -10,17 +10,14 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 
-from connector.admin import insights, wording
-from connector.admin.queries import action_state, call_task, call_tasks_due, failed_actions
+from connector.admin import calls, insights, wording
+from connector.admin.queries import action_state, call_task, failed_actions
 from connector.outbox.queue import retry_failed
 from connector.store.db import transaction
 from webhooks.admin import bp
 from webhooks.admin.common import daily_voucher_budget, day_bounds, now, safe_next, services, today, viewer
 from webhooks.admin.i18n import words
 from webhooks.admin.tabular import Table, csv_response, wants_csv
-
-FREE_TEXT = "other"  # the outcome that is the staff's notes alone
-MAX_TEXT = 1000
 
 
 @dataclass(frozen=True)
@@ -63,7 +60,8 @@ def today_page() -> ResponseReturnValue:
     _, end_of_day = day_bounds(today(zone), today(zone), zone)
     with services().sessions() as db:
         open_incidents = insights.open_incidents(db, who.shop_ids)
-        tasks = call_tasks_due(db, who.shop_ids, end_of_day)
+        tasks = calls.cards(db, who.shop_ids, end_of_day)
+        recent = calls.recent(db, who.shop_ids, now())
         failed = failed_actions(db, who.shop_ids)
     budgets = _budget_lines()
     tables = [
@@ -77,7 +75,10 @@ def today_page() -> ResponseReturnValue:
             "call_tasks",
             "Call tasks due",
             ("id", "shop", "order", "reason", "due_at", "assigned_to"),
-            [(t.id, t.shop_id, t.order_number, t.reason, t.due_at, t.assigned_to) for t in tasks],
+            [
+                (c.task.id, c.task.shop_id, c.task.order_number, c.task.reason, c.task.due_at, c.task.assigned_to)
+                for c in tasks
+            ],
         ),
         Table(
             "failed_actions",
@@ -99,10 +100,13 @@ def today_page() -> ResponseReturnValue:
         open_incidents=open_incidents,
         open_total=sum(r.count for r in open_incidents),
         tasks=tasks,
+        recent=recent,
         failed=failed,
         budgets=budgets,
-        outcomes=list(wording.CALL_OUTCOMES),
+        outcomes=calls.OUTCOMES,
+        undo_minutes=calls.UNDO_MINUTES,
         current=now(),
+        shop_now={shop.id: now().astimezone(ZoneInfo(shop.timezone)) for shop in who.shops},
     )
 
 
@@ -120,30 +124,73 @@ def assign_call_task(task_id: int) -> ResponseReturnValue:
     return redirect(safe_next(url_for("admin.today")))
 
 
+def _task_shop(task_id: int) -> str:
+    """The shop of a call task the viewer may act on; 404 for any other."""
+    with services().sessions() as db:
+        shop_id = calls.shop_of_task(db, viewer().shop_ids, task_id)
+    if shop_id is None:
+        abort(404)
+    return shop_id
+
+
+def _terms(shop_id: str) -> calls.ShopTerms:
+    shop = services().shops.get(shop_id)
+    if shop is None:
+        abort(404)
+    calendar = services().settings.policies_for(shop_id).calendar.build(shop.timezone, shop.country)
+    return calls.ShopTerms(calendar=calendar, locale=shop.locale, observing=shop.observing)
+
+
 @bp.post("/call-tasks/<int:task_id>/done")
 def complete_call_task(task_id: int) -> ResponseReturnValue:
-    choice = request.form.get("outcome", "")
-    text = request.form.get("outcome_text", "").strip()
-    if not choice:
-        abort(400, description=gettext("outcome: choose what came of the call; nothing was recorded"))
-    if choice not in wording.CALL_OUTCOMES:
-        abort(400, description=gettext("outcome: choose one of %(choices)s", choices=", ".join(wording.CALL_OUTCOMES)))
-    preset = "" if choice == FREE_TEXT else words(wording.call_outcome(choice))  # in the words of who called
-    outcome = f"{preset}: {text}" if preset and text else (preset or text)
-    if not outcome:
-        abort(400, description=gettext("outcome_text: say what came of the call"))
-    if len(outcome) > MAX_TEXT:
-        abort(400, description=gettext("outcome_text: at most %(count)s characters", count=MAX_TEXT))
-    with transaction(services().sessions) as db:
-        task = call_task(db, viewer().shop_ids, task_id)
-        if task is None:
-            abort(404)
-        if task.state != "done":
-            task.state = "done"
-            task.outcome = outcome
-            task.done_at = now()
-            task.assigned_to = task.assigned_to or viewer().account.username
-    flash(gettext("Call task %(id)s is done: %(outcome)s.", id=task_id, outcome=outcome))
+    shop_id = _task_shop(task_id)
+    terms = _terms(shop_id)
+    current = now()
+    try:
+        choice = calls.read_choice(request.form, current, terms.calendar.tz)
+        with transaction(services().sessions) as db:
+            task = calls.task_for_update(db, viewer().shop_ids, task_id)
+            if task is None:
+                abort(404)
+            done = calls.record(
+                db, task, choice, terms, viewer().account.username, current, lambda p: words(p, shop_id)
+            )
+    except calls.Refused as refused:
+        abort(400, description=words(refused.words, shop_id))
+    outcome = wording.literal(done.text)
+    messages = [wording.call_message("closed" if done.effect.closes else "still_open", id=task_id, outcome=outcome)]
+    if done.promise_ids and done.effect.promise_on is not None:
+        messages.append(wording.call_message("promised", day=done.effect.promise_on))
+        messages.append(wording.call_message("no_confirmation"))  # no message template confirms a phoned date
+    if done.effect.outcome == calls.CANCELS and done.note_action_id is not None and not terms.observing:
+        messages.append(wording.call_message("note_planned"))
+    messages.append(wording.call_message("undo_until", until=done.undo_until))
+    for message in messages:
+        flash(words(message, shop_id))
+    return redirect(safe_next(url_for("admin.today")))
+
+
+NOTE_STATES = {"taken_back": "note_taken_back", "written": "note_written", "writing": "note_writing"}
+
+
+@bp.post("/call-tasks/<int:task_id>/undo")
+def undo_call_task(task_id: int) -> ResponseReturnValue:
+    shop_id = _task_shop(task_id)
+    try:
+        with transaction(services().sessions) as db:
+            task = calls.task_for_update(db, viewer().shop_ids, task_id)
+            if task is None:
+                abort(404)
+            undone = calls.undo(db, task, now())
+    except calls.Refused as refused:
+        abort(400, description=words(refused.words, shop_id))
+    messages = [wording.call_message("undone", id=task_id, outcome=wording.literal(undone.text))]
+    if undone.promise_taken_back:
+        messages.append(wording.call_message("promise_taken_back"))
+    if undone.note in NOTE_STATES:
+        messages.append(wording.call_message(NOTE_STATES[undone.note]))
+    for message in messages:
+        flash(words(message, shop_id))
     return redirect(safe_next(url_for("admin.today")))
 
 
