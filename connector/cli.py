@@ -195,19 +195,12 @@ def _console(line: str) -> None:
 
 
 def _start_worker(services: Any) -> Callable[[], None]:
-    """The scheduler and outbox; their first reconcile runs at once, after one line per shop on the console."""
-    from connector.outbox.env import OutboxEnv
-    from connector.scheduler import build_scheduler
+    """The scheduler, the reactor and the outbox; their first reconcile runs at once, after one line per shop."""
+    from connector.scheduler import Worker
 
-    env = OutboxEnv(services)
-    scheduler = build_scheduler(services, env, say=_console)
-    scheduler.start()
-
-    def stop() -> None:
-        scheduler.shutdown(wait=True)
-        env.close()
-
-    return stop
+    worker = Worker(services, say=_console)
+    worker.start()
+    return worker.stop
 
 
 def _serve_web(services: Any, host: str, port: int, threads: int) -> None:

@@ -17,7 +17,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
@@ -40,13 +41,21 @@ SHOPIFY_TOKEN = "shpat_demo_token"  # noqa: S105 - a sandbox credential
 
 
 class SimClock:
-    """The demo's clock: every part of the demo reads it; only the script moves it."""
+    """The demo's clock: every part of the demo reads it; the script moves it hour by hour, and after the week
+    (``run``) it goes on at real speed from where the script left it."""
 
     def __init__(self, start: datetime) -> None:
         self.now = start.astimezone(UTC)
+        self._running_since: float | None = None
 
     def __call__(self) -> datetime:
-        return self.now
+        if self._running_since is None:
+            return self.now
+        return self.now + timedelta(seconds=time.monotonic() - self._running_since)
+
+    def run(self) -> None:
+        """From now on the clock moves with real time."""
+        self._running_since = time.monotonic()
 
 
 class MailCatcher:
@@ -99,6 +108,7 @@ class Demo:
     woo: Any = None  # WooSandbox
     mail: MailCatcher | None = None
     web_url: str = ""
+    shopify_url: str = ""
     shopify_versions: dict[str, str] = field(default_factory=dict)
 
     def say(self, text: str) -> None:
@@ -439,7 +449,8 @@ def _summary(demo: Demo) -> dict[str, Any]:
     }
 
 
-def run_demo(as_json: bool = False, hold_seconds: float = 0.0) -> int:
+def run_demo(as_json: bool = False, hold_seconds: float = 0.0, keep: bool = False) -> int:
+    """The week, then (``keep``: until Ctrl-C or SIGTERM; ``hold_seconds``: that long) the whole service."""
     from connector.admin.users import ensure_user
     from connector.notify.mailer import describe_email
     from connector.outbox.env import OutboxEnv
@@ -463,7 +474,7 @@ def run_demo(as_json: bool = False, hold_seconds: float = 0.0) -> int:
             shopify = ShopifySandbox(clock=clock)
             demo.shopify = shopify.add_shop(SHOPIFY_DOMAIN, secret=SHOPIFY_SECRET, access_token=SHOPIFY_TOKEN)
             servers.append(BackgroundServer(shopify).start())
-            shopify.url = servers[-1].url
+            shopify.url = demo.shopify_url = servers[-1].url
             demo.woo = WooSandbox(clock=clock)
             servers.append(demo.woo.serve().start())
             web_port = free_port()
@@ -523,12 +534,12 @@ def run_demo(as_json: bool = False, hold_seconds: float = 0.0) -> int:
                 demo.say(f"Dashboard: {demo.web_url}/admin — sign in as demo / {password}")
                 demo.say(f"\nSummary: {json.dumps(summary)}")
                 demo.say(f"(finished in {time.monotonic() - started:.1f} s)")
+                if not keep and hold_seconds <= 0:
+                    demo.say("(ordercare demo --keep keeps the service running after the week)")
             else:
-                print(json.dumps(summary))
-            if hold_seconds > 0:
-                if not as_json:
-                    print(f"\nThe web server stays up for {hold_seconds:.0f} s (Ctrl-C to stop).", flush=True)
-                _hold(hold_seconds)
+                print(json.dumps(summary), flush=True)
+            if keep or hold_seconds > 0:
+                _keep_running(demo, reporter, password, None if keep else hold_seconds)
         finally:
             for server in reversed(servers):
                 server.stop()
@@ -541,15 +552,75 @@ def run_demo(as_json: bool = False, hold_seconds: float = 0.0) -> int:
     return 0
 
 
-def _hold(seconds: float | None) -> None:
-    """Wait ``seconds`` (None: until stopped) or until Ctrl-C / SIGTERM."""
+def _keep_running(demo: Demo, reporter: Reporter, password: str, seconds: float | None) -> None:
+    """After the week: the scheduler and the outbox join the web server, the shops go on sending their webhooks,
+    and the clock runs on, until Ctrl-C or SIGTERM (or ``seconds``). What ordercare does is told as it happens."""
+    from connector.scheduler import Worker
+
+    def tell(text: str) -> None:  # --json keeps standard output for the summary
+        print(text, file=sys.stdout if not demo.as_json else sys.stderr, flush=True)
+
+    with _stop_signals() as stopped:
+        demo.clock.run()
+        worker = Worker(demo.services)  # what `ordercare serve` and `ordercare worker` run
+        # both shops were reconciled at the start of the week; the next reconcile is one interval from now
+        minutes = demo.services.settings.scheduler.reconcile_minutes
+        worker.scheduler.reschedule_job("reconcile", trigger="interval", minutes=minutes)
+        worker.start()
+        pump_stop = threading.Event()
+        pump = threading.Thread(target=_shops_and_story, args=(demo, reporter, tell, pump_stop), name="demo-shops")
+        pump.start()
+        try:
+            since = demo.clock().astimezone(AMSTERDAM).strftime("%A %d %B %H:%M")
+            how_long = "until you stop it" if seconds is None else f"for {seconds:g} s"
+            tell(f"\nordercare keeps running {how_long}: web, scheduler and outbox, the clock going on from {since}.")
+            tell(f"  dashboard: {demo.web_url}/admin  (sign in: demo / {password})")
+            link = demo.fix_link("emma@example.nl")
+            if link:
+                tell(f"  Emma's fix link: {link}")
+            tell(f"  sandboxes: Shopify {demo.shopify_url}, WooCommerce {demo.woo.site_url}")
+            tell("Press Ctrl-C to stop.")
+            stopped.wait(seconds)
+        finally:
+            pump_stop.set()
+            pump.join(timeout=10)
+            worker.stop()
+    tell("ordercare demo stopped.")
+
+
+def _shops_and_story(demo: Demo, reporter: Reporter, tell: Callable[[str], None], stop: threading.Event) -> None:
+    """Once a second: the shops send what changed (WooCommerce's queued webhooks, Shopify's orders/updated), and
+    what ordercare did since the last look is told with the time on the demo's clock."""
+    while not stop.wait(1.0):
+        try:
+            demo.woo.deliver_pending()
+            demo.sync_shopify_changes()
+            lines = reporter.report()
+        except Exception:  # one round that fails must not end the demo; the next round tries again
+            logging.getLogger(__name__).exception("the demo's shops could not send their news")
+            continue
+        if lines and not demo.as_json:
+            tell(f"  {demo.clock().astimezone(AMSTERDAM).strftime('%H:%M')}  while running")
+            for line in lines:
+                tell(line)
+
+
+@contextmanager
+def _stop_signals() -> Iterator[threading.Event]:
+    """An event that Ctrl-C or SIGTERM sets while inside; the previous handlers come back after."""
     done = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: done.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        done.wait(seconds)
+        yield done
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _hold(seconds: float | None) -> None:
+    """Wait ``seconds`` (None: until stopped) or until Ctrl-C / SIGTERM."""
+    with _stop_signals() as done:
+        done.wait(seconds)
 
 
 def run_sandboxes(port: int) -> int:

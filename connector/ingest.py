@@ -48,6 +48,7 @@ from connector.model import (
 from connector.platforms.base import is_content_key
 from connector.shops import Shop
 from connector.store.tables import OrderRow, PendingEvent, RawEvent, WebhookReceipt, table_of
+from connector.wakeup import announce
 
 log = logging.getLogger(__name__)
 
@@ -465,6 +466,8 @@ def ingest(
                 "truncated": len(raw.body) > raw_max_bytes,
             },
         )
+    if outcome is Outcome.APPLIED:
+        announce(session)  # the order is due now: the worker decides on it at once
     return outcome
 
 

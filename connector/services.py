@@ -18,6 +18,7 @@ from connector.config import Settings
 from connector.metrics import Metrics
 from connector.shops import ShopDirectory, sync_config_shops
 from connector.store.db import make_engine, session_factory, transaction
+from connector.wakeup import WAKEUP_KEY, Wakeup
 
 
 @dataclass
@@ -28,6 +29,7 @@ class Services:
     shops: ShopDirectory
     clock: Callable[[], datetime] = system_clock
     metrics: Metrics = field(default_factory=Metrics)
+    wakeup: Wakeup = field(default_factory=Wakeup)  # set when a transaction made work (``connector.wakeup``)
 
     @classmethod
     def build(
@@ -39,9 +41,15 @@ class Services:
         sync_shops: bool = True,
     ) -> Services:
         engine = engine or make_engine(settings.database_url)
-        sessions = session_factory(engine)
+        wakeup = Wakeup()
+        sessions = session_factory(engine, info={WAKEUP_KEY: wakeup})
         services = cls(
-            settings=settings, engine=engine, sessions=sessions, shops=ShopDirectory(settings, sessions), clock=clock
+            settings=settings,
+            engine=engine,
+            sessions=sessions,
+            shops=ShopDirectory(settings, sessions),
+            clock=clock,
+            wakeup=wakeup,
         )
         if sync_shops:
             with transaction(sessions) as session:

@@ -37,10 +37,10 @@ def test_one_tick_clears_a_backlog_bigger_than_a_round(db_url: str, now: datetim
     assert services.metrics.registry.get_sample_value("ordercare_ticks_total") == 3  # rounds of 2, 2 and 1
 
 
-def test_the_worker_schedules_its_four_jobs(settings: Settings) -> None:
+def test_the_worker_schedules_three_jobs_and_leaves_the_outbox_to_its_reactor(settings: Settings) -> None:
     services = Services.build(settings)
     scheduler = build_scheduler(services, OutboxEnv(services))
-    assert sorted(job.id for job in scheduler.get_jobs()) == ["housekeeping", "outbox", "reconcile", "tick"]
+    assert sorted(job.id for job in scheduler.get_jobs()) == ["housekeeping", "reconcile", "tick"]
 
 
 def test_the_first_reconcile_runs_at_start_not_a_reconcile_interval_later(settings: Settings, now: datetime) -> None:

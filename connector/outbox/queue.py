@@ -39,6 +39,7 @@ from connector.outbox.base import SENDING
 from connector.platforms.base import PermanentError, RetryableError
 from connector.store.db import transaction
 from connector.store.tables import ActionAttempt, ActionRow, OrderRow, table_of
+from connector.wakeup import announce
 
 if TYPE_CHECKING:
     from connector.outbox.env import OutboxEnv
@@ -72,7 +73,10 @@ def plan(
 
     ``observe``: the shop is in observe mode, the action is stored as observed and never performed."""
     values = planned_row(shop_id, order_id, order_external_id, action, now, incident_id, observe)
-    return session.execute(_plan_statement(session.get_bind().dialect.name), values).scalar()
+    inserted: int | None = session.execute(_plan_statement(session.get_bind().dialect.name), values).scalar()
+    if inserted is not None and not observe:
+        announce(session)  # the worker claims it as soon as this commits
+    return inserted
 
 
 def planned_row(
@@ -115,6 +119,8 @@ def plan_many(session: Session, rows: list[dict[str, Any]], chunk: int = 500) ->
     inserted: dict[str, int] = {}
     for start in range(0, len(rows), chunk):
         inserted.update((key, id_) for key, id_ in session.execute(statement, rows[start : start + chunk]))
+    if inserted and any(row["state"] == "pending" for row in rows):
+        announce(session)
     return inserted
 
 

@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 import jwt
 import requests
 from graphql import (
+    DocumentNode,
     GraphQLError,
     GraphQLList,
     GraphQLNonNull,
@@ -75,6 +76,14 @@ _OPEN_STATUSES = frozenset({"OPEN", "IN_PROGRESS", "ON_HOLD", "SCHEDULED"})
 # shipping line like any other (community.shopify.com "how to differentiate a local pickup vs local delivery");
 # only FulfillmentOrder.deliveryMethod.methodType (PICK_UP) tells it apart.
 PICKUP_LINE = {"title": "Afhalen in de winkel", "code": "Winkel Utrecht", "price": "0.00", "source": "shopify"}
+
+
+@lru_cache(maxsize=512)
+def _checked(query: str) -> tuple[DocumentNode, tuple[GraphQLError, ...]]:
+    """A document parsed and validated against the schema; a client sends the same few documents again and
+    again, so each is checked once (a parse error raises, as ``parse`` does)."""
+    document = parse(query)
+    return document, tuple(validate(admin_schema(), document))
 
 
 @cache
@@ -1340,13 +1349,12 @@ class ShopifySandbox:
             )
         try:
             body = json.loads(request.get_data())
-            document = parse(str(body["query"]))
+            document, errors = _checked(str(body["query"]))
         except (ValueError, KeyError, TypeError):
             return _json({"errors": [{"message": "Parse error: the request body is not a GraphQL request"}]}, 400)
         except GraphQLError as exc:
             return _json({"errors": [exc.formatted]})
         schema = admin_schema()
-        errors = validate(schema, document)
         if errors:
             formatted = [dict(e.formatted, extensions={"code": "GRAPHQL_VALIDATION_FAILED"}) for e in errors]
             return _json({"errors": formatted})

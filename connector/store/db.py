@@ -42,8 +42,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def session_factory(engine: Engine, info: dict[str, Any] | None = None) -> sessionmaker[Session]:
+    """Sessions on ``engine``; ``info`` is copied into each session's ``info`` (the process's wake-up)."""
+    return sessionmaker(engine, expire_on_commit=False, info=info)
 
 
 @contextmanager
