@@ -20,6 +20,7 @@ BLUEPRINTS = (
     "webhooks.shopify_install",
     "webhooks.woocommerce_connect",
     "webhooks.fix",
+    "webhooks.tracking",
     "webhooks.admin",
 )
 

@@ -192,7 +192,8 @@ def prepare_context(raw: Mapping[str, Any]) -> dict[str, Any]:
         problems=_problems(raw.get("problems")),
         level=_level(raw.get("level")),
         carrier=_as_text(raw.get("carrier"), "context.carrier"),
-        tracking_url=_as_text(raw.get("tracking_url"), "context.tracking_url"),
+        tracking_url=_as_text(raw.get("tracking_url"), "context.tracking_url"),  # the carrier's page
+        tracking_page_url=_as_text(raw.get("tracking_page_url"), "context.tracking_page_url"),  # the order's page
         reason=_as_text(raw.get("reason"), "context.reason"),
         fix_url=_as_text(raw.get("fix_url"), "context.fix_url"),
         fix_expires_on=_as_date(raw.get("fix_expires_on"), "context.fix_expires_on"),

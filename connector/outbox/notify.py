@@ -42,6 +42,7 @@ from connector.platforms.base import PermanentError
 from connector.promises import store as promises
 from connector.store.db import transaction
 from connector.store.tables import ActionAttempt, ActionRow, EmailLog, OrderRow
+from connector.tracking.links import order_page_url
 
 if TYPE_CHECKING:
     from connector.outbox.base import Environment
@@ -230,6 +231,10 @@ class NotifyPerformer:
         shop = env.shop(request.shop_id)
         context = dict(payload.context)
         context.setdefault("shop_name", shop.name)
+        if order is not None:  # every message links to the order's tracking page while that page works
+            settings = env.services.settings
+            url = order_page_url(settings.secret_key, settings.public_url, order, env.services.now())
+            context.setdefault("tracking_page_url", url)
         if context.get("voucher") and not self._voucher_created(env, action):
             context["voucher"] = None  # never hand out a code the shop refused to create
         if payload.template == "address_question":

@@ -21,6 +21,7 @@ from connector.platforms.base import PermanentError, RetryableError
 from connector.sandbox.server import free_port
 from connector.services import Services
 from connector.store.tables import ActionRow, EmailLog, FixToken
+from connector.tracking import links
 from tests.notify.conftest import notify_settings
 from tests.notify.support import (
     SMTP_PASSWORD,
@@ -54,6 +55,8 @@ Het adres dat we nu hebben:
   1234 AB Amsterdam
 
 We houden je bestelling klaar en versturen hem zodra het adres klopt. Wil je liever annuleren, of is er iets anders mis? Beantwoord dan gewoon deze e-mail.
+
+Je kunt je bestelling altijd volgen op je bestelpagina: {track}
 
 Hartelijke groet,
 Fietsenwinkel Één
@@ -121,9 +124,11 @@ def test_address_question_arrives_once_with_its_fix_link(
     assert (token.shop_id, token.order_id, token.incident_id, token.used_at) == ("fietsen", order_id, incident_id, None)
     assert token.expires_at == services.now() + timedelta(days=7)
     url = fixlinks.fix_url("http://127.0.0.1:8000", fixlinks.sign(services.settings.secret_key, token.id))
-    assert received.body("plain") == ADDRESS_TEXT_NL.format(url=url)
+    track = links.page_url("http://127.0.0.1:8000", links.token_for(services.settings.secret_key, "fietsen", "1001"))
+    assert received.body("plain") == ADDRESS_TEXT_NL.format(url=url, track=track)
     html = received.body("html")
     assert f'<a href="{url}"' in html
+    assert f'<a href="{track}" style="color:#1f6f43;">je bestelpagina</a>' in html
     assert "Fietsenwinkel Één" in html
     assert "Café-racer stuurlint" in html
 
