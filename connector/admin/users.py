@@ -1,34 +1,50 @@
-"""Dashboard accounts: who may sign in to ``/admin`` and which shops each account may see.
+"""Dashboard accounts: who may sign in to ``/admin``, which shops each account may see, and who manages them.
 
 Passwords are stored as scrypt hashes (werkzeug's ``scrypt:N:r:p$salt$hash`` format); an account names
-one or more shop ids, and every dashboard query filters on exactly those. ``LoginThrottle`` slows down
-password guessing per username.
+one or more shop ids, and every dashboard query filters on exactly those. An *owner* adds, disables, enables
+and removes the accounts of their shops; *staff* do the daily work. Every shop keeps at least one owner who
+can sign in. ``LoginThrottle`` slows down password guessing per username, counted in the database so that
+all web processes share it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from connector.store.tables import AdminUser, ShopRow
+from connector.store.tables import AdminLoginAttempt, AdminUser, ShopRow
 
 DEFAULT_METHOD = "scrypt:32768:8:1"
 MIN_PASSWORD_LENGTH = 10
+OWNER, STAFF = "owner", "staff"
+ROLES = (OWNER, STAFF)
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,254}$")
 # verified against when the username is unknown, so both paths cost one KDF run
 _DUMMY_HASH = generate_password_hash("not a password of anyone", method=DEFAULT_METHOD)
 
 
 class AdminUserError(ValueError):
-    """An account request that cannot be carried out; the message names the bad field."""
+    """An account request that cannot be carried out; the message names the bad field.
+
+    ``reason`` says which rule refused it (for the dashboard's own wording), ``fields`` what it is about.
+    """
+
+    def __init__(self, message: str, reason: str = "invalid", **fields: str | int) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.fields = fields
+
+
+class AccountDisabled(AdminUserError):
+    """The name and password are right, but the account is disabled."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +54,17 @@ class Account:
     id: int
     username: str
     shop_ids: tuple[str, ...]
+    role: str = STAFF
+    disabled_at: datetime | None = None
+    session_generation: int = 0
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == OWNER
+
+    @property
+    def disabled(self) -> bool:
+        return self.disabled_at is not None
 
 
 def hash_password(password: str, method: str = DEFAULT_METHOD) -> str:
@@ -51,24 +78,60 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 
 def _account(row: AdminUser) -> Account:
-    return Account(id=row.id, username=row.username, shop_ids=tuple(row.shop_ids or ()))
+    return Account(
+        id=row.id,
+        username=row.username,
+        shop_ids=tuple(row.shop_ids or ()),
+        role=row.role,
+        disabled_at=row.disabled_at,
+        session_generation=row.session_generation or 0,
+    )
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AdminUserError(
+            f"password: use at least {MIN_PASSWORD_LENGTH} characters", "short_password", count=MIN_PASSWORD_LENGTH
+        )
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise AdminUserError(f"role: {role!r} is not one of owner, staff", "bad_role", role=role)
 
 
 def _check(session: Session, username: str, password: str, shop_ids: Sequence[str]) -> tuple[str, ...]:
     if not _USERNAME.fullmatch(username):
         raise AdminUserError(
-            f"username: {username!r} must start with a letter or digit and use only letters, digits and . _ @ + -"
+            f"username: {username!r} must start with a letter or digit and use only letters, digits and . _ @ + -",
+            "bad_username",
+            name=username,
         )
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AdminUserError(f"password: use at least {MIN_PASSWORD_LENGTH} characters")
+    _check_password(password)
     wanted = tuple(dict.fromkeys(shop_ids))
     if not wanted:
-        raise AdminUserError("shop: name at least one shop id the account may see")
+        raise AdminUserError("shop: name at least one shop id the account may see", "no_shop")
     known = set(session.scalars(select(ShopRow.id).where(ShopRow.id.in_(wanted))))
     unknown = [shop_id for shop_id in wanted if shop_id not in known]
     if unknown:
-        raise AdminUserError("shop: unknown shop id " + ", ".join(repr(s) for s in unknown))
+        shops = ", ".join(repr(s) for s in unknown)
+        raise AdminUserError("shop: unknown shop id " + shops, "unknown_shop", shops=shops)
     return wanted
+
+
+def _row(session: Session, username: str) -> AdminUser | None:
+    return session.scalars(select(AdminUser).where(AdminUser.username == username)).first()
+
+
+def _owned_shops(session: Session, skip_id: int | None = None) -> set[str]:
+    """Shops with an owner who can sign in (not counting the account ``skip_id``)."""
+    owned: set[str] = set()
+    # locked, so that two owners disabling each other at the same moment cannot both succeed
+    query = select(AdminUser).where(AdminUser.role == OWNER, AdminUser.disabled_at.is_(None)).with_for_update()
+    for row in session.scalars(query):
+        if row.id != skip_id:
+            owned.update(row.shop_ids or ())
+    return owned
 
 
 def add_user(
@@ -78,17 +141,30 @@ def add_user(
     shop_ids: Sequence[str],
     now: datetime,
     *,
+    role: str | None = None,
     replace: bool = False,
     method: str = DEFAULT_METHOD,
 ) -> Account:
-    """Create an account (or, with ``replace``, set a new password and shop list on an existing one)."""
+    """Create an account (or, with ``replace``, set a new password and shop list on an existing one).
+
+    Without a ``role`` a new account becomes the owner of its shops when one of them has no owner yet, and staff
+    otherwise; a replaced account keeps its role unless one is given. Replacing ends the account's sessions
+    (it is the operator's way back in, so it may also leave a shop without an owner).
+    """
     wanted = _check(session, username, password, shop_ids)
-    row = session.scalars(select(AdminUser).where(AdminUser.username == username)).first()
+    if role is not None:
+        _check_role(role)
+    row = _row(session, username)
     if row is not None and not replace:
-        raise AdminUserError(f"username: {username!r} already exists")
+        raise AdminUserError(f"username: {username!r} already exists", "exists", name=username)
     if row is None:
-        row = AdminUser(username=username, created_at=now)
+        if role is None:
+            role = OWNER if set(wanted) - _owned_shops(session) else STAFF
+        row = AdminUser(username=username, created_at=now, role=role, session_generation=0)
         session.add(row)
+    else:
+        row.role = role or row.role
+        row.session_generation = (row.session_generation or 0) + 1
     row.password_hash = hash_password(password, method)
     row.shop_ids = list(wanted)
     session.flush()
@@ -98,20 +174,32 @@ def add_user(
 def ensure_user(
     session: Session, username: str, shop_ids: Sequence[str], now: datetime, password: str | None = None
 ) -> tuple[Account, str]:
-    """Create or reset an account and return it with its password (a fresh random one if none given).
+    """Create or reset an owner account that can sign in, and return it with its password (a fresh random one
+    if none given).
 
     Meant for the demo and local trials: it prints a sign-in that works while it runs.
     """
     password = password or secrets.token_urlsafe(12)
-    return add_user(session, username, password, shop_ids, now, replace=True), password
+    account = add_user(session, username, password, shop_ids, now, role=OWNER, replace=True)
+    row = session.get(AdminUser, account.id)
+    assert row is not None
+    row.disabled_at = None
+    session.flush()
+    return _account(row), password
 
 
 def authenticate(session: Session, username: str, password: str) -> Account | None:
-    row = session.scalars(select(AdminUser).where(AdminUser.username == username)).first()
+    """The account when the name and password match, else None; raises ``AccountDisabled`` when they match a
+    disabled account (only someone who knows the password learns that it is disabled)."""
+    row = _row(session, username)
     if row is None:
         verify_password(_DUMMY_HASH, password)
         return None
-    return _account(row) if verify_password(row.password_hash, password) else None
+    if not verify_password(row.password_hash, password):
+        return None
+    if row.disabled_at is not None:
+        raise AccountDisabled(f"username: {username!r} is disabled", "disabled", name=username)
+    return _account(row)
 
 
 def get_account(session: Session, account_id: int) -> Account | None:
@@ -119,49 +207,167 @@ def get_account(session: Session, account_id: int) -> Account | None:
     return _account(row) if row is not None else None
 
 
+def find_user(session: Session, username: str) -> Account | None:
+    row = _row(session, username)
+    return _account(row) if row is not None else None
+
+
 def list_users(session: Session) -> list[Account]:
     return [_account(row) for row in session.scalars(select(AdminUser).order_by(AdminUser.username))]
 
 
+def manages(actor: Account, target: Account) -> bool:
+    """An owner manages the accounts whose shops are all among the owner's own (themselves included)."""
+    return actor.is_owner and set(target.shop_ids) <= set(actor.shop_ids)
+
+
+def managed_users(session: Session, actor: Account) -> list[Account]:
+    """The accounts ``actor`` manages, by name; nothing for staff."""
+    return [account for account in list_users(session) if manages(actor, account)]
+
+
+def _target(session: Session, username: str, actor: Account | None) -> AdminUser:
+    row = _row(session, username)
+    if row is None or (actor is not None and not manages(actor, _account(row))):
+        raise AdminUserError(f"username: no account {username!r}", "unknown", name=username)
+    if actor is not None and row.id == actor.id:
+        raise AdminUserError(f"username: {username!r} is your own account", "self", name=username)
+    return row
+
+
+def _keep_owners(session: Session, row: AdminUser, shops_after: Sequence[str]) -> None:
+    """Refuse a change to an owner that would leave one of its shops without an owner who can sign in."""
+    if row.role != OWNER or row.disabled_at is not None:
+        return
+    orphaned = sorted(set(row.shop_ids or ()) - set(shops_after) - _owned_shops(session, skip_id=row.id))
+    if orphaned:
+        shops = ", ".join(orphaned)
+        raise AdminUserError(
+            f"username: {row.username!r} is the last owner of {shops} who can sign in; add another owner first",
+            "last_owner",
+            name=row.username,
+            shops=shops,
+        )
+
+
+def disable_user(session: Session, username: str, now: datetime, actor: Account | None = None) -> tuple[Account, bool]:
+    """Disable an account and end its sessions; returns it and whether it changed (False: already disabled).
+
+    ``actor`` is the owner asking from the dashboard (None: the command line, which may act on every account).
+    """
+    row = _target(session, username, actor)
+    if row.disabled_at is not None:
+        return _account(row), False
+    _keep_owners(session, row, ())
+    row.disabled_at = now
+    row.session_generation = (row.session_generation or 0) + 1
+    session.flush()
+    return _account(row), True
+
+
+def enable_user(session: Session, username: str, now: datetime, actor: Account | None = None) -> tuple[Account, bool]:
+    """Let a disabled account sign in again; returns it and whether it changed (False: it was not disabled)."""
+    row = _target(session, username, actor)
+    if row.disabled_at is None:
+        return _account(row), False
+    row.disabled_at = None
+    session.flush()
+    return _account(row), True
+
+
+def remove_user(session: Session, username: str, now: datetime, actor: Account | None = None) -> Account:
+    """Delete an account; its sessions end at their next request. Returns the account as it was."""
+    row = _target(session, username, actor)
+    _keep_owners(session, row, ())
+    removed = _account(row)
+    session.delete(row)
+    session.flush()
+    return removed
+
+
+def change_password(
+    session: Session,
+    account_id: int,
+    current_password: str,
+    new_password: str,
+    now: datetime,
+    *,
+    method: str = DEFAULT_METHOD,
+) -> Account:
+    """Set a new password after checking the current one; the account's other sessions end.
+
+    The returned account carries the new session generation for the session that asked.
+    """
+    row = session.get(AdminUser, account_id)
+    if row is None or row.disabled_at is not None:
+        raise AdminUserError("username: the account is gone or disabled", "unknown", name=str(account_id))
+    if not verify_password(row.password_hash, current_password):
+        raise AdminUserError("password: the current password is not right", "wrong_password")
+    _check_password(new_password)
+    if new_password == current_password:
+        raise AdminUserError("password: the new password is the current one", "same_password")
+    row.password_hash = hash_password(new_password, method)
+    row.session_generation = (row.session_generation or 0) + 1
+    session.flush()
+    return _account(row)
+
+
+def username_key(username: str) -> str:
+    """How the throttle names a username: a hash of it, lower-cased."""
+    return hashlib.sha256(username.strip().lower().encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
 class LoginThrottle:
-    """Refuses sign-in for a username after ``max_failures`` failures within ``window`` (per process).
+    """Refuses sign-in for a username after ``max_failures`` failures within ``window``, for every web process
+    that shares the database.
 
     A success clears the count. The lock-out ends when the oldest of those failures leaves the window.
     """
 
-    def __init__(
-        self, max_failures: int = 5, window: timedelta = timedelta(minutes=15), max_tracked: int = 10_000
-    ) -> None:
-        self.max_failures = max_failures
-        self.window = window
-        self.max_tracked = max_tracked
-        self._failures: dict[str, list[datetime]] = {}
-        self._lock = threading.Lock()
+    max_failures: int = 5
+    window: timedelta = timedelta(minutes=15)
 
-    def _recent(self, username: str, now: datetime) -> list[datetime]:
-        kept = [t for t in self._failures.get(username.lower(), []) if now - t < self.window]
-        if kept:
-            self._failures[username.lower()] = kept
-        else:
-            self._failures.pop(username.lower(), None)
-        return kept
+    def blocked_until(self, session: Session, username: str, now: datetime) -> datetime | None:
+        query = (
+            select(AdminLoginAttempt.attempted_at)
+            .where(
+                AdminLoginAttempt.username_key == username_key(username),
+                AdminLoginAttempt.success.is_(False),
+                AdminLoginAttempt.attempted_at > now - self.window,
+            )
+            .order_by(AdminLoginAttempt.attempted_at.desc(), AdminLoginAttempt.id.desc())
+            .limit(self.max_failures)
+        )
+        recent = list(session.scalars(query))
+        if len(recent) >= self.max_failures:
+            return min(recent) + self.window
+        return None
 
-    def blocked_until(self, username: str, now: datetime) -> datetime | None:
-        with self._lock:
-            recent = self._recent(username, now)
-            if len(recent) >= self.max_failures:
-                return min(recent[-self.max_failures :]) + self.window
-            return None
+    def failed(self, session: Session, username: str, now: datetime) -> None:
+        session.execute(
+            delete(AdminLoginAttempt).where(
+                AdminLoginAttempt.success.is_(False), AdminLoginAttempt.attempted_at <= now - self.window
+            )
+        )
+        session.add(AdminLoginAttempt(username_key=username_key(username), attempted_at=now, success=False))
+        session.flush()
 
-    def failed(self, username: str, now: datetime) -> None:
-        with self._lock:
-            if len(self._failures) > self.max_tracked:
-                for name in list(self._failures):
-                    self._recent(name, now)
-            recent = self._recent(username, now)
-            recent.append(now)
-            self._failures[username.lower()] = recent[-self.max_failures :]
+    def succeeded(self, session: Session, username: str, now: datetime) -> None:
+        """Clear the failures and keep this sign-in as the name's latest."""
+        session.execute(delete(AdminLoginAttempt).where(AdminLoginAttempt.username_key == username_key(username)))
+        session.add(AdminLoginAttempt(username_key=username_key(username), attempted_at=now, success=True))
+        session.flush()
 
-    def succeeded(self, username: str) -> None:
-        with self._lock:
-            self._failures.pop(username.lower(), None)
+
+def last_sign_ins(session: Session, usernames: Sequence[str]) -> dict[str, datetime]:
+    """The latest successful sign-in per username (those that signed in at least once)."""
+    keys = {username_key(name): name for name in usernames}
+    if not keys:
+        return {}
+    query = (
+        select(AdminLoginAttempt.username_key, func.max(AdminLoginAttempt.attempted_at))
+        .where(AdminLoginAttempt.success.is_(True), AdminLoginAttempt.username_key.in_(keys))
+        .group_by(AdminLoginAttempt.username_key)
+    )
+    return {keys[key]: at for key, at in session.execute(query)}

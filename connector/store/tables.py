@@ -332,13 +332,21 @@ class Lease(Base):
 
 
 class AdminUser(Base):
+    """A dashboard account (``connector.admin.users``). Ids are never reused (AUTOINCREMENT on SQLite), so a
+    session of a removed account can never pass for a later one."""
+
     __tablename__ = "admin_users"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(255), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     shop_ids: Mapped[list[str]] = mapped_column(Json, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    role: Mapped[str] = mapped_column(String(16), default="staff")  # owner | staff
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # set: the account cannot sign in
+    # a session carries the value it signed in with; raising it (disable, password change) ends older sessions
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class CustomerContact(Base):
@@ -419,3 +427,34 @@ class CarrierEventRow(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # an unmatched event is dropped after it
     needs_details: Mapped[bool] = mapped_column(Boolean, default=False)  # a read should fill in the details
     event: Mapped[dict[str, Any]] = mapped_column(Json)  # the CarrierEvent (connector.codec)
+
+
+class TrackingView(Base):
+    """How often an order's tracking page was opened (``connector.tracking``): a count, nothing about visitors."""
+
+    __tablename__ = "tracking_views"
+    __table_args__ = (Index("ix_tracking_views_shop_id_first_viewed_at", "shop_id", "first_viewed_at"),)
+
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    views: Mapped[int] = mapped_column(Integer, default=0)
+    first_viewed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_viewed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AdminLoginAttempt(Base):
+    """Sign-in attempts per username, shared by every web process: failures within the throttle's window, and
+    the latest success. The username is kept as a hash (people sometimes type their password in that field)."""
+
+    __tablename__ = "admin_login_attempts"
+    __table_args__ = (
+        Index("ix_admin_login_attempts_username_key_attempted_at", "username_key", "attempted_at"),
+        Index("ix_admin_login_attempts_attempted_at", "attempted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    username_key: Mapped[str] = mapped_column(String(64))  # sha256 of the lower-cased username
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    success: Mapped[bool] = mapped_column(Boolean)

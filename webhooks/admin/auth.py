@@ -1,8 +1,10 @@
 """Signing in and out, the session's idle and absolute expiry, CSRF on every POST, response headers.
 
-The session is Flask's signed cookie (HttpOnly, SameSite=Lax). It holds the account id, when the
-session began and when it was last used (by the service clock); the account and its shops are read
-from the database on every request, so removing an account or a shop takes effect at once.
+The session is Flask's signed cookie (HttpOnly, SameSite=Lax). It holds the account id, the account's
+session generation at sign-in, when the session began and when it was last used (by the service clock);
+the account and its shops are read from the database on every request, so removing or disabling an account
+(which raises its generation), changing its password or removing a shop takes effect at the next request.
+Failed sign-ins are counted in the database, so the throttle holds across web processes.
 """
 
 from __future__ import annotations
@@ -20,12 +22,19 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from connector.admin.queries import shops
-from connector.admin.users import LoginThrottle, authenticate, get_account
+from connector.admin.users import Account, AccountDisabled, LoginThrottle, authenticate, get_account
+from connector.store.db import transaction
 from webhooks.admin import bp
 from webhooks.admin.common import Viewer, now, safe_next, services, tel_href
 from webhooks.admin.i18n import language, local_day, local_time, money, remember_language
 
-ACCOUNT, STARTED, SEEN, CSRF = "admin_account", "admin_started", "admin_seen", "admin_csrf"
+ACCOUNT, GENERATION, STARTED, SEEN, CSRF = (
+    "admin_account",
+    "admin_generation",
+    "admin_started",
+    "admin_seen",
+    "admin_csrf",
+)
 PUBLIC_ENDPOINTS = frozenset({"admin.login", "admin.static"})
 
 
@@ -67,8 +76,28 @@ def _template_helpers() -> dict[str, object]:
 
 
 def _end_session() -> None:
-    for key in (ACCOUNT, STARTED, SEEN, CSRF):
+    for key in (ACCOUNT, GENERATION, STARTED, SEEN, CSRF):
         session.pop(key, None)
+
+
+def begin_session(account: Account, current: datetime) -> None:
+    """Sign ``account`` in on this browser: a fresh session (and CSRF token) at its current generation."""
+    _end_session()
+    session[ACCOUNT] = account.id
+    session[GENERATION] = account.session_generation
+    session[STARTED] = session[SEEN] = current.timestamp()
+    csrf_token()
+
+
+def keep_session(account: Account) -> None:
+    """Keep this browser signed in after a change that raised the account's generation (its password)."""
+    session[GENERATION] = account.session_generation
+
+
+def _still_valid(account: Account) -> bool:
+    """The account may sign in, and nothing ended its sessions since this one began."""
+    generation = session.get(GENERATION)
+    return not account.disabled and isinstance(generation, int) and generation == account.session_generation
 
 
 def _expired(current: datetime) -> bool:
@@ -105,8 +134,9 @@ def _guard() -> ResponseReturnValue | None:
     with services().sessions() as db:
         account = get_account(db, int(account_id))
         visible = tuple(shops(db, account.shop_ids)) if account else ()
-    if account is None:
+    if account is None or not _still_valid(account):
         _end_session()
+        flash(gettext("Your session has ended. Please sign in again."))
         return redirect(back)
     session[SEEN] = current.timestamp()
     g.admin_viewer = Viewer(account=account, shops=visible)
@@ -140,7 +170,8 @@ def login() -> ResponseReturnValue:
     username = request.form.get("username", "").strip()[:255]
     password = request.form.get("password", "")
     current = now()
-    blocked = _throttle().blocked_until(username, current)
+    with services().sessions() as db:
+        blocked = _throttle().blocked_until(db, username, current)
     if blocked is not None:
         minutes = max(1, ceil((blocked - current).total_seconds() / 60))
         error = ngettext(
@@ -149,17 +180,21 @@ def login() -> ResponseReturnValue:
             minutes,
         )
         return render_template("admin/login.html", username=username, error=error, next=safe_next("")), 429
-    with services().sessions() as db:
-        account = authenticate(db, username, password) if username and password else None
+    try:
+        with services().sessions() as db:
+            account = authenticate(db, username, password) if username and password else None
+    except AccountDisabled:
+        error = gettext("This account is disabled. An owner of your shop can enable it again.")
+        return render_template("admin/login.html", username=username, error=error, next=safe_next("")), 403
+    with transaction(services().sessions) as db:
+        if account is None:
+            _throttle().failed(db, username, current)
+        else:
+            _throttle().succeeded(db, username, current)
     if account is None:
-        _throttle().failed(username, current)
         error = gettext("That name and password do not match an account.")
         return render_template("admin/login.html", username=username, error=error, next=safe_next("")), 401
-    _throttle().succeeded(username)
-    _end_session()
-    session[ACCOUNT] = account.id
-    session[STARTED] = session[SEEN] = current.timestamp()
-    csrf_token()
+    begin_session(account, current)
     return redirect(safe_next(url_for("admin.today")))
 
 
