@@ -108,6 +108,23 @@ def emit(summary: str, result: dict[str, Any], as_json: bool) -> None:
         raise SystemExit(1)
 
 
+def wait_ready(port: int, timeout: float = 60) -> None:
+    """Until ordercare on 127.0.0.1:``port`` answers ``/healthz`` (the benchmark ends if it never does)."""
+    import http.client
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"ordercare on port {port} did not become ready")
+
+
 def peak_rss_mb() -> float:
     import resource
 

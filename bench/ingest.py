@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _support import ROOT, SECRET, database, emit, median, percentile, settings_dict, tempdir, write_config
+from _support import ROOT, SECRET, database, emit, median, percentile, settings_dict, tempdir, wait_ready, write_config
 
 from connector.sandbox.server import free_port
 
@@ -119,18 +119,6 @@ def _load_worker(
     )
 
 
-def _wait_ready(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("ordercare web did not become ready")
-
 
 def group_cpu_seconds(group: int) -> float:
     """User + system CPU seconds of every live process in a process group (Linux ``/proc``)."""
@@ -204,7 +192,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             env=env, cwd=ROOT, start_new_session=True,
         )  # fmt: skip
         try:
-            _wait_ready(port)
+            wait_ready(port)
             queue: Any = mp.Queue()
             loaders = [
                 mp.Process(

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from _support import ROOT, SECRET, database, emit, median, percentile, settings_dict, tempdir, write_config
+from _support import ROOT, SECRET, database, emit, median, percentile, settings_dict, tempdir, wait_ready, write_config
 
 from connector.platforms.shopify.adapter import sign
 from connector.sandbox.server import BackgroundServer, free_port
@@ -40,18 +40,6 @@ UNLIMITED = BucketConfig(maximum=1_000_000, restore_rate=1_000_000)  # the platf
 MONITOR_SECONDS = 0.02
 GRACE_SECONDS = 30.0  # an order not held once holds stopped coming for this long counts as lost
 
-
-def _wait_ready(port: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("ordercare serve did not become ready")
 
 
 def _post(conn: http.client.HTTPConnection, order: dict[str, Any]) -> int:
@@ -128,7 +116,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         monitor = Monitor(shop)
         errors = 0
         try:
-            _wait_ready(port)
+            wait_ready(port)
             monitor.start()
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             total = int(args.rate * args.seconds)
