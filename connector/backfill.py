@@ -109,14 +109,15 @@ def backfill(
 
 
 def _decide(services: Services, shop_id: str, now: datetime, report: BackfillReport) -> None:
-    """Tick until none of the shop's orders is due (every tick moves a decided order's next check on)."""
+    """Tick over this shop's orders until none is due (every tick moves a decided order's next check on); the
+    other shops' due orders are left to the scheduler."""
     with services.sessions() as session:
         due = (
             session.scalar(select(func.count()).where(OrderRow.shop_id == shop_id, OrderRow.next_check_at <= now)) or 0
         )
     batch = services.settings.scheduler.tick_batch
     for _ in range(due // batch + 2):
-        evaluated = run_tick(services, now).evaluated
+        evaluated = run_tick(services, now, shop_id=shop_id).evaluated
         report.decided += evaluated
         if evaluated == 0:
             break

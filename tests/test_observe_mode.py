@@ -373,6 +373,13 @@ def test_a_backfill_previews_the_recent_orders_and_writes_nothing(world: World) 
     assert shop is not None
     env = OutboxEnv(services)
     seen: list[int] = []
+    # and the other shop's order stored and due: the scheduler's to decide on, not this backfill's
+    address = {**world.shop.create_order()["shipping_address"], "address1": "Hoofdstraat"}
+    world.shop.orders.clear()
+    world.shop.create_order(shipping_address=address)
+    other = services.shops.get("fietsen")
+    assert other is not None
+    reconcile_shop(services, other, env.client_for("fietsen"), env.worker, check_webhooks=False)
 
     # when the operator backfills the last 30 days
     report = backfill(services, shop, env.client_for("theewinkel"), 30, progress=seen.append)
@@ -381,7 +388,9 @@ def test_a_backfill_previews_the_recent_orders_and_writes_nothing(world: World) 
     # then the two recent orders were read and decided on, and the old one was not read at all
     assert (report.read, report.stored, report.decided, report.error) == (2, 2, 2, None)
     with services.sessions() as session:
-        assert sorted(session.scalars(select(OrderRow.external_id))) == sorted([fine, bad])
+        stored = session.scalars(select(OrderRow.external_id).where(OrderRow.shop_id == "theewinkel"))
+        assert sorted(stored) == sorted([fine, bad])
+        assert session.scalars(select(ActionRow).where(ActionRow.shop_id == "fietsen")).all() == []
     # and what ordercare would have done is counted by kind, with the one message as a sample
     assert report.by_kind == Counter({"hold_fulfillment": 1, "add_tags": 1, "notify_customer": 1, "add_note": 1})
     assert report.messages == 1

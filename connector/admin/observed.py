@@ -24,7 +24,7 @@ from connector.admin.wording import N_
 from connector.config import Settings
 from connector.notify.consent import may_market
 from connector.notify.render import ContextError, RenderedMessage, Renderer, renderer_for
-from connector.outbox.notify import NOT_MARKETABLE, NotifyPayload, address_lines
+from connector.outbox.notify import NOT_MARKETABLE, NotifyPayload, message_context
 from connector.outbox.queue import OBSERVED
 from connector.platforms.base import PermanentError
 from connector.store.tables import ActionRow, OrderRow
@@ -151,16 +151,11 @@ def _message(
     if parsed.marketing and order is not None and not may_market(order.customer.accepts_marketing, basis):
         return Observation(**base, detail=NOT_MARKETABLE, recipient=recipient)
     shop = settings.configured_shop(base["shop_id"])
-    context = dict(parsed.context)
-    context.setdefault("shop_name", shop.display_name if shop is not None else base["shop_id"])
+    name = shop.display_name if shop is not None else base["shop_id"]
+    context = message_context(parsed, settings, shop_id=base["shop_id"], shop_name=name, order=order, now=base["at"])
     if parsed.template == "address_question":
         context.setdefault("fix_url", FIX_URL_STAND_IN)
         context.setdefault("fix_expires_on", base["at"].date().isoformat())
-        if not context.get("address_lines") and order is not None:
-            context["address_lines"] = address_lines(order.shipping_address)
-    signature = settings.voice_for(base["shop_id"]).signature
-    if signature:
-        context["signature"] = signature.strip().splitlines()
     locale = parsed.locale or (shop.locale if shop is not None else None)
     try:
         message = renderer.render(parsed.template, locale, context)

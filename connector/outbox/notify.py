@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from connector import codec
 from connector.actions import ActionKind, ActionRequest
 from connector.address import fixlinks
+from connector.config import Settings
 from connector.model import Address, Order
 from connector.notify.consent import may_market
 from connector.notify.mailer import DeliveryUnknown, Mailer, build_email, message_id_for, sender_with_name
@@ -96,6 +97,23 @@ class Prepared:
     action: ActionRow | None
     order: Order | None
     message: RenderedMessage
+
+
+def message_context(
+    payload: NotifyPayload, settings: Settings, *, shop_id: str, shop_name: str, order: Order | None, now: datetime
+) -> dict[str, Any]:
+    """What a customer message renders with, from its payload, the shop and the order; sending adds the fix link
+    and drops a voucher the shop refused (the observed-action preview renders with this too)."""
+    context = dict(payload.context)
+    context.setdefault("shop_name", shop_name)
+    if order is not None:  # every message links to the order's tracking page while that page works
+        context.setdefault("tracking_page_url", order_page_url(settings.secret_key, settings.public_url, order, now))
+        if payload.template == "address_question" and not context.get("address_lines"):
+            context["address_lines"] = address_lines(order.shipping_address)
+    signature = settings.voice_for(shop_id).signature
+    if signature:
+        context["signature"] = signature.strip().splitlines()
+    return context
 
 
 def address_lines(address: Address | None) -> list[str]:
@@ -229,22 +247,14 @@ class NotifyPerformer:
         order: Order | None,
     ) -> Prepared:
         shop = env.shop(request.shop_id)
-        context = dict(payload.context)
-        context.setdefault("shop_name", shop.name)
-        if order is not None:  # every message links to the order's tracking page while that page works
-            settings = env.services.settings
-            url = order_page_url(settings.secret_key, settings.public_url, order, env.services.now())
-            context.setdefault("tracking_page_url", url)
+        context = message_context(
+            payload, env.services.settings, shop_id=shop.id, shop_name=shop.name, order=order, now=env.services.now()
+        )
         if context.get("voucher") and not self._voucher_created(env, action):
             context["voucher"] = None  # never hand out a code the shop refused to create
         if payload.template == "address_question":
             context.update(self._fix_link(request, env, shop, action, order))
-            if not context.get("address_lines") and order is not None:
-                context["address_lines"] = address_lines(order.shipping_address)
         try:
-            signature = env.services.settings.voice_for(shop.id).signature
-            if signature:
-                context["signature"] = signature.strip().splitlines()
             message = self.renderer(env).render(payload.template, payload.locale or shop.locale, context)
         except ContextError as exc:
             raise PermanentError(f"payload.{exc}") from None

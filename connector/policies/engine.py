@@ -313,24 +313,27 @@ _ORDERS = table_of(OrderRow)
 _NEXT_CHECK = _ORDERS.update().where(_ORDERS.c.id == bindparam("order_id"))
 
 
-def _due(session: Session, now: datetime, limit: int) -> list[Any]:
+def _due(session: Session, now: datetime, limit: int, shop_id: str | None = None) -> list[Any]:
     query = (
         select(OrderRow.id, OrderRow.shop_id, OrderRow.external_id, OrderRow.data)
         .where(OrderRow.next_check_at <= now, OrderRow.deleted.is_(False))
         .order_by(OrderRow.next_check_at, OrderRow.id)
         .limit(limit)
     )
+    if shop_id is not None:
+        query = query.where(OrderRow.shop_id == shop_id)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=OrderRow)
     return list(session.execute(query).all())
 
 
-def run_tick(services: Services, now: datetime, *, limit: int | None = None) -> TickReport:
+def run_tick(services: Services, now: datetime, *, limit: int | None = None, shop_id: str | None = None) -> TickReport:
     """One tick over at most ``limit`` due orders (default ``scheduler.tick_batch``), in one transaction.
 
     First every order is decided (pure), then the budget figures the round's vouchers need are read once
     per shop, then each order's incidents and vouchers are written in its own savepoint, and finally the
-    round's outbox rows go in with one many-row insert and the next checks with one executemany.
+    round's outbox rows go in with one many-row insert and the next checks with one executemany. ``shop_id``:
+    that shop's due orders only (a backfill's round).
     """
     report = TickReport()
     limit = limit or services.settings.scheduler.tick_batch
@@ -343,7 +346,7 @@ def run_tick(services: Services, now: datetime, *, limit: int | None = None) -> 
             .values(next_check_at=None)
             .execution_options(synchronize_session=False)
         )
-        rows = _due(session, now, limit)
+        rows = _due(session, now, limit, shop_id)
         if rows:
             incidents = load_for_orders(session, [row.id for row in rows])
             given = promises.open_for_orders(session, [row.id for row in rows])
