@@ -9,7 +9,14 @@ one hold of ordercare's. The sandbox's cost bucket is made too large to run dry,
 own latency; against a real shop the platform's rate limit comes on top (a standard Shopify bucket restores
 100 points a second; a hold costs ordercare one fulfilment-order query and one mutation).
 
-    python bench/latency.py [--rate 50] [--seconds 20] [--database sqlite|postgres] [--json] [--smoke]
+``holds_per_s`` is the rate the worker held orders at: held orders over the time from the first accepted
+webhook to the last hold seen (the sending rate while it keeps up, its own capacity once it falls behind).
+``--concurrency N`` sets ``scheduler.outbox_concurrency`` (default: the configuration's default);
+``--baseline`` first runs the same load with ``outbox_concurrency: 1`` (one action after another) and reports
+it under ``baseline``, with ``holds_ratio`` = holds_per_s / the baseline's, so the comparison is from one run.
+
+    python bench/latency.py [--rate 50] [--seconds 20] [--database sqlite|postgres] [--concurrency N] [--baseline]
+                            [--json] [--smoke]
 """
 
 from __future__ import annotations
@@ -90,15 +97,18 @@ class Monitor(threading.Thread):
             self.stopped.wait(MONITOR_SECONDS)
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def run(args: argparse.Namespace, concurrency: int | None) -> dict[str, Any]:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     sandbox = ShopifySandbox(clock=lambda: datetime.now(UTC), bucket=UNLIMITED)
     with BackgroundServer(sandbox) as shop_server, tempdir() as tmp, database(args.database, Path(tmp)) as url:
         sandbox.url = shop_server.url
         shop = sandbox.add_shop(DOMAIN, SECRET, access_token=TOKEN)
+        scheduler: dict[str, Any] = {"tick_seconds": 60, "reconcile_minutes": 1440, "outbox_poll_seconds": 1.0}
+        if concurrency is not None:
+            scheduler["outbox_concurrency"] = concurrency
         raw = settings_dict(
             url,
-            scheduler={"tick_seconds": 60, "reconcile_minutes": 1440, "outbox_poll_seconds": 1.0},
+            scheduler=scheduler,
             # the benchmark runs at any hour: no quiet hours
             policies={"messages": {"quiet_from": "00:00", "quiet_until": "00:00"}},
         )
@@ -115,6 +125,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         )
         monitor = Monitor(shop)
         errors = 0
+        cpu_before = time.process_time()
         try:
             wait_ready(port)
             monitor.start()
@@ -153,6 +164,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if args.keep_log:
                 print((Path(tmp) / "serve.log").read_text()[-4000:], file=sys.stderr)
         latencies = [monitor.held[oid] - at for oid, at in monitor.watched.items() if oid in monitor.held]
+        span = max(monitor.held.values(), default=0.0) - min(monitor.watched.values(), default=0.0)
         holds = [sum(1 for h in shop.holds(oid) if h["heldByRequestingApp"]) for oid in monitor.watched]
         calls = shop.counters["calls"]
     return {
@@ -166,8 +178,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "lost": len(monitor.watched) - len(latencies),
         "duplicated": sum(1 for count in holds if count > 1),
         "errors": errors,
+        "holds_per_s": round(len(latencies) / span, 1) if span > 0 else 0.0,
+        "outbox_concurrency": concurrency,
         "shop_calls_per_order": round(calls / len(monitor.watched), 2) if monitor.watched else 0.0,
-        "bench_cpu_s": round(time.process_time(), 1),  # this process: the sandbox shop, the sender, the monitor
+        # this process: the sandbox shop, the sender, the monitor
+        "bench_cpu_s": round(time.process_time() - cpu_before, 1),
         "seconds": args.seconds,
         "cores": os.cpu_count(),
     }
@@ -178,20 +193,41 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=50.0, help="webhooks per second")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--concurrency", type=int, help="scheduler.outbox_concurrency (default: the config default)")
+    parser.add_argument("--baseline", action="store_true", help="first the same load at outbox_concurrency 1")
     parser.add_argument("--smoke", action="store_true", help="a few orders, to prove the benchmark runs")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--keep-log", action="store_true", help="print the end of ordercare's log")
     args = parser.parse_args()
     if args.smoke:
         args.rate, args.seconds = 10.0, 1.0
-    result = run(args)
-    summary = (
-        f"latency ({result['database']}, {result['orders']} orders at {result['rate_per_s']}/s): webhook accepted "
+    lines = []
+    baseline = None
+    if args.baseline:
+        baseline = run(args, 1)
+        lines.append(_summary(baseline))
+    result = run(args, args.concurrency)
+    lines.append(_summary(result))
+    if baseline is not None:
+        result["baseline"] = baseline
+        base = baseline["holds_per_s"]
+        result["holds_ratio"] = round(result["holds_per_s"] / base, 2) if base else 0.0
+        for key in ("lost", "duplicated", "errors"):  # a broken baseline fails the run too
+            result[key] += baseline[key]
+        lines.append(f"holds per second: {result['holds_per_s']} against {baseline['holds_per_s']} one at a time "
+                     f"(x{result['holds_ratio']})")  # fmt: skip
+    emit("\n".join(lines), result, args.json)
+
+
+def _summary(result: dict[str, Any]) -> str:
+    concurrency = result["outbox_concurrency"]
+    return (
+        f"latency ({result['database']}, outbox_concurrency {concurrency if concurrency is not None else 'default'}, "
+        f"{result['orders']} orders at {result['rate_per_s']}/s): webhook accepted "
         f"to hold at the shop p50 {result['p50_s']} s, p95 {result['p95_s']} s, p99 {result['p99_s']} s, "
-        f"max {result['max_s']} s; lost {result['lost']}, duplicated {result['duplicated']}, "
-        f"errors {result['errors']}"
+        f"max {result['max_s']} s; {result['holds_per_s']} holds/s; lost {result['lost']}, "
+        f"duplicated {result['duplicated']}, errors {result['errors']}"
     )
-    emit(summary, result, args.json)
 
 
 if __name__ == "__main__":

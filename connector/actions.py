@@ -23,6 +23,15 @@ class ActionKind(enum.StrEnum):
     RELEASE_HOLD = "release_hold"  # {}  releases only the holds ordercare placed
     UPDATE_ADDRESS = "update_address"  # {"address": {Address fields}}
     CREATE_CALL_TASK = "create_call_task"  # {"reason": str, "due_at": iso}  kept in our database
+    # {"set": [{"line_id", "quantity"}], "add": [{"variant_id", "product_id", "quantity", "title"}], "note": str}
+    # the order's lines changed in the shop (Shopify order editing, WooCommerce line items)
+    EDIT_ORDER_LINES = "edit_order_lines"
+    # {"fulfillment_id", "status": FulfillmentEventStatus, "happened_at": iso, "estimated_delivery_at": iso | None,
+    #  "message": str, "city", "country"}  a carrier status change posted to a Shopify fulfilment
+    CREATE_FULFILLMENT_EVENT = "create_fulfillment_event"
+    # {"original_id", "original_number", "cause", "lines": [{"title", "quantity", "sku", "product_id", "variant_id"}],
+    #  "address": {Address fields}, "email", "note"}  a replacement at no cost (``connector.reports.replacement``)
+    CREATE_REPLACEMENT = "create_replacement"
 
 
 # Actions the outbox performs against the shop platform; the others are local or go to the notifier.
@@ -35,8 +44,14 @@ PLATFORM_ACTIONS = frozenset(
         ActionKind.HOLD_FULFILLMENT,
         ActionKind.RELEASE_HOLD,
         ActionKind.UPDATE_ADDRESS,
+        ActionKind.EDIT_ORDER_LINES,
+        ActionKind.CREATE_REPLACEMENT,
     }
 )
+
+# Actions planned as ``proposed``: the worker leaves them until staff confirm them with one click on the dashboard.
+CONFIRMED_BY_STAFF = frozenset({ActionKind.CREATE_REPLACEMENT})
+PROPOSED = "proposed"  # the state of such an action before staff confirm it
 
 
 # A follower that also runs after its predecessor failed (``after_even_if_failed``) may carry, under this

@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from connector.branding import Brand, BrandSettings
 from connector.carriers.config import CarriersSettings
 from connector.platforms.shopify.scopes import REQUIRED_SCOPES
 from connector.policies.config import PoliciesConfig, merge_policy_overrides
@@ -59,6 +60,8 @@ class SchedulerSettings(_Strict):
     reconcile_minutes: int = Field(15, ge=1, le=1440)
     outbox_poll_seconds: float = Field(1.0, gt=0, le=60)
     outbox_batch: int = Field(50, ge=1, le=1000)
+    # actions performed at once (each order's in its planned order; ``connector.outbox.lanes``)
+    outbox_concurrency: int = Field(4, ge=1, le=32)
     lease_seconds: int = Field(120, ge=5, le=3600)
     tick_batch: int = Field(500, ge=1, le=100000)
     max_attempts: int = Field(12, ge=1, le=100)
@@ -126,6 +129,7 @@ class ShopSettings(_Strict):
     sender: str | None = None  # "Fietsenwinkel <service@fietsenwinkel.nl>"
     reply_to: str | None = None
     signature: str | None = Field(None, max_length=500)  # replaces "Hartelijke groet, <shop name>"
+    brand: BrandSettings | None = None  # the shop's colours on the tracking, fix and report pages
     policies: dict[str, Any] = Field(default_factory=dict)
     carriers: CarriersSettings | None = None  # parcel tracking sources (connector.carriers.config)
 
@@ -173,6 +177,14 @@ class ShopSettings(_Strict):
         stray = [name for name in ("client_id", "client_secret") if getattr(self, name)]
         if stray:
             raise ValueError(", ".join(stray) + ": only for a shopify shop (a Dev Dashboard app)")
+        return self
+
+    @model_validator(mode="after")
+    def _carrier_write_back(self) -> ShopSettings:
+        if self.carriers is not None and self.carriers.shopify_events and self.platform != "shopify":
+            raise ValueError(
+                "carriers.shopify_events: only for a shopify shop (WooCommerce has no fulfilment events to write to)"
+            )
         return self
 
     def _shopify_credentials(self) -> ShopSettings:
@@ -234,6 +246,7 @@ class Settings(_Strict):
     max_webhook_bytes: int = Field(2 * 1024 * 1024, ge=1024)
     raw_event_max_bytes: int = Field(256 * 1024, ge=1024)
     raw_event_retention_days: int = Field(30, ge=1)
+    sent_message_retention_days: int = Field(180, ge=1)  # what a sent message said (``connector.notify.sent``)
     fix_link_days: int = Field(7, ge=1, le=60)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -272,6 +285,11 @@ class Settings(_Strict):
         sender = shop.sender or self.email.sender
         reply_to = shop.reply_to or (None if shop.sender else self.email.reply_to)
         return ShopVoice(sender, reply_to, shop.signature)
+
+    def brand_for(self, shop_id: str | None) -> Brand:
+        """The colours of a shop's customer pages: its ``brand``, else ordercare's own."""
+        shop = self.configured_shop(shop_id) if shop_id else None
+        return Brand.of(shop.brand if shop is not None else None)
 
     def policies_for(self, shop_id: str | None) -> PoliciesConfig:
         """The shop's effective policies: the defaults with its overrides laid over them.

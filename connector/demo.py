@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import re
 import secrets
 import signal
@@ -38,6 +39,9 @@ END = datetime(2026, 11, 30, 12, 0, tzinfo=AMSTERDAM)  # the Monday after
 SHOPIFY_DOMAIN = "fietsen-demo.myshopify.com"
 SHOPIFY_SECRET = "demo-shopify-app-secret"  # noqa: S105 - a sandbox credential
 SHOPIFY_TOKEN = "shpat_demo_token"  # noqa: S105 - a sandbox credential
+DHL_KEY = "sandbox-dhl-key"  # the DHL stand-in's key (connector.carriers.dhl.sandbox.API_KEY)
+SENDCLOUD_PUBLIC = "sandbox-public-key"  # the Sendcloud stand-in's key pair
+SENDCLOUD_SECRET = "sandbox-secret-key-0123456789"  # noqa: S105 - a sandbox credential
 
 
 class SimClock:
@@ -110,6 +114,9 @@ class Demo:
     web_url: str = ""
     shopify_url: str = ""
     shopify_versions: dict[str, str] = field(default_factory=dict)
+    sendcloud: Any = None  # SendcloudSandbox: labels for the tea shop's parcels, pushing their scans
+    dhl: Any = None  # DhlSandbox: the bicycle shop's DHL parcels, read by polling
+    poller: Any = None  # connector.carriers.poller.Poller, as the worker runs it
 
     def say(self, text: str) -> None:
         if not self.as_json:
@@ -127,8 +134,8 @@ class Demo:
         self.shopify.emit("orders/create", order)
         self.shopify_versions[str(order["id"])] = order["updated_at"]
 
-    def shopify_ship(self, ref: str) -> None:
-        fulfilment = self.shopify.fulfil(self.refs[ref], tracking_company="PostNL")
+    def shopify_ship(self, ref: str, carrier: str = "PostNL", number: str | None = None) -> None:
+        fulfilment = self.shopify.fulfil(self.refs[ref], tracking_company=carrier, tracking_number=number)
         self.refs[f"{ref}:fulfilment"] = fulfilment["id"]
         self.shopify.emit("fulfillments/create", fulfilment)
         self.shopify.emit("orders/fulfilled", self.shopify.order(self.refs[ref]))
@@ -147,6 +154,27 @@ class Demo:
                 self.shopify_versions[order_id] = order["updated_at"]
                 self.shopify.emit("orders/updated", order)
 
+    def dhl_ship(self, ref: str, number: str, postcode: str) -> None:
+        """The shop ships with DHL: Shopify gets the tracking number only; DHL scans it at its hub."""
+        self.dhl.add_parcel(number, postcode)
+        self.shopify_ship(ref, "DHL", number)
+        self.dhl.move(number, "PARCEL_SORTED_AT_HUB", self.clock())
+
+    def sendcloud_ship(self, ref: str, number: str) -> None:
+        """A Sendcloud label for the tea shop's PostNL parcel: the tracking number reaches WooCommerce (no status),
+        and Sendcloud pushes the first scan."""
+        order = self.woo.add_tracking(self.refs[ref], number=number)
+        postcode = str(order["shipping"]["postcode"])
+        self.sendcloud.add_parcel(number, order_number=str(order["number"]), postal_code=postcode)
+        self.sendcloud_scan(number, 5)  # sorted
+
+    def sendcloud_scan(self, number: str, status_id: int) -> None:
+        """Sendcloud's signed ``parcel_status_changed`` webhook to ordercare (real HTTP)."""
+        self.sendcloud.move(number, status_id, self.clock())
+        body = self.sendcloud.webhook(number, status_id, self.clock())
+        answer = self.sendcloud.deliver(f"{self.web_url}/carriers/sendcloud/theewinkel", body)
+        answer.raise_for_status()
+
     def woo_order(self, ref: str, **fields: Any) -> None:
         order = self.woo.create_order(created_at=self.clock(), **fields)
         self.refs[ref] = order["id"]
@@ -163,6 +191,13 @@ class Demo:
         form = {"csrf_token": token.group(1) if token else "", **fields}
         answer = browser.post(link, data=form, timeout=10)
         self.say(f"    the customer opens the link from the e-mail and submits the form: HTTP {answer.status_code}")
+
+    def tracking_link(self, shop_id: str, ref: str) -> str:
+        """The order's tracking page, as every e-mail about it links to it."""
+        from connector.tracking.links import page_url, token_for
+
+        settings = self.services.settings
+        return page_url(settings.public_url, token_for(settings.secret_key, shop_id, str(self.refs[ref])))
 
     def fix_link(self, email_to: str) -> str | None:
         assert self.mail is not None
@@ -229,23 +264,25 @@ def script() -> list[Step]:
              lambda d: d.fix_address("daan@example.nl", postcode="3512 GV", house_number="8", street="Kerkstraat",
                                      city="Utrecht")),
         Step(_local(0, 15), "Shopify #1001 leaves the warehouse with PostNL", lambda d: d.shopify_ship("A")),
-        Step(_local(0, 16), "WooCommerce: Bram's tea ships with PostNL",
-             lambda d: d.woo.add_tracking(d.refs["F"], number="3SDEMO000F", status="in_transit")),
+        Step(_local(0, 16), "WooCommerce: Bram's tea ships with PostNL on a Sendcloud label; Sendcloud reports a scan",
+             lambda d: d.sendcloud_ship("F", "3SDEMO000F")),
         Step(_local(0, 17), "Shopify #1003: Lotte orders at 17:00 with 'Morgen in huis' (cut-off 18:00)",
              lambda d: d.shopify_order("D", **shopify_address("Lotte", "Mulder", "lotte@example.nl", **good))),
         Step(_local(1, 9), "Shopify #1002 ships to Daan's corrected address", lambda d: d.shopify_ship("B")),
         Step(_local(1, 10), "PostNL scans #1001 in transit", lambda d: d.shopify_scan("A", "in_transit")),
         Step(_local(2, 15), "PostNL delivers #1002", _seq(lambda d: d.shopify_scan("B", "in_transit"),
                                                            lambda d: d.shopify_scan("B", "delivered"))),
-        Step(_local(1, 11), "Shopify #1003 finally ships, a day late", lambda d: d.shopify_ship("D")),
+        Step(_local(1, 11), "Shopify #1003 finally ships with DHL, a day late; ordercare polls DHL for it",
+             lambda d: d.dhl_ship("D", "JVGL0DEMO00001003", "3511AZ")),
         Step(_local(1, 11), "WooCommerce: Bram's second order ships; then the parcel goes quiet",
              _seq(lambda d: d.woo_order("E", first_name="Bram", last_name="Visser", email="bram@example.nl",
                                         shipping_method=woo_standard),
-                  lambda d: d.woo.add_tracking(d.refs["E"], number="3SDEMO000E", status="in_transit"))),
+                  lambda d: d.sendcloud_ship("E", "3SDEMO000E"))),
         Step(_local(1, 13), "PostNL delivers #1001 and Bram's first order",
              _seq(lambda d: d.shopify_scan("A", "delivered"),
-                  lambda d: d.woo.set_shipment_status(d.refs["F"], 0, "delivered"))),
-        Step(_local(2, 12), "PostNL delivers #1003", lambda d: d.shopify_scan("D", "delivered")),
+                  lambda d: d.sendcloud_scan("3SDEMO000F", 11))),
+        Step(_local(2, 12), "DHL delivers #1003 (ordercare reads it at its next poll)",
+             lambda d: d.dhl.move("JVGL0DEMO00001003", "DELIVERED", d.clock())),
     ]  # fmt: skip
 
 
@@ -268,11 +305,14 @@ def _settings(tmp: Path, demo: Demo, web_port: int, woo_shop: dict[str, Any]) ->
         "shops": [
             {"id": "fietsen", "name": "Fietsenwinkel", "platform": "shopify", "shop_domain": SHOPIFY_DOMAIN,
              "api_base_url": demo.shopify.base_url, "access_token": SHOPIFY_TOKEN, "webhook_secret": SHOPIFY_SECRET,
-             "timezone": "Europe/Amsterdam", "locale": "nl"},
+             "timezone": "Europe/Amsterdam", "locale": "nl",
+             "carriers": {"dhl": {"api_key": DHL_KEY, "api_base_url": demo.dhl.url}}},
             # the tea shop writes as itself, and asks its own customers for reviews on the soft opt-in
             {**woo_shop, "name": "De Theewinkel", "timezone": "Europe/Amsterdam", "locale": "nl",
              "sender": "De Theewinkel <hallo@theewinkel.example.nl>",
-             "policies": {"review": {"consent": "existing_customer"}}},
+             "policies": {"review": {"consent": "existing_customer"}},
+             "carriers": {"sendcloud": {"public_key": SENDCLOUD_PUBLIC, "secret_key": SENDCLOUD_SECRET,
+                                        "api_base_url": demo.sendcloud.url}}},
         ],
     }  # fmt: skip
     return settings_from_mapping(raw, env={})
@@ -366,6 +406,7 @@ def _settle(demo: Demo) -> None:
     from connector.outbox.queue import drain
     from connector.policies.engine import run_until_idle
 
+    demo.poller.run(demo.clock())  # the worker's carrier reads (DHL for the bicycle shop)
     for _ in range(4):
         demo.woo.deliver_pending()
         demo.sync_shopify_changes()
@@ -424,7 +465,7 @@ def _promises(demo: Demo) -> list[dict[str, Any]]:
 
 
 def _summary(demo: Demo) -> dict[str, Any]:
-    from connector.store.tables import ActionRow, IncidentRow, OrderRow, VoucherRow
+    from connector.store.tables import ActionRow, CarrierEventRow, IncidentRow, OrderRow, VoucherRow
 
     with demo.services.sessions() as session:
         orders = session.scalar(select(func.count()).select_from(OrderRow)) or 0
@@ -435,6 +476,9 @@ def _summary(demo: Demo) -> dict[str, Any]:
             ).all()
         )
         vouchers = session.scalar(select(func.count()).select_from(VoucherRow).where(VoucherRow.state == "issued"))
+        carrier_events = dict(
+            session.execute(select(CarrierEventRow.source, func.count()).group_by(CarrierEventRow.source)).all()
+        )
     assert demo.mail is not None
     notes = demo.shopify.counters.get("notes_written", 0) + demo.woo.counters.get("notes", 0)
     return {
@@ -444,6 +488,7 @@ def _summary(demo: Demo) -> dict[str, Any]:
         "notes_written": int(notes),
         "vouchers": int(vouchers or 0),
         "emails": len(demo.mail.messages),
+        "carrier_events": {k: int(v) for k, v in sorted(carrier_events.items())},  # by source
         "messages": _messages(demo),
         "promises": _promises(demo),
     }
@@ -452,6 +497,9 @@ def _summary(demo: Demo) -> dict[str, Any]:
 def run_demo(as_json: bool = False, hold_seconds: float = 0.0, keep: bool = False) -> int:
     """The week, then (``keep``: until Ctrl-C or SIGTERM; ``hold_seconds``: that long) the whole service."""
     from connector.admin.users import ensure_user
+    from connector.carriers.dhl.sandbox import DhlSandbox
+    from connector.carriers.poller import Poller
+    from connector.carriers.sendcloud.sandbox import SendcloudSandbox
     from connector.notify.mailer import describe_email
     from connector.outbox.env import OutboxEnv
     from connector.sandbox.server import BackgroundServer
@@ -477,6 +525,12 @@ def run_demo(as_json: bool = False, hold_seconds: float = 0.0, keep: bool = Fals
             shopify.url = demo.shopify_url = servers[-1].url
             demo.woo = WooSandbox(clock=clock)
             servers.append(demo.woo.serve().start())
+            demo.sendcloud = SendcloudSandbox(clock)
+            servers.append(demo.sendcloud.serve().start())
+            demo.sendcloud.url = servers[-1].url
+            demo.dhl = DhlSandbox(clock)
+            servers.append(demo.dhl.serve().start())
+            demo.dhl.url = servers[-1].url
             web_port = free_port()
             settings = _settings(tmp, demo, web_port, demo.woo.shop_config("theewinkel"))
             engine = make_engine(settings.database_url)
@@ -485,6 +539,7 @@ def run_demo(as_json: bool = False, hold_seconds: float = 0.0, keep: bool = Fals
             servers.append(BackgroundServer(create_app(demo.services), port=web_port).start())
             demo.web_url = settings.public_url
             demo.env = OutboxEnv(demo.services, worker="demo")
+            demo.poller = Poller(demo.services, rng=random.Random(1))
             with transaction(demo.services.sessions) as session:
                 _account, password = ensure_user(session, "demo", ["fietsen", "theewinkel"], clock())
 
@@ -531,6 +586,7 @@ def run_demo(as_json: bool = False, hold_seconds: float = 0.0, keep: bool = Fals
                 link = demo.fix_link("emma@example.nl")
                 if link:
                     demo.say(f"\nEmma has not fixed her address yet. Her link works while the demo runs: {link}")
+                demo.say(f"Bram's quiet parcel on his tracking page: {demo.tracking_link('theewinkel', 'E')}")
                 demo.say(f"Dashboard: {demo.web_url}/admin — sign in as demo / {password}")
                 demo.say(f"\nSummary: {json.dumps(summary)}")
                 demo.say(f"(finished in {time.monotonic() - started:.1f} s)")
@@ -578,6 +634,7 @@ def _keep_running(demo: Demo, reporter: Reporter, password: str, seconds: float 
             link = demo.fix_link("emma@example.nl")
             if link:
                 tell(f"  Emma's fix link: {link}")
+            tell(f"  Bram's tracking page: {demo.tracking_link('theewinkel', 'E')}")
             tell(f"  sandboxes: Shopify {demo.shopify_url}, WooCommerce {demo.woo.site_url}")
             tell("Press Ctrl-C to stop.")
             stopped.wait(seconds)

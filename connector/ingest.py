@@ -33,6 +33,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from connector import codec, privacy
+from connector.carriers.base import normalise_tracking
+from connector.carriers.registry import SOURCES
 from connector.model import (
     DeliveryMethod,
     EventKind,
@@ -40,6 +42,7 @@ from connector.model import (
     HoldCheck,
     Order,
     OrderEvent,
+    OrderLine,
     OrderStatus,
     Payment,
     Shipment,
@@ -109,12 +112,35 @@ def _merge_shipment(a: Shipment, b: Shipment) -> Shipment:
     return newer if ordered == newer.events else replace(newer, events=ordered)
 
 
+def _carrier_stub(shipment: Shipment) -> bool:
+    """A parcel a tracking source told us of before the platform did (``carriers.ingest``: "<source>:<number>")."""
+    source, sep, _ = shipment.external_id.partition(":")
+    return bool(sep) and source in SOURCES
+
+
+def _fold_stubs(merged: dict[str, Shipment]) -> None:
+    """A source's parcel that the platform now knows by the same tracking number is that shipment: its events
+    join the platform's shipment and the stub goes (a label platform often pushes before the shop's webhook)."""
+    platform = {
+        normalise_tracking(s.tracking_number): key
+        for key, s in sorted(merged.items())
+        if not _carrier_stub(s) and normalise_tracking(s.tracking_number)
+    }
+    for key, stub in sorted(merged.items()):
+        target = platform.get(normalise_tracking(stub.tracking_number)) if _carrier_stub(stub) else None
+        if target is not None:
+            merged[target] = _merge_shipment(merged[target], replace(stub, external_id=target, updated_at=None))
+            del merged[key]
+
+
 def union_shipments(a: Iterable[Shipment], b: Iterable[Shipment]) -> tuple[Shipment, ...]:
-    """United by id; ``b`` arrived later."""
+    """United by id, a source's stub folded into the platform's shipment of the same tracking number; ``b``
+    arrived later."""
     merged: dict[str, Shipment] = {}
     for shipment in (*a, *b):
         current = merged.get(shipment.external_id)
         merged[shipment.external_id] = shipment if current is None else _merge_shipment(current, shipment)
+    _fold_stubs(merged)
     return tuple(merged[k] for k in sorted(merged))
 
 
@@ -169,7 +195,7 @@ def merge_orders(old: Order, new: Order) -> Order:
 
 
 # Order.extra keys only some reads carry (Shopify: the fulfilment orders of the GraphQL read, not of REST bodies)
-_KEPT_EXTRA = ("fulfillment_orders",)
+_KEPT_EXTRA = ("fulfillment_orders", "stock_alternatives")
 
 
 def _kept_facts(top: Order, other: Order) -> dict[str, Any]:
@@ -181,7 +207,24 @@ def _kept_facts(top: Order, other: Order) -> dict[str, Any]:
     missing = {k: other.extra[k] for k in _KEPT_EXTRA if k in other.extra and k not in top.extra}
     if missing:
         kept["extra"] = {**top.extra, **missing}
+    lines = _kept_stock(top, other)
+    if lines is not None:
+        kept["lines"] = lines
     return kept
+
+
+def _kept_stock(top: Order, other: Order) -> tuple[OrderLine, ...] | None:
+    """Stock facts only some reads carry (Shopify's stock read, not its REST bodies): a line the newer snapshot
+    says nothing about keeps what the other one said; None when nothing is kept."""
+    known = {line.external_id: line for line in other.lines if line.backordered is not None}
+    if not known or all(line.backordered is not None or line.external_id not in known for line in top.lines):
+        return None
+    return tuple(
+        replace(line, backordered=(said := known[line.external_id]).backordered, stock_signal=said.stock_signal)
+        if line.backordered is None and line.external_id in known
+        else line
+        for line in top.lines
+    )
 
 
 def _paid_at(top: Order, other: Order) -> datetime | None:

@@ -172,6 +172,10 @@ class OrderLine:
     sku: str | None = None
     product_id: str | None = None
     requires_shipping: bool = True
+    variant_id: str | None = None  # Shopify's variant, WooCommerce's variation (None: a simple product)
+    # units of this line the shop cannot fulfil now (out of stock, on backorder); None: this snapshot does not say
+    backordered: int | None = None
+    stock_signal: str | None = None  # what said so: "hold", "inventory", "backorder_meta", "onbackorder"
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,12 +221,13 @@ class Shipment:
 
     @property
     def current_status(self) -> ShipmentStatus:
-        """The record's status, unless a carrier scan is newer than the record."""
+        """The record's status, unless a carrier scan is newer than the record or the record does not know."""
         if self.cancelled:
             return ShipmentStatus.CANCELLED
         if self.events:
             latest = max(self.events, key=lambda e: (e.happened_at, e.external_id))
-            if self.updated_at is None or latest.happened_at >= self.updated_at:
+            unknown = self.status is ShipmentStatus.UNKNOWN  # a tracking number without a status says nothing
+            if unknown or self.updated_at is None or latest.happened_at >= self.updated_at:
                 return latest.status
         return self.status
 

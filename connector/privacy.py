@@ -3,9 +3,9 @@
 ``ingest`` dispatches these kinds to ``HANDLERS`` inside the delivery's transaction. A customer is
 matched by platform customer id, e-mail and the order ids the request lists. Erasing replaces personal
 data in every table that can hold it (order snapshots, raw events, pending events, e-mail log, action
-payloads and results, incidents, call tasks, fix links). A data request stores a JSON export as a
-``raw_events`` row with topic ``export/customers_data_request`` (operators read it with
-``exports(session, shop_id)``); raw-event retention prunes it like any raw event.
+payloads and results, incidents, call tasks, fix links) and deletes what sent messages said (``sent_messages``).
+A data request stores a JSON export as a ``raw_events`` row with topic ``export/customers_data_request``
+(operators read it with ``exports(session, shop_id)``); raw-event retention prunes it like any raw event.
 """
 
 from __future__ import annotations
@@ -20,7 +20,10 @@ from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from connector import codec
+from connector.actions import PROPOSED
 from connector.model import Address, Customer, CustomerRef, EventKind, OrderEvent
+from connector.notify import sent
+from connector.reports import store as report_store
 from connector.shops import Shop
 from connector.store.tables import (
     ActionAttempt,
@@ -33,6 +36,7 @@ from connector.store.tables import (
     OrderRow,
     PendingEvent,
     RawEvent,
+    SentMessage,
     ShopRow,
 )
 
@@ -168,6 +172,8 @@ def _customer_redact(session: Session, shop: Shop, event: OrderEvent, now: datet
     if ref.email:
         log_match.append(EmailLog.recipient == ref.email)
     if log_match:
+        logged = session.scalars(select(EmailLog.id).where(EmailLog.shop_id == shop.id, or_(*log_match))).all()
+        sent.erase(session, logged)  # what the messages said: subject, text and HTML
         session.execute(
             update(EmailLog)
             .where(EmailLog.shop_id == shop.id, or_(*log_match))
@@ -176,13 +182,14 @@ def _customer_redact(session: Session, shop: Shop, event: OrderEvent, now: datet
         )
     if order_ids:
         session.execute(delete(FixToken).where(FixToken.order_id.in_(order_ids)))
+        report_store.erase(session, order_ids)  # the customer's reports: their words and photos
         for action in session.scalars(select(ActionRow).where(ActionRow.order_id.in_(order_ids))):
             action.payload = _scrub(action.payload, personal)
             action.result = _scrub(action.result, personal) if action.result is not None else None
             action.last_error = _scrub_text(action.last_error, personal)
             for attempt in session.scalars(select(ActionAttempt).where(ActionAttempt.action_id == action.id)):
                 attempt.error = _scrub_text(attempt.error, personal)
-            if action.state == "pending":
+            if action.state in ("pending", PROPOSED):  # a replacement staff did not confirm goes too
                 action.state = "cancelled"
                 action.last_error = "customer data erased on request"
         for incident in session.scalars(select(IncidentRow).where(IncidentRow.order_id.in_(order_ids))):
@@ -211,18 +218,31 @@ def customer_export(session: Session, shop: Shop, ref: CustomerRef) -> dict[str,
         if order_ids
         else []
     )
+    bodies = select(SentMessage).where(SentMessage.email_log_id.in_([e.id for e in emails]))
+    said = {row.email_log_id: row.text_body for row in session.scalars(bodies)} if emails else {}
     return {
         "shop": shop.id,
         "customer": {"id": ref.external_id, "email": ref.email, "phone": ref.phone},
         "request_id": ref.request_id,
         "orders": [row.data for row in orders],
         "emails": [
-            {"template": e.template, "recipient": e.recipient, "subject": e.subject, "sent_at": e.sent_at.isoformat()}
+            {
+                "template": e.template,
+                "recipient": e.recipient,
+                "subject": e.subject,
+                "sent_at": e.sent_at.isoformat(),
+                "text": said.get(e.id),  # what the message said, while it is kept
+            }
             for e in emails
         ],
         "incidents": [
             {"kind": i.kind, "state": i.state, "opened_at": i.opened_at.isoformat(), "resolution": i.resolution}
             for i in incidents
+        ],
+        "reports": [
+            {"cause": r.cause, "submitted_at": r.submitted_at.isoformat(), "text": r.text, "photo": r.photo_type}
+            for order_id in order_ids
+            for r in report_store.for_staff(session, [shop.id], order_id)
         ],
     }
 

@@ -22,6 +22,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from connector.carriers.poller import Poller
 from connector.connection import ConnectionCheck, check_shops
 from connector.housekeeping import prune
 from connector.outbox.env import OutboxEnv
@@ -135,6 +136,14 @@ def build_scheduler(
         next_run_time=services.now(),
     )
     scheduler.add_job(_guarded("housekeeping", housekeeping, services), "interval", hours=24, id="housekeeping")
+    if any(shop.carriers is not None for shop in services.settings.shops):
+        poller = Poller(services)  # its limiters and read counts live as long as the worker
+        scheduler.add_job(
+            _guarded("carriers", lambda: poller.run(services.now())),
+            "interval",
+            seconds=settings.tick_seconds,
+            id="carriers",
+        )
     return scheduler
 
 

@@ -73,6 +73,25 @@ def test_every_problem_is_reported_with_its_key_path() -> None:
     assert "scheduler.tick_seconds: Input should be greater than or equal to 1" in found
 
 
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (0, "scheduler.outbox_concurrency: Input should be greater than or equal to 1"),
+        (33, "scheduler.outbox_concurrency: Input should be less than or equal to 32"),
+        ("many", "scheduler.outbox_concurrency: Input should be a valid integer, unable to parse string as an integer"),
+    ],
+)
+def test_outbox_concurrency_out_of_range_is_named(value: object, problem: str) -> None:
+    assert problems({**GOOD, "scheduler": {"outbox_concurrency": value}}) == [problem]
+
+
+def test_outbox_concurrency_defaults_to_four_and_takes_one_to_thirty_two() -> None:
+    assert settings_from_mapping(GOOD, env=ENV).scheduler.outbox_concurrency == 4
+    for value in (1, 32):
+        settings = settings_from_mapping({**GOOD, "scheduler": {"outbox_concurrency": value}}, env=ENV)
+        assert settings.scheduler.outbox_concurrency == value
+
+
 def test_missing_platform_fields_and_duplicate_ids() -> None:
     raw = yaml.safe_load(yaml.safe_dump(GOOD))
     del raw["shops"][1]["consumer_secret"]

@@ -234,7 +234,7 @@ def test_a_missing_scope_is_named_with_what_it_stops(
     code, lines = check_connection(tmp_path, config(db_url, shopify, site), capsys, "--shop", "fietsen")
     assert lines == [
         "fietsen: connected, 14/14 webhooks, 1 missing scope, no delivery yet; missing access scopes: read_products "
-        "(needed for ReconcileOrders, OrdersById)"
+        "(needed for ReconcileOrders, OrdersById, OrderStock, OrderLineVariants)"
     ]
     assert code == 1
 
@@ -378,7 +378,7 @@ def test_the_start_up_lines_name_the_problems_and_the_reconcile_still_runs(
         env.close()
     assert said == [
         "fietsen: connected, 14/14 webhooks, 1 missing scope, no delivery yet; missing access scopes: read_products "
-        "(needed for ReconcileOrders, OrdersById)",
+        "(needed for ReconcileOrders, OrdersById, OrderStock, OrderLineVariants)",
         "theewinkel: not connected: WooCommerce refused the credentials (401 woocommerce_rest_authentication_error: "
         "Invalid signature - provided signature does not match.); check shops[1].consumer_key and "
         "shops[1].consumer_secret",

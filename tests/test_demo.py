@@ -32,6 +32,9 @@ def test_demo_json_summary(capsys: pytest.CaptureFixture[str]) -> None:
         "notes_written": 13,
         "vouchers": 2,
         "emails": 11,
+        # Bram's two parcels through Sendcloud's webhook (sorted, delivered; sorted, then quiet); Lotte's #1003 by
+        # polling DHL (sorted at the hub, delivered)
+        "carrier_events": {"dhl": 2, "sendcloud": 3},
     }
     assert len(messages) == 11
     assert_promises_kept(messages, promises)

@@ -103,6 +103,7 @@ def test_demo_keep_runs_the_whole_service_until_sigterm(tmp_path: Path) -> None:
         out.until(lambda line: line.startswith("ordercare keeps running until you stop it: web, scheduler"), 240)
         dashboard = out.until(lambda line: line.startswith("  dashboard: "), 5)
         fix = out.until(lambda line: line.startswith("  Emma's fix link: "), 5)
+        tracking = out.until(lambda line: line.startswith("  Bram's tracking page: "), 5)
         sandboxes = out.until(lambda line: line.startswith("  sandboxes: "), 5)
         out.until(lambda line: line == "Press Ctrl-C to stop.", 5)
         signed_in = re.fullmatch(r"  dashboard: (http://127\.0\.0\.1:\d+/admin)  \(sign in: demo / (\S+)\)", dashboard)
@@ -114,6 +115,13 @@ def test_demo_keep_runs_the_whole_service_until_sigterm(tmp_path: Path) -> None:
         admin_url, password = signed_in.groups()
         link = fix.removeprefix("  Emma's fix link: ")
         assert link.startswith(admin_url.removesuffix("/admin") + "/fix/")
+
+        # the printed tracking link opens Bram's page: his parcel went quiet, he was told when he hears from us
+        page = requests.get(tracking.removeprefix("  Bram's tracking page: "), timeout=10)
+        assert (page.status_code, page.headers["Content-Language"]) == (200, "nl")
+        assert "Je pakket is al een paar dagen niet gescand door PostNL" in page.text
+        assert "Een betrouwbare nieuwe datum kunnen we je nog niet geven. Uiterlijk " in page.text
+        assert " hoor je van ons." in page.text  # the promise the last delay notice made
 
         # the printed sign-in opens the dashboard
         browser = requests.Session()

@@ -410,8 +410,9 @@ def test_a_backfill_previews_the_recent_orders_and_writes_nothing(world: World) 
         "or the dashboard's Shops page",
     ]
     assert seen == []  # fewer orders than one progress step
-    # and nothing was written to the shop or sent (it did not even subscribe webhooks)
-    assert [m for m, _ in world.woo.requests] == ["GET"]
+    # and nothing was written to the shop or sent (it did not even subscribe webhooks): it read the orders and
+    # the stock of their products
+    assert world.woo.requests == [("GET", "/wp-json/wc/v3/orders"), ("GET", "/wp-json/wc/v3/products")]
     assert world.smtp.received == []
     with services.sessions() as session:
         assert last_reports(session, ["theewinkel", "fietsen"]) == {"theewinkel": report.as_dict(START)}

@@ -18,9 +18,12 @@ BLUEPRINTS = (
     "webhooks.carrier_routes",
     "webhooks.health",
     "webhooks.shopify_install",
+    "webhooks.shopify_embedded",
     "webhooks.woocommerce_connect",
     "webhooks.fix",
+    "webhooks.stock",
     "webhooks.tracking",
+    "webhooks.report",
     "webhooks.admin",
 )
 

@@ -74,7 +74,10 @@ def _language(order: Order | None, shop: Shop | None) -> str:
 
 
 def _page(template: str, status: int, lang: str, **context: Any) -> Response:
-    response = make_response(render_template(template, lang=lang, **context), status)
+    link: Link | None = context.get("link")
+    shop: Shop | None = link.shop if link is not None else context.get("shop")
+    brand = _services().settings.brand_for(shop.id if shop is not None else None)
+    response = make_response(render_template(template, lang=lang, brand=brand, **context), status)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Frame-Options"] = "DENY"
@@ -157,7 +160,7 @@ def submit(signed: str) -> Response:
     services = _services()
     sent = request.form.get("csrf_token", "")
     if not fixcsrf.form_token_ok(services.settings.secret_key, request.cookies.get(CSRF_COOKIE), sent, link.token.id):
-        return _page("fix/gone.html", 400, link.lang, reason="csrf", used_on="")
+        return _page("fix/gone.html", 400, link.lang, reason="csrf", used_on="", shop=link.shop)
     values = form.read_form(request.form)
     lookup = _lookup(services, link.shop)
     if request.form.get("action") == "lookup" and form.can_look_up(link.country):

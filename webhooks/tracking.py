@@ -10,6 +10,7 @@ and ``noindex``. The words, Dutch and English, are in ``templates/track/<lang>/c
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from email.utils import parseaddr
 from typing import Any
@@ -21,6 +22,7 @@ from flask.blueprints import BlueprintSetupState
 from connector.address import fixcsrf, fixlinks
 from connector.model import Order
 from connector.notify.render import normalise_locale, renderer_for
+from connector.reports import links as report_links
 from connector.services import Services
 from connector.shops import Shop
 from connector.store.db import transaction
@@ -41,14 +43,8 @@ DEFAULTS = {
 
 @bp.record_once
 def _setup(state: BlueprintSetupState) -> None:
-    app = state.app
     for key, value in DEFAULTS.items():
-        app.config.setdefault(key, value)
-    app.extensions[LIMITER_EXTENSION] = lookup.LookupLimiter(
-        per_order=int(app.config["ORDERCARE_TRACK_FAILURES_PER_ORDER"]),
-        per_shop=int(app.config["ORDERCARE_TRACK_FAILURES_PER_SHOP"]),
-        window=timedelta(minutes=float(app.config["ORDERCARE_TRACK_WINDOW_MINUTES"])),
-    )
+        state.app.config.setdefault(key, value)
 
 
 def _services() -> Services:
@@ -57,7 +53,17 @@ def _services() -> Services:
 
 
 def _limiter() -> lookup.LookupLimiter:
-    limiter: lookup.LookupLimiter = current_app.extensions[LIMITER_EXTENSION]
+    """The lookup limiter of this app, made on first use (the counts themselves live in the database)."""
+    limiter: lookup.LookupLimiter | None = current_app.extensions.get(LIMITER_EXTENSION)
+    if limiter is None:
+        config = current_app.config
+        limiter = lookup.LookupLimiter(
+            _services().sessions,
+            per_order=int(config["ORDERCARE_TRACK_FAILURES_PER_ORDER"]),
+            per_shop=int(config["ORDERCARE_TRACK_FAILURES_PER_SHOP"]),
+            window=timedelta(minutes=float(config["ORDERCARE_TRACK_WINDOW_MINUTES"])),
+        )
+        current_app.extensions[LIMITER_EXTENSION] = limiter
     return limiter
 
 
@@ -73,7 +79,9 @@ def _language(order: Order | None, shop: Shop | None) -> str:
 
 
 def _page(template: str, status: int, lang: str, **context: Any) -> Response:
-    response = make_response(render_template(template, lang=lang, **context), status)
+    shop: Shop | None = context.get("shop")
+    brand = _services().settings.brand_for(shop.id if shop is not None else None)
+    response = make_response(render_template(template, lang=lang, brand=brand, **context), status)
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     response.headers["Referrer-Policy"] = "no-referrer"  # the link is the key: never hand it to another site
@@ -140,7 +148,11 @@ def show(token: str) -> Response:
         fix_url=fix_url,
         contact=_contact(shop),
     )
-    return _page("track/page.html", 200, lang, page=page)
+    report = view.Action("report", report_links.page_url(settings.public_url, token, report_links.TRACKING))
+    others = tuple(a for a in page.actions if a.kind != "contact")
+    contact = tuple(a for a in page.actions if a.kind == "contact")
+    page = replace(page, actions=(*others, report, *contact))  # "report a problem" (``webhooks.report``)
+    return _page("track/page.html", 200, lang, page=page, shop=shop)
 
 
 # --- the lookup form -----------------------------------------------------------------------------

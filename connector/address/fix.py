@@ -2,7 +2,8 @@
 
 In one transaction: use the link up, put the new address in the stored order (so the address policy sees it
 at once), plan the shop update, the release of our hold (only after the shop has the new address, so the
-warehouse never ships to the old one) and a staff note, resolve the incident, and look at the order again.
+warehouse never ships to the old one) and a staff note, record the address as typed and as corrected on the
+incident, resolve it, and look at the order again.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from sqlalchemy.orm import Session
 
 from connector import codec, incidents
 from connector.actions import ActionKind, PlannedAction
-from connector.address import fixlinks
+from connector.address import change, fixlinks
 from connector.metrics import Metrics
 from connector.model import Address, Order
 from connector.outbox.queue import plan
-from connector.store.tables import FixToken, OrderRow
+from connector.store.tables import FixToken, IncidentRow, OrderRow
 
 RESOLUTION = "address corrected by customer"
 
@@ -35,6 +36,17 @@ class FixResult:
     accepted: bool
     state: fixlinks.LinkState | None = None  # why not: used or expired since the page was shown
     used_at: datetime | None = None  # when the link was used, if it was
+
+
+def _record_change(session: Session, incident_id: int, before: Address | None, after: Address) -> None:
+    """The incident keeps the address as typed and as the customer corrected it (``connector.address.change``)."""
+    row = session.get(IncidentRow, incident_id)
+    if row is None:
+        return
+    details = dict(row.details or {})
+    details[change.ADDRESS_KEY] = change.corrected(details.get(change.ADDRESS_KEY), before, after, change.CUSTOMER)
+    row.details = details
+    session.flush()
 
 
 def accept(
@@ -69,5 +81,6 @@ def accept(
             incident_id=token.incident_id,
         )
     if token.incident_id is not None:
+        _record_change(session, token.incident_id, stored.shipping_address, address)
         incidents.resolve(session, token.incident_id, RESOLUTION, now, metrics=metrics)
     return FixResult(True)

@@ -1,12 +1,15 @@
 """Call tasks staff can act on: what the caller needs on the card, and what each outcome of a call does.
 
 An outcome is always chosen, never assumed. "new date agreed" closes the task, records the day as our
-promise on the order (``connector.promises.store``) and plans a staff note saying so; "customer cancels"
+promise on the order (``connector.promises.store``), plans a staff note saying so and, where the shop wants
+it (``policies.calls.confirm_agreed_date``), an e-mail confirming the day to the customer that goes through
+the outbox once the outcome can no longer be undone (never for an order awaiting payment); "customer cancels"
 closes it and plans a staff note asking the shop to cancel the order; "no answer" keeps it open, due at the
 time the caller gives; "voicemail" keeps it open, due at the start of the next working day (if the customer
 does not call back, they are called again); "called, customer happy" and "something else" close it.
 The task keeps what it was before each outcome, so the newest outcome can be undone for ``UNDO_MINUTES``:
-the task comes back as it was, a note not yet written is cancelled and a promised date is taken back.
+the task comes back as it was, a note or confirmation not yet sent is cancelled and a promised date is taken
+back.
 """
 
 from __future__ import annotations
@@ -19,12 +22,16 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from connector import phones
 from connector.actions import ActionKind, PlannedAction, idempotency_key
 from connector.admin import wording
 from connector.admin.queries import CallTaskItem, call_tasks_due, snapshot_of
 from connector.admin.wording import Phrase
 from connector.calendar import BusinessCalendar
+from connector.model import Order
+from connector.notify.render import normalise_locale
 from connector.outbox.queue import cancel_followers, plan
+from connector.policies.base import awaiting_payment
 from connector.policies.notes import day as note_day
 from connector.policies.notes import moment as note_moment
 from connector.promises import rules
@@ -55,13 +62,6 @@ NOTES: Mapping[str, Mapping[str, str]] = {
     },
 }
 
-# country -> calling code, for a number typed the national way (``06 1234 5678`` in NL)
-TRUNK_ZERO: Mapping[str, str] = {
-    "NL": "31", "BE": "32", "DE": "49", "FR": "33", "GB": "44", "AT": "43", "CH": "41", "IE": "353",
-    "SE": "46", "FI": "358",
-}  # fmt: skip
-NO_TRUNK: Mapping[str, str] = {"LU": "352", "DK": "45", "NO": "47", "PL": "48", "ES": "34", "PT": "351", "IT": "39"}
-
 
 class Refused(Exception):
     """The outcome or undo is not allowed as asked; nothing was changed. ``words`` says why."""
@@ -78,40 +78,9 @@ def _refuse(key: str, **fields: wording.Field) -> Refused:
 # --- the phone number ----------------------------------------------------------------------------
 
 
-def e164(phone: str, country: str | None) -> str | None:
-    """The number in E.164 (``+31612345678``) for a ``tel:`` link, or None when it cannot be told.
-
-    A number with ``+`` or ``00`` names its country; one typed the national way gets the calling code of
-    ``country`` (the shipping address's, else the shop's), without the trunk ``0`` where the country has one.
-    """
-    text = phone.strip().replace("(0)", "")
-    digits = "".join(c for c in text if c.isdigit())
-    if text.startswith("+"):
-        full = digits
-    elif digits.startswith("00"):
-        full = digits[2:]
-    else:
-        code = (country or "").upper()
-        if code in TRUNK_ZERO and digits.startswith("0") and not digits.startswith("00"):
-            full = TRUNK_ZERO[code] + digits[1:]
-        elif code in NO_TRUNK:
-            full = NO_TRUNK[code] + digits
-        elif code in ("US", "CA") and len(digits) in (10, 11):
-            full = digits if len(digits) == 11 and digits.startswith("1") else "1" + digits
-        else:
-            return None
-    if not 8 <= len(full) <= 15 or full.startswith("0"):
-        return None
-    return "+" + full
-
-
 def tel_href(phone: str, country: str | None) -> str | None:
-    """``tel:+31612345678``; the digits as typed when the country is unknown; None without digits."""
-    normalised = e164(phone, country)
-    if normalised is not None:
-        return "tel:" + normalised
-    digits = "".join(c for c in phone if c.isdigit())
-    return "tel:" + digits if digits else None
+    """``tel:+31612345678`` with ``country`` as the default region (``connector.phones``)."""
+    return phones.tel_href(phone, country)
 
 
 # --- the cards on today's page -------------------------------------------------------------------
@@ -299,6 +268,69 @@ def undoable(outcomes: list[dict[str, Any]] | None, now: datetime) -> dict[str, 
     return last if now <= _moment(last["at"]) + UNDO_WINDOW else None
 
 
+# --- confirming an agreed day to the customer -----------------------------------------------------
+
+CONFIRM_TEMPLATE = "date_confirmed"
+# what became of the e-mail confirming an agreed day (``Recorded.confirmation``)
+PLANNED, OFF, NO_EMAIL, UNPAID, OBSERVED = "planned", "off", "no_email", "unpaid", "observed"
+
+
+def confirmation_payload(order: Order, day: date, terms: ShopTerms) -> dict[str, Any] | None:
+    """Pure: the NOTIFY_CUSTOMER payload confirming ``day``; None when the customer has no e-mail address."""
+    email = (order.customer.email or "").strip()
+    if not email:
+        return None
+    context = {
+        "shop_name": terms.shop_name or order.shop_id,
+        "order_number": order.number,
+        "first_name": order.customer.first_name or None,
+        "items": [{"title": line.title, "quantity": line.quantity} for line in order.lines],
+        "agreed_on": day.isoformat(),  # the promise was made on the phone; the message gives no new one
+        "voucher": None,
+    }
+    locale = normalise_locale(order.customer.locale, normalise_locale(terms.locale))
+    return {"template": CONFIRM_TEMPLATE, "to": email, "locale": locale, "marketing": False, "context": context}
+
+
+def confirmation_for(order: Order | None, terms: ShopTerms) -> str:
+    """Pure: whether an agreed day may be confirmed by e-mail, as a key of ``CONFIRMATIONS``; the customer
+    hears nothing when the shop does not want it, the order awaits payment or there is no address to write to."""
+    if not terms.confirm_agreed_date:
+        return OFF
+    if order is None or awaiting_payment(order):
+        return UNPAID
+    if not (order.customer.email or "").strip():
+        return NO_EMAIL
+    return OBSERVED if terms.observing else PLANNED
+
+
+def _confirm(
+    session: Session, task: CallTaskRow, row: OrderRow, day: date, terms: ShopTerms, step: str, now: datetime
+) -> tuple[str, int | None]:
+    """Plan the e-mail confirming ``day`` if it may go; it waits until the outcome can no longer be undone."""
+    order = snapshot_of(row)
+    decided = confirmation_for(order, terms)
+    payload = confirmation_payload(order, day, terms) if order is not None and decided in (PLANNED, OBSERVED) else None
+    if payload is None:
+        return decided, None
+    action = PlannedAction(ActionKind.NOTIFY_CUSTOMER, POLICY, step, payload)
+    action_id = plan(
+        session, shop_id=task.shop_id, order_id=row.id, order_external_id=row.external_id, action=action, now=now,
+        incident_id=task.incident_id, observe=terms.observing,
+    )  # fmt: skip
+    if action_id is None:  # planned before, in a transaction that recorded the same outcome
+        key = idempotency_key(task.shop_id, row.external_id, POLICY, step)
+        action_id = session.scalar(select(ActionRow.id).where(ActionRow.idempotency_key == key))
+    elif not terms.observing:
+        session.execute(
+            update(ActionRow)
+            .where(ActionRow.id == action_id)
+            .values(next_attempt_at=now + UNDO_WINDOW)
+            .execution_options(synchronize_session=False)
+        )
+    return decided, action_id
+
+
 # --- recording and undoing -----------------------------------------------------------------------
 
 
@@ -309,6 +341,8 @@ class ShopTerms:
     calendar: BusinessCalendar  # its zone and working days
     locale: str  # its language: staff notes on the order
     observing: bool  # observe mode: a note is recorded as what would be written, not written
+    confirm_agreed_date: bool = False  # ``policies.calls.confirm_agreed_date``: e-mail the agreed day
+    shop_name: str = ""  # how the confirmation names the shop
 
 
 @dataclass(frozen=True)
@@ -319,6 +353,7 @@ class Recorded:
     undo_until: datetime
     note_action_id: int | None
     promise_ids: tuple[int, ...]
+    confirmation: str | None = None  # the agreed day's e-mail: a key of ``CONFIRMATIONS``; None: not a new date
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -383,6 +418,10 @@ def record(
             order=snapshot_of(order), sent_at=now, tz=terms.calendar.tz,
         )  # fmt: skip
         ended = [p.id for p in given if p.id is not None and p.id not in promise_ids] if promise_ids else []
+    confirmation, confirm_id = None, None
+    if effect.promise_on is not None and order is not None and note_id is not None:
+        step = f"{task.id}-{len(entries) + 1}-confirm"
+        confirmation, confirm_id = _confirm(session, task, order, effect.promise_on, terms, step, now)
     said = render(effect.recorded) if effect.recorded is not None else ""
     text_on_task = f"{said}: {choice.notes}" if said and choice.notes else (said or choice.notes)
     assigned = task.assigned_to is None
@@ -404,6 +443,7 @@ def record(
             "note_action_id": note_id,
             "promise_ids": promise_ids,
             "ended_promise_ids": ended,
+            "confirm_action_id": confirm_id,
         }
     )
     task.outcomes = entries
@@ -414,7 +454,7 @@ def record(
         task.state, task.done_at = "done", now
     if assigned:
         task.assigned_to = who
-    return Recorded(task.id, effect, task.outcome, now + UNDO_WINDOW, note_id, tuple(promise_ids))
+    return Recorded(task.id, effect, task.outcome, now + UNDO_WINDOW, note_id, tuple(promise_ids), confirmation)
 
 
 @dataclass(frozen=True)
@@ -424,6 +464,7 @@ class Undone:
     text: str  # as it was recorded on the task
     note: str | None  # the note it planned: taken_back | written | writing; None: there was none to take back
     promise_taken_back: bool
+    confirmation: str | None = None  # the agreed day's e-mail: taken_back | written (sent) | writing; None: none
 
 
 NOTE_TAKEN_BACK = "taken back: the call's outcome was undone"
@@ -487,6 +528,8 @@ def undo(session: Session, task: CallTaskRow, now: datetime) -> Undone:
     text = task.outcome or ""
     note = _take_back_note(session, int(last["note_action_id"]), now) if last.get("note_action_id") else None
     promise_taken_back = _take_back_promises(session, last)
+    confirm_id = last.get("confirm_action_id")
+    confirmation = _take_back_note(session, int(confirm_id), now) if confirm_id else None
     before = last["before"]
     task.state = str(before["state"])
     task.due_at = _moment(before["due_at"])
@@ -494,7 +537,10 @@ def undo(session: Session, task: CallTaskRow, now: datetime) -> Undone:
     task.done_at = _moment(before["done_at"]) if before.get("done_at") else None
     if last.get("assigned") and task.assigned_to == last.get("by"):
         task.assigned_to = before.get("assigned_to")
-    entries[-1] = {**last, "undone_at": now.isoformat(), "note": note, "promise_taken_back": promise_taken_back}
+    entries[-1] = {
+        **last, "undone_at": now.isoformat(), "note": note, "promise_taken_back": promise_taken_back,
+        "confirmation": confirmation,
+    }  # fmt: skip
     task.outcomes = entries
     task.outcome_at = None
-    return Undone(task.id, str(last["outcome"]), text, note, promise_taken_back)
+    return Undone(task.id, str(last["outcome"]), text, note, promise_taken_back, confirmation)

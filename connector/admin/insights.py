@@ -133,6 +133,12 @@ class Causes:
     by_warehouse_step: list[CauseCount]  # stale incidents: the order status they were stuck in
     by_address_problem: list[CauseCount]  # address incidents: the problem codes in their details
     hints: list[str] = field(default_factory=list)
+    out_of_stock: list[StockCount] = field(default_factory=list)  # out_of_stock incidents by item (SKU)
+
+    @property
+    def stock_hints(self) -> list[StockCount]:
+        """Items often out of stock while the shop kept selling them as available (a hint on the page)."""
+        return [s for s in self.out_of_stock if s.shown_available]
 
 
 # What a frequent address problem usually means, in plain words for the merchant.
@@ -155,6 +161,58 @@ ADDRESS_HINTS: Mapping[str, str] = {
         "that fills in street and city at checkout prevents these."
     ),
 }
+
+
+@dataclass(frozen=True)
+class StockCount:
+    """Orders with an out-of-stock incident for one item: how many, and of those how many the shop took while the
+    item was out of stock (it kept selling it as available: oversold inventory, backorders)."""
+
+    label: str  # the item's title
+    sku: str | None
+    count: int
+    sold_while_out: int
+    min_count: int = 3
+
+    @property
+    def shown_available(self) -> bool:
+        return self.count >= self.min_count and self.sold_while_out == self.count
+
+
+# stock signals that mean the shop accepted the order while the item was out of stock (connector.stock.detect)
+SOLD_WHILE_OUT = ("inventory", "backorder_meta", "onbackorder")
+
+
+def out_of_stock_by_item(
+    session: Session, shop_ids: Collection[str], start: datetime, end: datetime, *, limit: int = 10,
+    thresholds: HintThresholds | None = None,
+) -> list[StockCount]:  # fmt: skip
+    """Out-of-stock incidents opened in ``[start, end)`` per item (title and SKU of the lines they named)."""
+    where = [*_incidents_in(shop_ids, start, end), IncidentRow.kind == "out_of_stock"]
+    if _dialect(session) == "postgresql":
+        lines = IncidentRow.details.op("->")("lines")
+        array = case((func.jsonb_typeof(lines) == "array", lines), else_=func.jsonb_build_array())
+        pg_items = func.jsonb_array_elements(array).table_valued("value", name="item").lateral()
+        title: ColumnElement[str] = pg_items.c.value.op("->>")("title")
+        sku: ColumnElement[str] = pg_items.c.value.op("->>")("sku")
+        signal: ColumnElement[str] = pg_items.c.value.op("->>")("signal")
+        source = IncidentRow.__table__.join(pg_items, true())
+    else:
+        lite_items = func.json_each(IncidentRow.details, "$.lines").table_valued("value", name="item")
+        title = func.json_extract(lite_items.c.value, "$.title")
+        sku = func.json_extract(lite_items.c.value, "$.sku")
+        signal = func.json_extract(lite_items.c.value, "$.signal")
+        source = IncidentRow.__table__.join(lite_items, true())
+    sold = case((signal.in_(SOLD_WHILE_OUT), IncidentRow.order_id), else_=None)
+    query = (
+        select(title, sku, func.count(IncidentRow.order_id.distinct()), func.count(sold.distinct()))
+        .select_from(source)
+        .where(*where)
+        .group_by(title, sku)
+    )
+    minimum = (thresholds or HintThresholds()).min_count
+    found = [StockCount(_label(t), s or None, int(n), int(out), minimum) for t, s, n, out in session.execute(query)]
+    return sorted(found, key=lambda c: (-c.count, c.label))[:limit]
 
 
 @dataclass(frozen=True)
@@ -259,6 +317,7 @@ def top_causes(
         by_warehouse_step=_by_order_field(session, step, [*where, IncidentRow.kind == "stale"], limit),
         by_address_problem=problems,
         hints=address_hints(problems, address_total, thresholds or HintThresholds()),
+        out_of_stock=out_of_stock_by_item(session, shop_ids, start, end, limit=limit, thresholds=thresholds),
     )
 
 
@@ -455,3 +514,57 @@ def open_incidents(session: Session, shop_ids: Collection[str]) -> list[OpenInci
         .order_by(IncidentRow.kind, IncidentRow.level)
     ).all()
     return [OpenIncidents(kind, int(level), int(count)) for kind, level, count in rows]
+
+
+# --- what customers report (connector.reports) ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportItem:
+    """Reports of one cause about one item (title and SKU of the lines the customer named)."""
+
+    label: str
+    sku: str | None
+    cause: str
+    count: int
+
+
+@dataclass(frozen=True)
+class ReportCounts:
+    """Customer reports opened in the period: by item, cause and channel, and the items that keep coming back."""
+
+    total: int
+    by_item: list[ReportItem]
+    by_cause: list[CauseCount]
+    by_channel: list[CauseCount]
+    hints: list[ReportItem]
+
+
+def report_counts(
+    session: Session, shop_ids: Collection[str], start: datetime, end: datetime, *, limit: int = 10, min_count: int = 3
+) -> ReportCounts:
+    """Report incidents (``report_*``) opened in ``[start, end)``: selected in SQL, counted here by their details."""
+    rows = session.execute(
+        select(IncidentRow.order_id, IncidentRow.kind, IncidentRow.details).where(
+            *_incidents_in(shop_ids, start, end), IncidentRow.kind.like("report\\_%", escape="\\")
+        )
+    ).all()
+    items: dict[tuple[str, str | None, str], set[int]] = defaultdict(set)
+    causes: dict[str, int] = defaultdict(int)
+    channels: dict[str, int] = defaultdict(int)
+    for order_id, kind, details in rows:
+        found = dict(details or {})
+        cause = str(found.get("cause") or kind.removeprefix("report_"))
+        causes[cause] += 1
+        channels[str(found.get("channel") or UNKNOWN)] += 1
+        for line in found.get("lines") or []:
+            if isinstance(line, Mapping):
+                items[(_label(line.get("title")), line.get("sku") or None, cause)].add(order_id)
+    by_item = sorted(
+        (ReportItem(label, sku, cause, len(orders)) for (label, sku, cause), orders in items.items()),
+        key=lambda r: (-r.count, r.label, r.cause),
+    )
+    ordered = [CauseCount(k, v) for k, v in sorted(causes.items(), key=lambda kv: (-kv[1], kv[0]))]
+    via = [CauseCount(k, v) for k, v in sorted(channels.items(), key=lambda kv: (-kv[1], kv[0]))]
+    hints = [r for r in by_item if r.count >= min_count]
+    return ReportCounts(len(rows), by_item[:limit], ordered, via, hints)

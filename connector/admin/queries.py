@@ -45,11 +45,14 @@ class ShopInfo:
     key: str
     timezone: str
     locale: str = "en"  # the shop's language: the dashboard's default for its staff
+    country: str = "NL"  # where the shop is: the default region of phone numbers typed the national way
 
 
 def shops(session: Session, shop_ids: Collection[str]) -> list[ShopInfo]:
     rows = session.scalars(select(ShopRow).where(ShopRow.id.in_(shop_ids)).order_by(ShopRow.id))
-    return [ShopInfo(r.id, r.name or r.id, r.platform, r.key, r.timezone, r.locale or "en") for r in rows]
+    return [
+        ShopInfo(r.id, r.name or r.id, r.platform, r.key, r.timezone, r.locale or "en", r.country or "NL") for r in rows
+    ]
 
 
 def _admin_url_shopify(key: str, external_id: str) -> str:
@@ -366,6 +369,7 @@ class TimelineEntry:
     detail: str = ""
     words: Phrase | None = None  # the same in words for people
     note: Phrase | None = None  # a second line: an e-mail's subject, a carrier's message, a call's outcome
+    message_id: int | None = None  # a message to the customer: its ``email_log`` id (the message page)
 
 
 @dataclass(frozen=True)
@@ -461,7 +465,7 @@ def _timeline(view_parts: dict[str, Any], incidents: list[IncidentRow], snapshot
         entries.append(
             TimelineEntry(
                 email.sent_at, "customer", f"e-mail: {email.subject}", email.template,
-                words=wording.phrase(wording.N_("E-mail: “%(subject)s”"), subject=email.subject),
+                words=wording.phrase(wording.N_("E-mail: “%(subject)s”"), subject=email.subject), message_id=email.id,
             )
         )  # fmt: skip
     for voucher in view_parts["vouchers"]:

@@ -4,7 +4,8 @@ Passwords are stored as scrypt hashes (werkzeug's ``scrypt:N:r:p$salt$hash`` for
 one or more shop ids, and every dashboard query filters on exactly those. An *owner* adds, disables, enables
 and removes the accounts of their shops; *staff* do the daily work. Every shop keeps at least one owner who
 can sign in. ``LoginThrottle`` slows down password guessing per username, counted in the database so that
-all web processes share it.
+all web processes share it. A shop's staff who open ordercare from the Shopify admin get a staff account of
+their own for that shop (``shopify_account``), signed in by Shopify's session token, never by a password.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ DEFAULT_METHOD = "scrypt:32768:8:1"
 MIN_PASSWORD_LENGTH = 10
 OWNER, STAFF = "owner", "staff"
 ROLES = (OWNER, STAFF)
+PASSWORD, SHOPIFY = "password", "shopify"  # how an account signs in (``AdminUser.source``)
+# a Shopify account's password hash: not in werkzeug's format, so no password ever matches it
+_NO_PASSWORD = "!shopify-admin"  # noqa: S105 (a marker, not a password)
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,254}$")
 # verified against when the username is unknown, so both paths cost one KDF run
 _DUMMY_HASH = generate_password_hash("not a password of anyone", method=DEFAULT_METHOD)
@@ -57,10 +61,16 @@ class Account:
     role: str = STAFF
     disabled_at: datetime | None = None
     session_generation: int = 0
+    source: str = PASSWORD
 
     @property
     def is_owner(self) -> bool:
         return self.role == OWNER
+
+    @property
+    def from_shopify(self) -> bool:
+        """Opened from the Shopify admin: signs in by Shopify's session token, has no password."""
+        return self.source == SHOPIFY
 
     @property
     def disabled(self) -> bool:
@@ -85,6 +95,7 @@ def _account(row: AdminUser) -> Account:
         role=row.role,
         disabled_at=row.disabled_at,
         session_generation=row.session_generation or 0,
+        source=row.source or PASSWORD,
     )
 
 
@@ -195,7 +206,7 @@ def authenticate(session: Session, username: str, password: str) -> Account | No
     if row is None:
         verify_password(_DUMMY_HASH, password)
         return None
-    if not verify_password(row.password_hash, password):
+    if row.source == SHOPIFY or not verify_password(row.password_hash, password):
         return None
     if row.disabled_at is not None:
         raise AccountDisabled(f"username: {username!r} is disabled", "disabled", name=username)
@@ -210,6 +221,50 @@ def get_account(session: Session, account_id: int) -> Account | None:
 def find_user(session: Session, username: str) -> Account | None:
     row = _row(session, username)
     return _account(row) if row is not None else None
+
+
+def shopify_username(shop_id: str, user_id: str) -> str:
+    """The account name of a Shopify staff member in one shop: ``shopify:<shop id>:<Shopify user id>``. The colon
+    is outside the names people choose, so it never meets an account made with a password."""
+    return f"shopify:{shop_id}:{user_id}"
+
+
+def find_shopify_account(session: Session, shop_id: str, user_id: str) -> Account | None:
+    """The dashboard account of a Shopify staff member (the session token's ``sub``) in this shop, if any."""
+    row = _row(session, shopify_username(shop_id, user_id))
+    return _account(row) if row is not None and row.source == SHOPIFY else None
+
+
+def shopify_account(session: Session, shop_id: str, user_id: str, now: datetime) -> tuple[Account, bool]:
+    """The account a Shopify staff member signs in with from the Shopify admin, and whether it was made now.
+
+    Made on the first visit: staff, bound to this one shop, without a password (only Shopify's session token
+    signs it in). An owner disables, enables or removes it as any other account; a disabled one raises
+    ``AccountDisabled`` and is never re-enabled here."""
+    if not user_id or not user_id.isdigit() or len(user_id) > 40:
+        raise AdminUserError(f"sub: {user_id[:40]!r} is not a Shopify user id", "bad_username", name=user_id[:40])
+    if session.get(ShopRow, shop_id) is None:
+        raise AdminUserError("shop: unknown shop id " + repr(shop_id), "unknown_shop", shops=repr(shop_id))
+    username = shopify_username(shop_id, user_id)
+    row = _row(session, username)
+    if row is not None:
+        if row.source != SHOPIFY:  # cannot happen through add_user (a colon is refused), but never sign one in
+            raise AdminUserError(f"username: {username!r} is not a Shopify account", "exists", name=username)
+        if row.disabled_at is not None:
+            raise AccountDisabled(f"username: {username!r} is disabled", "disabled", name=username)
+        return _account(row), False
+    row = AdminUser(
+        username=username,
+        password_hash=_NO_PASSWORD,
+        shop_ids=[shop_id],
+        created_at=now,
+        role=STAFF,
+        session_generation=0,
+        source=SHOPIFY,
+    )
+    session.add(row)
+    session.flush()
+    return _account(row), True
 
 
 def list_users(session: Session) -> list[Account]:
@@ -301,6 +356,8 @@ def change_password(
     row = session.get(AdminUser, account_id)
     if row is None or row.disabled_at is not None:
         raise AdminUserError("username: the account is gone or disabled", "unknown", name=str(account_id))
+    if row.source == SHOPIFY:
+        raise AdminUserError("password: this account signs in through the Shopify admin", "shopify_account")
     if not verify_password(row.password_hash, current_password):
         raise AdminUserError("password: the current password is not right", "wrong_password")
     _check_password(new_password)

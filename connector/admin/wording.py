@@ -88,9 +88,41 @@ KINDS: Mapping[str, str] = {
     "stale": N_("Order not shipped in time"),
     "next_day": N_("Next-day delivery missed"),
     "shipment_delay": N_("Parcel delayed"),
+    "parcel_unseen": N_("ordercare cannot see this parcel"),
     "out_of_stock": N_("Item out of stock"),
     "order_problem": N_("Problem with the order"),
+    # what the customer reported on the report page (``connector.reports``)
+    "report_wrong_item": N_("Customer received the wrong item"),
+    "report_damaged": N_("Customer received a damaged item"),
+    "report_item_missing": N_("An item was missing from the parcel"),
+    "report_not_received": N_("Customer did not receive the parcel"),
+    "report_other": N_("Customer reported a problem"),
 }
+
+REPORT_CAUSES: Mapping[str, str] = {
+    "wrong_item": N_("wrong item"),
+    "damaged": N_("damaged"),
+    "item_missing": N_("item missing"),
+    "not_received": N_("parcel not received"),
+    "other": N_("other"),
+}
+
+REPLACEMENT_STATES: Mapping[str, str] = {
+    "proposed": N_("Waiting for your confirmation"),
+    "pending": N_("Confirmed: being created in the shop"),
+    "done": N_("Created in the shop"),
+    "failed": N_("The shop refused it"),
+    "cancelled": N_("Not sent"),
+    "observed": N_("Observed only (observe mode)"),
+}
+
+
+def report_cause(value: str) -> Phrase:
+    return _pick(REPORT_CAUSES, value, N_("other"))
+
+
+def replacement_state(value: str) -> Phrase:
+    return _pick(REPLACEMENT_STATES, value, N_("Unknown state"))
 
 STATES: Mapping[str, str] = {
     "open": N_("Open"),
@@ -203,6 +235,8 @@ RESOLUTIONS: Mapping[str, str] = {
     "cancelled": N_("The order was cancelled"),
     "refunded": N_("The order was refunded"),
     "failed": N_("The order failed"),
+    "returned to sender": N_("The parcel went back to the sender"),
+    "parcel visible": N_("The parcel can be tracked now"),
 }
 _NOT_DELIVERED = re.compile(r"^no (?:address needed|parcel) \((?P<method>\w+)\)$")
 
@@ -316,6 +350,8 @@ DONE: Mapping[str, str] = {
     "release_hold": N_("We released our hold on the shipment"),
     "update_address": N_("We corrected the address in the shop"),
     "create_call_task": N_("We made a call task"),
+    "create_fulfillment_event": N_("We posted the carrier status on the Shopify order"),
+    "edit_order_lines": N_("We changed the items of the order in the shop"),
 }
 
 ACTIONS: Mapping[str, str] = {
@@ -328,6 +364,8 @@ ACTIONS: Mapping[str, str] = {
     "release_hold": N_("release our hold on the shipment"),
     "update_address": N_("correct the address in the shop"),
     "create_call_task": N_("make a call task"),
+    "create_fulfillment_event": N_("post the carrier status on the Shopify order"),
+    "edit_order_lines": N_("change the items of the order in the shop"),
 }
 
 ACTION_STATES: Mapping[str, str] = {
@@ -547,8 +585,19 @@ CALL_MESSAGES: Mapping[str, str] = {
     "still_open": N_("Call task %(id)s stays open: %(outcome)s."),
     "promised": N_("%(day)s is recorded as our promise to the customer on this order."),
     "no_confirmation": N_(
-        "No e-mail went to the customer: ordercare has no message yet that confirms a date agreed by phone."
+        "No e-mail goes to the customer: this shop does not confirm a date agreed by phone "
+        "(policies.calls.confirm_agreed_date)."
     ),
+    "confirmation_planned": N_(
+        "The customer gets an e-mail confirming %(day)s once this can no longer be undone (%(until)s)."
+    ),
+    "confirmation_observed": N_("Observe mode: the e-mail confirming the date is recorded, not sent."),
+    "confirmation_unpaid": N_(
+        "No e-mail goes to the customer: the order awaits payment, so ordercare confirms no date to them."
+    ),
+    "confirmation_no_email": N_("No e-mail goes to the customer: the order has no e-mail address."),
+    "confirmation_taken_back": N_("The e-mail confirming the date is taken back: it had not been sent."),
+    "confirmation_sent": N_("The e-mail confirming the date was already sent to the customer."),
     "note_planned": N_("A note for the shop's staff to cancel the order will be written on it."),
     "undo_until": N_("You can undo this until %(until)s."),
     "undone": N_("Call task %(id)s is back as it was before “%(outcome)s”."),

@@ -102,6 +102,9 @@ class CarriersSettings(_Strict):
     postnl: PostnlSettings | None = None
     polling: PollingSettings = PollingSettings()
     unmatched_days: int = Field(14, ge=1, le=60)  # how long an event for a parcel we cannot place waits
+    # Shopify shops only, opt-in: post each carrier status change to the Shopify fulfilment as a fulfilment event
+    # (needs the write_fulfillments scope; Shopify may then send its own shipping e-mails, see the README)
+    shopify_events: bool = False
 
     @model_validator(mode="after")
     def _some_source(self) -> CarriersSettings:

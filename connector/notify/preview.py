@@ -46,6 +46,22 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "tracking_url": "https://jouw.postnl.nl/track-and-trace/3SABCD1234567-NL-1234AB",
         "hear_from_us_by": "2026-11-27",
     },
+    "order_problem": {"report_cause": "damaged", "replacement": True, "hear_from_us_by": "2026-11-27"},
+    "order_problem_replacement": {"report_cause": "damaged"},
+    "out_of_stock": {
+        "stock_lines": [
+            {
+                "title": "Tuinlamp - Zwart",
+                "quantity": 1,
+                "wait_until": "2026-12-02",
+                "alternatives": ["Tuinlamp - Antraciet"],
+            }
+        ],
+        "choice_url": "https://ordercare.example.nl/stock/voorbeeld",
+        "choice_expires_on": "2026-12-08",
+    },
+    "out_of_stock_choice": {"choice": "wait", "item": "Tuinlamp - Zwart", "new_delivery_date": "2026-12-02"},
+    "date_confirmed": {"agreed_on": "2026-11-27"},
 }
 
 

@@ -32,7 +32,14 @@ TEMPLATES = (
     "delay_notice",
     "review_request",
     "promise_followup",
+    "out_of_stock",
+    "out_of_stock_choice",
+    "order_problem",
+    "order_problem_replacement",
+    "date_confirmed",  # the delivery day agreed with staff on the phone (connector.admin.calls)
 )
+# what a message cannot do without (a key of the context, by template)
+REQUIRED: dict[str, tuple[str, ...]] = {"date_confirmed": ("agreed_on",)}
 NOTES = ("note_address_fixed",)
 PARTS = {"subject": "subject.txt", "text": "txt", "html": "html"}
 
@@ -201,8 +208,47 @@ def prepare_context(raw: Mapping[str, Any]) -> dict[str, Any]:
         review_url=_as_text(raw.get("review_url"), "context.review_url"),
         signature=_lines(raw.get("signature"), "context.signature"),
         consent_basis=_consent_basis(raw.get("consent_basis")),
+        report_url=_as_text(raw.get("report_url"), "context.report_url"),  # the report page (connector.reports)
+        agreed_on=_as_date(raw.get("agreed_on"), "context.agreed_on"),  # a day agreed on the phone
     )
+    if "report_cause" in raw:  # order_problem: what the customer reported and what the carrier says
+        context.update(
+            report_cause=_as_text(raw.get("report_cause"), "context.report_cause", required=True),
+            replacement=bool(raw.get("replacement")),
+            situation=_as_text(raw.get("situation"), "context.situation"),
+            parcel_status=_as_text(raw.get("parcel_status"), "context.parcel_status"),
+            delivered_on=_as_date(raw.get("delivered_on"), "context.delivered_on"),
+        )
+    if "stock_lines" in raw or "choice_url" in raw:  # out_of_stock: the items, their dates and the choice link
+        context.update(
+            stock_lines=_stock_lines(raw.get("stock_lines")),
+            choice_url=_as_text(raw.get("choice_url"), "context.choice_url"),
+            choice_expires_on=_as_date(raw.get("choice_expires_on"), "context.choice_expires_on"),
+        )
     return context
+
+
+def _stock_lines(value: Any) -> list[dict[str, Any]]:
+    """The out-of-stock lines of a message: title, quantity, the day it comes if the customer waits, alternatives."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ContextError("context.stock_lines: expected a list")
+    lines = []
+    for index, raw in enumerate(value):
+        key = f"context.stock_lines[{index}]"
+        if not isinstance(raw, Mapping):
+            raise ContextError(f"{key}: expected an object")
+        item = _items([{"title": raw.get("title"), "quantity": raw.get("quantity", 1)}])[0]
+        lines.append(
+            {
+                "title": item.title,
+                "quantity": item.quantity,
+                "wait_until": _as_date(raw.get("wait_until"), f"{key}.wait_until"),
+                "alternatives": _lines(raw.get("alternatives"), f"{key}.alternatives"),
+            }
+        )
+    return lines
 
 
 # --- formatting ----------------------------------------------------------------------------------
@@ -319,6 +365,9 @@ class Renderer:
             raise ContextError(f"template: unknown message {template!r}; known: {', '.join(TEMPLATES)}")
         loc = normalise_locale(locale)
         prepared = prepare_context(context)
+        for key in REQUIRED.get(template, ()):
+            if prepared.get(key) in (None, ""):
+                raise ContextError(f"context.{key}: required for {template}")
         return RenderedMessage(
             template=template,
             locale=loc,

@@ -10,7 +10,9 @@ the reason as its last error, and its attempt count is untouched.
 
 Exempt from the daily limit (they still count towards it, and they still wait for the morning):
 ``address_question`` — the parcel is held until the customer answers — and ``promise_followup`` — its day
-was promised to the customer, and waiting would break that promise.
+was promised to the customer, and waiting would break that promise — and ``out_of_stock_choice``, the confirmation
+of what the customer just chose on the choice page, and ``order_problem`` / ``order_problem_replacement``, the
+answer to what the customer just reported.
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ if TYPE_CHECKING:
     from connector.policies.config import MessagesConfig
     from connector.services import Services
 
-EXEMPT_FROM_DAILY_LIMIT = frozenset({"address_question", "promise_followup"})
+EXEMPT_FROM_DAILY_LIMIT = frozenset(
+    {"address_question", "promise_followup", "out_of_stock_choice", "order_problem", "order_problem_replacement"}
+)
 _LOCK = 0x6F6E65766F696365  # "onevoice": claims that may send customer messages take turns (PostgreSQL)
 
 

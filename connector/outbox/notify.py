@@ -5,7 +5,8 @@ action; shops whose customer channel is ``platform_note`` get a customer note on
 platform e-mails it). An address question carries a signed fix link created at send time. A marketing
 message (review request) is skipped, with the reason as the action's result, when the stored order says
 the customer does not accept marketing. The dates a sent message gives the customer are stored as
-promises (``connector.promises``) in the transaction that logs it.
+promises (``connector.promises``) in the transaction that logs it, and so is what it said (subject, text,
+HTML, language: ``connector.notify.sent``), for staff to open as the customer got it.
 
 The SMTP server's "accepted" and our log row cannot be committed together. So the attempt is marked
 ``sending`` (committed) right before the message goes (SMTP DATA), and the log row follows the server's
@@ -35,12 +36,15 @@ from connector.actions import ActionKind, ActionRequest
 from connector.address import fixlinks
 from connector.config import Settings
 from connector.model import Address, Order
+from connector.notify import sent
 from connector.notify.consent import may_market
 from connector.notify.mailer import DeliveryUnknown, Mailer, build_email, message_id_for, sender_with_name
 from connector.notify.render import TEMPLATES, ContextError, RenderedMessage, Renderer, renderer_for
 from connector.outbox.base import SENDING
 from connector.platforms.base import PermanentError
 from connector.promises import store as promises
+from connector.reports import links as report_links
+from connector.stock import links as stock_links
 from connector.store.db import transaction
 from connector.store.tables import ActionAttempt, ActionRow, EmailLog, OrderRow
 from connector.tracking.links import order_page_url
@@ -108,6 +112,7 @@ def message_context(
     context.setdefault("shop_name", shop_name)
     if order is not None:  # every message links to the order's tracking page while that page works
         context.setdefault("tracking_page_url", order_page_url(settings.secret_key, settings.public_url, order, now))
+        context.setdefault("report_url", report_links.report_url(settings.secret_key, settings.public_url, order, now))
         if payload.template == "address_question" and not context.get("address_lines"):
             context["address_lines"] = address_lines(order.shipping_address)
     signature = settings.voice_for(shop_id).signature
@@ -148,6 +153,22 @@ def _record_promises(session: Session, request: ActionRequest, prepared: Prepare
         order=prepared.order,
         sent_at=sent_at,
         tz=ZoneInfo(prepared.shop.timezone),
+    )
+
+
+def _record_body(session: Session, request: ActionRequest, prepared: Prepared, channel: str, sent_at: datetime) -> None:
+    """What the customer got, as they got it (``connector.notify.sent``): a customer note carries the text only."""
+    message = prepared.message
+    note = channel == sent.PLATFORM_NOTE
+    sent.record(
+        session,
+        action_id=request.action_id,
+        channel=channel,
+        locale=message.locale,
+        subject=message.subject,
+        text=message.text.strip() if note else message.text,
+        html=None if note else message.html,
+        sent_at=sent_at,
     )
 
 
@@ -193,8 +214,9 @@ class NotifyPerformer:
         result = env.client_for(request.shop_id).already_done(self._note_request(request, prepared))
         if result is not None:
             self._log(
-                request, env, prepared, recipient=payload.to or "customer note", message_id=self._mid(request, env)
-            )
+                request, env, prepared, recipient=payload.to or "customer note", message_id=self._mid(request, env),
+                channel=sent.PLATFORM_NOTE,
+            )  # fmt: skip
             return {**result, "channel": "platform_note", "template": payload.template}
         return None
 
@@ -254,6 +276,8 @@ class NotifyPerformer:
             context["voucher"] = None  # never hand out a code the shop refused to create
         if payload.template == "address_question":
             context.update(self._fix_link(request, env, shop, action, order))
+        if payload.template == "out_of_stock":
+            context.update(self._choice_link(request, env, shop, action))
         try:
             message = self.renderer(env).render(payload.template, payload.locale or shop.locale, context)
         except ContextError as exc:
@@ -291,12 +315,50 @@ class NotifyPerformer:
             "fix_expires_on": expires_at.astimezone(ZoneInfo(shop.timezone)).date().isoformat(),
         }
 
+    def _choice_link(
+        self, request: ActionRequest, env: Environment, shop: Shop, action: ActionRow | None
+    ) -> dict[str, Any]:
+        """The signed out-of-stock choice link (``connector.stock.links``), created at send time as the fix link."""
+        if action is None or action.order_id is None:
+            raise PermanentError("an out-of-stock message needs the order it is about (the action has no order)")
+        settings = env.services.settings
+        link_id = stock_links.link_id_for(settings.secret_key, request.idempotency_key)
+        valid_days = settings.policies_for(shop.id).out_of_stock.link_valid_days
+        with transaction(env.services.sessions) as session:
+            link = stock_links.issue(
+                session,
+                link_id=link_id,
+                shop_id=request.shop_id,
+                order_id=action.order_id,
+                incident_id=action.incident_id,
+                now=env.services.now(),
+                valid_days=valid_days,
+            )
+            expires_at: datetime = link.expires_at
+        return {
+            "choice_url": stock_links.url(settings.public_url, stock_links.sign(settings.secret_key, link_id)),
+            "choice_expires_on": expires_at.astimezone(ZoneInfo(shop.timezone)).date().isoformat(),
+        }
+
     def _mid(self, request: ActionRequest, env: Environment) -> str:
         return message_id_for(request.idempotency_key, env.services.settings.voice_for(request.shop_id).sender)
 
     def _log(
-        self, request: ActionRequest, env: Environment, prepared: Prepared, *, recipient: str, message_id: str
+        self,
+        request: ActionRequest,
+        env: Environment,
+        prepared: Prepared,
+        *,
+        recipient: str,
+        message_id: str,
+        channel: str = sent.EMAIL,
     ) -> None:
+        sent_at = env.services.now()
+
+        def then(session: Session) -> None:
+            _record_promises(session, request, prepared, sent_at)
+            _record_body(session, request, prepared, channel, sent_at)
+
         _insert_log(
             env,
             {
@@ -307,9 +369,9 @@ class NotifyPerformer:
                 "recipient": recipient[:320],
                 "subject": prepared.message.subject,
                 "message_id": message_id,
-                "sent_at": env.services.now(),
+                "sent_at": sent_at,
             },
-            then=lambda session: _record_promises(session, request, prepared, env.services.now()),
+            then=then,
         )
 
     def _send_email(self, request: ActionRequest, env: Environment, prepared: Prepared) -> dict[str, Any]:
@@ -356,8 +418,9 @@ class NotifyPerformer:
 
     def _send_note(self, request: ActionRequest, env: Environment, prepared: Prepared) -> dict[str, Any]:
         result = env.client_for(request.shop_id).perform(self._note_request(request, prepared))
+        recipient = prepared.payload.to or "customer note"
         self._log(
-            request, env, prepared, recipient=prepared.payload.to or "customer note", message_id=self._mid(request, env)
+            request, env, prepared, recipient=recipient, message_id=self._mid(request, env), channel=sent.PLATFORM_NOTE
         )
         log.info("action %s: %s left as a customer note", request.action_id, prepared.payload.template)
         return {**result, "template": prepared.payload.template, "channel": "platform_note"}

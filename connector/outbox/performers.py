@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from connector.actions import PLATFORM_ACTIONS, ActionKind, ActionRequest
+from connector.outbox.fulfillment_events import FulfillmentEventPerformer
 from connector.outbox.notify import NotifyPerformer
 from connector.store.db import transaction
 from connector.store.tables import ActionRow, CallTaskRow
@@ -64,4 +65,5 @@ def standard_performers() -> dict[ActionKind, Performer]:
     performers: dict[ActionKind, Performer] = {kind: platform for kind in PLATFORM_ACTIONS}
     performers[ActionKind.CREATE_CALL_TASK] = CallTaskPerformer()
     performers[ActionKind.NOTIFY_CUSTOMER] = NotifyPerformer()
+    performers[ActionKind.CREATE_FULFILLMENT_EVENT] = FulfillmentEventPerformer()
     return performers

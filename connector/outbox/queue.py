@@ -26,6 +26,7 @@ import random
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, exists, func, or_, select, update
@@ -34,8 +35,18 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, aliased
 
-from connector.actions import IF_AFTER_FAILED, ActionKind, ActionRequest, PlannedAction, idempotency_key, key_parts
+from connector.actions import (
+    CONFIRMED_BY_STAFF,
+    IF_AFTER_FAILED,
+    PROPOSED,
+    ActionKind,
+    ActionRequest,
+    PlannedAction,
+    idempotency_key,
+    key_parts,
+)
 from connector.outbox.base import SENDING
+from connector.outbox.lanes import Claimed
 from connector.platforms.base import PermanentError, RetryableError
 from connector.store.db import transaction
 from connector.store.tables import ActionAttempt, ActionRow, OrderRow, table_of
@@ -102,7 +113,8 @@ def planned_row(
         else None,
         "after_even_if_failed": action.after_even_if_failed,
         "payload": action.payload,
-        "state": OBSERVED if observe else "pending",
+        # an action staff confirm first waits as ``proposed`` (``connector.reports.confirm``)
+        "state": OBSERVED if observe else (PROPOSED if action.kind in CONFIRMED_BY_STAFF else "pending"),
         "result": dict(OBSERVED_RESULT) if observe else None,
         "done_at": now if observe else None,
         "attempts": 0,
@@ -242,13 +254,6 @@ def retry_failed(session: Session, action_id: int, now: datetime, shop_ids: set[
 
 
 # --- the worker ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Claimed:
-    request: ActionRequest
-    lease_until: datetime
-    resumed: bool  # an earlier attempt did not finish: check before repeating
 
 
 # Which of the due actions (ids) may not go yet, and until when: ``connector.outbox.gate.MessageGate``.
@@ -391,22 +396,22 @@ def _finish(
         values.update(state="failed", done_at=now)
     else:
         values.update(next_attempt_at=next_attempt_at)
+    # Core statements: the ORM's bulk-update bookkeeping was most of the cost of recording an outcome
+    actions, attempts = table_of(ActionRow), table_of(ActionAttempt)
     updated = session.execute(
-        update(ActionRow)
-        .where(ActionRow.id == action_id, ActionRow.lease_owner == worker, ActionRow.state == "pending")
+        update(actions)
+        .where(actions.c.id == action_id, actions.c.lease_owner == worker, actions.c.state == "pending")
         .values(**values)
     )
     kept = bool(getattr(updated, "rowcount", 0))
     if outcome == "failed" and kept:
         cancel_followers(session, now)
     session.execute(
-        update(ActionAttempt)
+        update(attempts)
         .where(
-            and_(
-                ActionAttempt.action_id == action_id,
-                ActionAttempt.attempt == claimed.request.attempt,
-                ActionAttempt.finished_at.is_(None),
-            )
+            attempts.c.action_id == action_id,
+            attempts.c.attempt == claimed.request.attempt,
+            attempts.c.finished_at.is_(None),
         )
         .values(finished_at=now, outcome=outcome, error=error)
     )
@@ -424,8 +429,22 @@ class DrainReport:
         return self.done + self.retried + self.failed
 
 
-def perform_one(env: OutboxEnv, claimed: Claimed) -> str:
-    """Perform one claimed action and record what happened; returns the outcome."""
+@dataclass(frozen=True)
+class Attempted:
+    """What one attempt of a claimed action came to, before it is recorded (``record``)."""
+
+    claimed: Claimed
+    outcome: str  # done, already_done, observed, retry or failed
+    ended_at: datetime
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    next_attempt_at: datetime | None = None
+
+
+def attempt(env: OutboxEnv, claimed: Claimed, observing: Collection[str] | None = None) -> Attempted:
+    """Perform one claimed action (or find it done already); nothing is recorded yet.
+
+    ``observing``: the shops in observe mode as the claim saw them; without it the shop is looked up."""
     services = env.services
     request = claimed.request
     performer = env.performer_for(request.kind)
@@ -436,7 +455,9 @@ def perform_one(env: OutboxEnv, claimed: Claimed) -> str:
             result = performer.already_done(request, env)
             if result is not None:
                 outcome = "already_done"
-        if outcome == "done" and _observing(env, request.shop_id):
+        if outcome == "done" and (
+            request.shop_id in observing if observing is not None else _observing(env, request.shop_id)
+        ):
             outcome = OBSERVED  # planned before the shop switched to observe: recorded, not performed
         if outcome == "done":
             result = performer.perform(request, env)
@@ -460,21 +481,39 @@ def perform_one(env: OutboxEnv, claimed: Claimed) -> str:
         log.exception("action %s (%s) raised", request.action_id, request.kind)
         outcome, error = "failed", f"{type(exc).__name__}: {exc}"
         services.metrics.performer_errors.labels(request.kind.value, type(exc).__name__).inc()
+    return Attempted(claimed, outcome, services.now(), result, error, next_at)
+
+
+def record(env: OutboxEnv, attempted: Sequence[Attempted]) -> list[bool]:
+    """Record the outcomes of these attempts in one transaction; per attempt, False if its lease was lost."""
+    services = env.services
     with transaction(services.sessions) as session:
-        kept = _finish(
-            session,
-            claimed,
-            env.worker,
-            services.now(),
-            outcome=outcome,
-            result=result,
-            error=error,
-            next_attempt_at=next_at,
-        )
-    if not kept:
-        log.warning("action %s: lease lost before its outcome (%s) was recorded", request.action_id, outcome)
-    services.metrics.actions.labels(request.kind.value, outcome).inc()
-    return outcome
+        kept = [
+            _finish(
+                session,
+                item.claimed,
+                env.worker,
+                item.ended_at,
+                outcome=item.outcome,
+                result=item.result,
+                error=item.error,
+                next_attempt_at=item.next_attempt_at,
+            )
+            for item in attempted
+        ]
+    for item, held in zip(attempted, kept, strict=True):
+        request = item.claimed.request
+        if not held:
+            log.warning("action %s: lease lost before its outcome (%s) was recorded", request.action_id, item.outcome)
+        services.metrics.actions.labels(request.kind.value, item.outcome).inc()
+    return kept
+
+
+def perform_one(env: OutboxEnv, claimed: Claimed) -> str:
+    """Perform one claimed action and record what happened; returns the outcome."""
+    attempted = attempt(env, claimed)
+    record(env, [attempted])
+    return attempted.outcome
 
 
 def _observing(env: OutboxEnv, shop_id: str) -> bool:
@@ -483,13 +522,17 @@ def _observing(env: OutboxEnv, shop_id: str) -> bool:
 
 
 def drain(env: OutboxEnv, *, limit: int | None = None, max_batches: int | None = None) -> DrainReport:
-    """Perform due actions until none are due (or ``max_batches`` claims were made)."""
+    """Perform due actions until none are due (or ``max_batches`` claims were made).
+
+    Each batch is performed ``scheduler.outbox_concurrency`` actions at a time, one order's actions one after
+    another in their planned order (``connector.outbox.lanes``)."""
     services = env.services
     settings = services.settings.scheduler
     report = DrainReport()
     batches = 0
     while max_batches is None or batches < max_batches:
         batches += 1
+        observing = services.shops.observing()
         with transaction(services.sessions) as session:
             batch = claim(
                 session,
@@ -498,17 +541,24 @@ def drain(env: OutboxEnv, *, limit: int | None = None, max_batches: int | None =
                 settings.lease_seconds,
                 limit or settings.outbox_batch,
                 gate=env.message_gate(),
-                observing=services.shops.observing(),
+                observing=observing,
             )
         if not batch:
             break
-        for claimed in batch:
-            if services.now() >= claimed.lease_until:
-                break  # the rest go back to the queue when the lease runs out
-            outcome = perform_one(env, claimed)
-            if outcome in ("done", "already_done", OBSERVED):
+        lanes = env.lanes()
+        if lanes.concurrency > 1:
+            env.prepare_clients({claimed.request.shop_id for claimed in batch})
+        attempted = lanes.run(
+            batch,
+            partial(attempt, env, observing=observing),
+            lambda group: record(env, group),
+            # the rest go back to the queue when the lease runs out
+            expired=lambda claimed: services.now() >= claimed.lease_until,
+        )
+        for item in attempted:
+            if item.outcome in ("done", "already_done", OBSERVED):
                 report.done += 1
-            elif outcome == "failed":
+            elif item.outcome == "failed":
                 report.failed += 1
             else:
                 report.retried += 1

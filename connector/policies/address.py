@@ -12,11 +12,13 @@ import json
 from datetime import datetime
 
 from connector.actions import ActionKind
+from connector.address import change
 from connector.address.check import AddressProblem, LookupUnavailable, check_address
 from connector.incidents import Incidents, IncidentView
 from connector.model import Address, DeliveryMethod, Order
 from connector.policies.base import (
     FINISHED,
+    Annotate,
     Decision,
     Open,
     PolicyBase,
@@ -104,6 +106,7 @@ class AddressPolicy(PolicyBase):
             "fingerprints": [*seen, current],
             "held": hold,
             "asked": email is not None,
+            change.ADDRESS_KEY: change.typed(order.shipping_address),  # the address as typed, for staff
         }
         decision.incidents.append(Open(KIND, 1, details))
         prefix = f"{occurrence}-"
@@ -141,6 +144,9 @@ class AddressPolicy(PolicyBase):
             decision.plan(KIND, ActionKind.RELEASE_HOLD, self.name, prefix + "release", {})
         note = ctx.note("address_fixed_shop", now, released=phrase(ctx.locale, "released") if held else "")
         decision.plan(KIND, ActionKind.ADD_NOTE, self.name, prefix + "fixed-note", {"text": note})
+        recorded = incident.details.get(change.ADDRESS_KEY)
+        fixed = change.corrected(recorded, None, order.shipping_address, change.SHOP)
+        decision.incidents.append(Annotate(KIND, {change.ADDRESS_KEY: fixed}))
         decision.incidents.append(Resolve(KIND, "address corrected in the shop"))
 
 

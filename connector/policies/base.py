@@ -16,11 +16,13 @@ from typing import Any, Protocol
 from connector.actions import IF_AFTER_FAILED, ActionKind, PlannedAction
 from connector.address.check import AddressLookup
 from connector.calendar import BusinessCalendar, DeliveryPromise
+from connector.carriers.config import CarriersSettings
 from connector.incidents import Incidents, IncidentView
 from connector.model import Order, OrderStatus, Payment
 from connector.policies.config import PoliciesConfig
 from connector.policies.notes import render_note
 from connector.promises.rules import PromiseView
+from connector.reports.model import ReportView
 from connector.shops import Shop
 
 TAG_PREFIX = "ordercare:"
@@ -74,6 +76,7 @@ class VoucherRequest:
     incident: str
     notify_step: str | None = None
     note_step: str | None = None
+    after_step: str | None = None  # the voucher is created only once this step of the policy is done
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,10 @@ class PolicyContext:
     calendar: BusinessCalendar
     lookup: AddressLookup | None = None
     promises: tuple[PromiseView, ...] = ()
+    # one voice: the customer has an open problem on another order or a recent apology (``policies.customers``)
+    quiet_customer: bool = False
+    carriers: CarriersSettings | None = None  # the shop's tracking sources (``shops[i].carriers``), if any
+    reports: tuple[ReportView, ...] = ()  # what the customer reported about the order (``connector.reports``)
 
     @property
     def locale(self) -> str:

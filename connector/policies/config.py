@@ -192,6 +192,20 @@ class NextDayConfig(_Block):
 
 LadderDo = Literal["notify", "voucher", "call_task"]
 
+# parcel statuses (``ShipmentStatus`` values) a travelling parcel can have, and the working days it usually still
+# needs from its last scan in that status (a label: transit plus one; out for delivery: that day)
+REMAINING_STATUSES = (
+    "pending", "carrier_picked_up", "in_transit", "out_for_delivery", "attempted_delivery", "delayed", "failure",
+    "unknown",
+)  # fmt: skip
+REMAINING_WORKING_DAYS = {
+    "pending": 2,
+    "carrier_picked_up": 2,
+    "in_transit": 1,
+    "out_for_delivery": 0,
+    "attempted_delivery": 1,
+}
+
 
 class LadderStep(_Block):
     late: ConfigDuration
@@ -209,6 +223,23 @@ class ShipmentDelayConfig(_Block):
         ],
         min_length=1,
     )
+    # a failed delivery attempt waits until the end of this many working days after it for the next move
+    attempt_wait_working_days: int = Field(1, ge=0, le=10)
+    # the new date when the carrier gives none and no promise is open: the day of the last scan (today, if that
+    # is earlier) plus these working days for the parcel's status; a status not listed gets no date, only
+    # "you will hear from us by"
+    remaining_working_days: dict[str, int] = Field(default_factory=lambda: dict(REMAINING_WORKING_DAYS))
+
+    @field_validator("remaining_working_days")
+    @classmethod
+    def _known_statuses(cls, value: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(value) - set(REMAINING_STATUSES))
+        if unknown:
+            raise ValueError(f"unknown parcel status {unknown}; known: {', '.join(REMAINING_STATUSES)}")
+        bad = sorted(k for k, days in value.items() if isinstance(days, bool) or not 0 <= days <= 20)
+        if bad:
+            raise ValueError(f"{', '.join(bad)}: expected a number of working days from 0 to 20")
+        return value
 
 
 REVIEW_LINK_FIELDS = ("order_number", "order_id", "product_id")
@@ -319,6 +350,107 @@ class PromiseFollowupConfig(_Block):
     call_task: Literal["never", "no_date", "always"] = "no_date"
 
 
+class StockAlternative(_Block):
+    """One item the merchant offers instead of an out-of-stock one: a Shopify variant or WooCommerce product
+    (or variation) id, with the title the customer sees."""
+
+    variant_id: str | None = None
+    product_id: str | None = None
+    title: str = Field(min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _names_an_item(self) -> StockAlternative:
+        if not (self.variant_id or self.product_id):
+            raise ValueError("an alternative needs a variant_id or a product_id")
+        return self
+
+
+class OutOfStockConfig(_Block):
+    """Lines the shop cannot fulfil (``connector.policies.out_of_stock``). Staff get a call task first; the
+    customer an e-mail with a signed choice page: wait until a date, take an alternative, or cancel the item.
+
+    ``back_in_stock`` names the date an item is expected again, per SKU (fnmatch globs, any case); without one,
+    the date is ``wait_working_days`` working days out (0: no waiting offered without a date). ``alternatives``
+    lists what the merchant offers per SKU glob; in-stock variants of the same product (Shopify) are offered too
+    when ``offer_other_variants``. A cancelled item's refund is a call task for staff: ordercare moves no money."""
+
+    enabled: bool = True
+    act_after: ConfigDuration = Duration.parse("0 hours")  # after payment: stock that comes back in time is quiet
+    call_task: bool = True
+    notify_customer: bool = True
+    back_in_stock: dict[str, date] = Field(default_factory=dict)
+    wait_working_days: int = Field(10, ge=0, le=120)
+    alternatives: dict[str, list[StockAlternative]] = Field(default_factory=dict)
+    offer_other_variants: bool = True
+    max_alternatives: int = Field(3, ge=0, le=10)
+    voucher: bool = True
+    link_valid_days: int = Field(14, ge=1, le=90)
+
+    @field_validator("back_in_stock", "alternatives")
+    @classmethod
+    def _skus(cls, value: dict[str, Any]) -> dict[str, Any]:
+        blank = [key for key in value if not key.strip()]
+        if blank:
+            raise ValueError("a SKU pattern cannot be empty")
+        return value
+
+    def _match(self, patterns: Mapping[str, Any], sku: str | None) -> Any:
+        if not sku:
+            return None
+        name = sku.casefold()
+        exact = next((v for k, v in patterns.items() if k.casefold() == name), None)
+        if exact is not None:
+            return exact
+        return next((v for k, v in patterns.items() if fnmatch.fnmatchcase(name, k.casefold())), None)
+
+    def back_on(self, sku: str | None) -> date | None:
+        """The date the merchant expects ``sku`` back, if they named one."""
+        found: date | None = self._match(self.back_in_stock, sku)
+        return found
+
+    def alternatives_for(self, sku: str | None) -> list[StockAlternative]:
+        found: list[StockAlternative] | None = self._match(self.alternatives, sku)
+        return list(found or [])
+
+
+ReportCause = Literal["wrong_item", "damaged", "item_missing", "not_received", "other"]
+_REPLACED_CAUSES: list[ReportCause] = ["wrong_item", "damaged", "item_missing"]
+
+
+class OrderProblemConfig(_Block):
+    """What the customer reports on the report page (``connector.policies.order_problem``): the customer hears at
+    once what happens next and by when (``answer_within``, a promise), staff get a call task, and for a wrong,
+    damaged or missing item a replacement waits for staff's one click (``replacement``); a voucher for the
+    ``voucher_for`` causes, within the compensation budget. ``photo_max_kb`` limits the optional photo;
+    ``per_order_per_day`` and ``per_shop_per_hour`` stop a flood of reports."""
+
+    enabled: bool = True
+    answer_within: ConfigDuration = Duration.parse("1 working day")
+    call_task: bool = True
+    replacement: bool = True
+    voucher_for: list[ReportCause] = Field(default_factory=lambda: _REPLACED_CAUSES.copy())
+    photo_max_kb: int = Field(5120, ge=100, le=20480)
+    per_order_per_day: int = Field(3, ge=1, le=50)
+    per_shop_per_hour: int = Field(60, ge=1, le=10000)
+
+
+class ShopifyEventsConfig(_Block):
+    """Carrier status changes written to Shopify fulfilments, for shops that opt in (``carriers.shopify_events``):
+    changes older than ``max_age_days`` are not written (a shop that turns it on does not get a month's history)."""
+
+    enabled: bool = True
+    max_age_days: int = Field(7, ge=1, le=60)
+
+
+class CallsConfig(_Block):
+    """What recording a call's outcome does beyond the task (``connector.admin.calls``): with
+    ``confirm_agreed_date`` a delivery day agreed on the phone is confirmed to the customer by e-mail, through
+    the outbox like every message (quiet hours, one voice a day; never for an order awaiting payment or a
+    customer without an e-mail address), once the outcome can no longer be undone."""
+
+    confirm_agreed_date: bool = True
+
+
 class PoliciesConfig(BaseModel):
     """All policy settings of one shop (defaults merged with its overrides)."""
 
@@ -333,6 +465,10 @@ class PoliciesConfig(BaseModel):
     compensation: CompensationConfig = Field(default_factory=CompensationConfig)
     messages: MessagesConfig = Field(default_factory=MessagesConfig)
     promise_followup: PromiseFollowupConfig = Field(default_factory=PromiseFollowupConfig)
+    shopify_events: ShopifyEventsConfig = Field(default_factory=ShopifyEventsConfig)
+    out_of_stock: OutOfStockConfig = Field(default_factory=OutOfStockConfig)
+    order_problem: OrderProblemConfig = Field(default_factory=OrderProblemConfig)
+    calls: CallsConfig = Field(default_factory=CallsConfig)
     retry_after_error: ConfigDuration = Duration.parse("1 hour")
 
 

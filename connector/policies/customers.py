@@ -20,7 +20,7 @@ from connector.model import Order
 from connector.policies.base import Decision, PolicyContext
 from connector.store.tables import ActionRow, EmailLog, IncidentRow, OrderRow
 
-APOLOGIES = ("delay_notice", "next_day_missed", "stale_update")
+APOLOGIES = ("delay_notice", "next_day_missed", "stale_update", "order_problem")
 LOOK_AGAIN = timedelta(days=1)
 
 
@@ -102,3 +102,12 @@ def asks_review(decisions: Iterable[Decision]) -> bool:
 
 def key_of(order: Order) -> tuple[str, str] | None:
     return _key(order)
+
+
+def mails_out_of_stock(decisions: Iterable[Decision]) -> bool:
+    """Whether these decisions e-mail the customer about an out-of-stock item."""
+    return any(
+        s.action.kind is ActionKind.NOTIFY_CUSTOMER and s.action.policy == "out_of_stock"
+        for d in decisions
+        for s in d.actions
+    )

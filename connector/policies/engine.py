@@ -38,9 +38,12 @@ from connector.policies import (
     compensation,
     customers,
     next_day,
+    order_problem,
+    out_of_stock,
     promise_followup,
     review,
     shipment_delay,
+    shopify_events,
     stale,
 )
 from connector.policies.base import Annotate, Decision, Escalate, Open, Policy, PolicyContext, Resolve, Step
@@ -48,6 +51,8 @@ from connector.policies.config import PoliciesConfig
 from connector.policies.notes import day, note_text
 from connector.promises import store as promises
 from connector.promises.rules import PromiseView
+from connector.reports import store as report_store
+from connector.reports.model import ReportView
 from connector.services import Services
 from connector.shops import Shop
 from connector.store.db import transaction
@@ -63,6 +68,9 @@ POLICIES: dict[str, Policy] = {
         next_day.POLICY,
         stale.POLICY,
         shipment_delay.POLICY,
+        shopify_events.POLICY,
+        out_of_stock.POLICY,
+        order_problem.POLICY,
         review.POLICY,
         promise_followup.POLICY,  # last: it sees what the others decided about the order's incidents
     )
@@ -215,7 +223,10 @@ class _OrderWrite:
             self.incidents[request.incident] = add_details(self.session, incident, {"voucher": voucher}, self.now)
             if outcome.action is not None:
                 self.report.vouchers_issued += 1
-                steps.insert(0, Step(outcome.action, request.incident))
+                voucher_action = outcome.action
+                if request.after_step is not None:  # e.g. a replacement first, then its voucher
+                    voucher_action = replace(voucher_action, after_step=request.after_step)
+                steps.insert(0, Step(voucher_action, request.incident))
             else:
                 self.report.vouchers_refused += 1
             if request.notify_step is not None:
@@ -306,7 +317,14 @@ def _lookup(config: PoliciesConfig) -> AddressLookup | None:
 def context_for(services: Services, shop: Shop, lookup: AddressLookup | None = None) -> PolicyContext:
     config = services.settings.policies_for(shop.id)
     calendar = config.calendar.build(shop.timezone, shop.country)
-    return PolicyContext(shop=shop, config=config, calendar=calendar, lookup=lookup or _lookup(config))
+    configured = services.settings.configured_shop(shop.id)
+    return PolicyContext(
+        shop=shop,
+        config=config,
+        calendar=calendar,
+        lookup=lookup or _lookup(config),
+        carriers=configured.carriers if configured is not None else None,
+    )
 
 
 _ORDERS = table_of(OrderRow)
@@ -350,8 +368,12 @@ def run_tick(services: Services, now: datetime, *, limit: int | None = None, sho
         if rows:
             incidents = load_for_orders(session, [row.id for row in rows])
             given = promises.open_for_orders(session, [row.id for row in rows])
-            decided = [_decide_one(services, row, incidents, given, shops, contexts, now, report) for row in rows]
+            reported = report_store.for_orders(session, [row.id for row in rows], now)
+            decided = [
+                _decide_one(services, row, incidents, given, shops, contexts, now, report, reported) for row in rows
+            ]
             _hold_reviews_of_troubled_customers(session, now, decided)
+            _staff_only_for_troubled_customers(session, now, decided)
             book = _budget_book(session, now, decided)
             planned: list[_Planned] = []
             updates = [_write_one(session, services, item, contexts, now, report, book, planned) for item in decided]
@@ -381,6 +403,7 @@ def _decide_one(
     contexts: dict[str, PolicyContext | None],
     now: datetime,
     report: TickReport,
+    reported: Mapping[int, tuple[ReportView, ...]] | None = None,
 ) -> _Decided:
     report.evaluated += 1
     try:
@@ -395,6 +418,8 @@ def _decide_one(
         by_kind = dict(incidents.get(row.id, {}))
         if row.id in given:
             ctx = replace(ctx, promises=given[row.id])
+        if reported and row.id in reported:
+            ctx = replace(ctx, reports=reported[row.id])
         decisions = evaluate(order, by_kind, now, ctx)
         return _Decided(row, ctx, order, by_kind, decisions, next_check(decisions, now))
     except Exception:  # noqa: BLE001 - one bad order is logged by _failed and retried later, never fatal to the round
@@ -416,6 +441,28 @@ def _hold_reviews_of_troubled_customers(session: Session, now: datetime, decided
         if customers.key_of(order) in troubled and customers.hold_reviews(item.decisions):
             later = now + customers.LOOK_AGAIN
             item.next_check_at = later if item.next_check_at is None else min(item.next_check_at, later)
+
+
+def _staff_only_for_troubled_customers(session: Session, now: datetime, decided: list[_Decided]) -> None:
+    """One voice: an out-of-stock e-mail to a customer with another open problem or a recent apology becomes a
+    staff-only incident (the policy decides again, told so through ``PolicyContext.quiet_customer``)."""
+    asking = [d for d in decided if d.order is not None and customers.mails_out_of_stock(d.decisions)]
+    if not asking:
+        return
+    pairs = [(d.order, d.ctx) for d in asking if d.order is not None and d.ctx is not None]
+    troubled = customers.troubled_customers(session, now, pairs)
+    mine = {id(d) for d in asking}
+    others = [(d.order, d.decisions) for d in decided if d.order is not None and id(d) not in mine]
+    troubled |= customers.apologising(others)
+    policy = POLICIES[out_of_stock.POLICY.name]
+    for item in asking:
+        if item.order is None or item.ctx is None or customers.key_of(item.order) not in troubled:
+            continue
+        quiet = replace(item.ctx, quiet_customer=True)
+        item.decisions = [
+            policy.decide(item.order, dict(item.incidents), now, quiet) if customers.mails_out_of_stock([d]) else d
+            for d in item.decisions
+        ]
 
 
 def _budget_book(session: Session, now: datetime, decided: list[_Decided]) -> compensation.BudgetBook | None:

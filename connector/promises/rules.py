@@ -20,6 +20,8 @@ from connector.model import Order, OrderStatus, Shipment, ShipmentStatus
 DELIVERY_BY, HEAR_FROM_US_BY = "delivery_by", "hear_from_us_by"
 KINDS = (DELIVERY_BY, HEAR_FROM_US_BY)
 SHIPPED, DELIVERED = "shipped", "delivered"
+ANSWERED = "answered"  # a report's "you will hear from us": the order cannot tell; the report policy ends it
+ANSWERING_POLICIES = frozenset({"order_problem"})
 OPEN, MET, FOLLOWED_UP, MISSED, CANCELLED = "open", "met", "followed_up", "missed", "cancelled"
 
 # the message context key that carries each kind's date (``policies.base.notify_payload``)
@@ -58,8 +60,11 @@ def dates_in(context: Mapping[str, Any]) -> list[tuple[str, date]]:
     return found
 
 
-def awaits(kind: str, order: Order | None) -> str:
-    """The event a new promise waits for: delivery, or shipping for "you will hear from us" before it shipped."""
+def awaits(kind: str, order: Order | None, policy: str | None = None) -> str:
+    """The event a new promise waits for: delivery, or shipping for "you will hear from us" before it shipped;
+    the answer itself for the "you will hear from us" of a customer's report (``ANSWERING_POLICIES``)."""
+    if kind == HEAR_FROM_US_BY and policy in ANSWERING_POLICIES:
+        return ANSWERED
     if kind == HEAR_FROM_US_BY and (order is None or not order.status.is_shipped):
         return SHIPPED
     return DELIVERED
@@ -87,7 +92,9 @@ def shipped_at(order: Order) -> datetime | None:
 
 
 def happened_at(order: Order, event: str) -> datetime | None:
-    """When the awaited event happened, or None if it has not."""
+    """When the awaited event happened, or None if it has not (an answer is not in the order)."""
+    if event == ANSWERED:
+        return None
     return delivered_at(order) if event == DELIVERED else shipped_at(order)
 
 

@@ -68,7 +68,7 @@ def record_message(
                 template=template[:64],
                 kind=kind,
                 promised_on=day,
-                awaits=rules.awaits(kind, order),
+                awaits=rules.awaits(kind, order, policy),
                 made_at=sent_at,
                 ended=rules.OPEN,
             )

@@ -56,6 +56,9 @@ from connector.clock import system_clock
 from connector.platforms.shopify.adapter import sign
 from connector.platforms.shopify.install import query_hmac
 from connector.platforms.shopify.scopes import REQUIRED_SCOPES
+from connector.sandbox.shopify_drafts import ROOT_SCOPES as DRAFT_SCOPES
+from connector.sandbox.shopify_drafts import DraftOrders
+from connector.sandbox.shopify_stock import Stock
 
 SCHEMA_PATH = Path(__file__).with_name("data") / "admin_2026-10.introspection.json.gz"
 OUR_TOPICS = frozenset(
@@ -187,6 +190,15 @@ ROOT_SCOPES: dict[str, tuple[str, ...]] = {
     "discountCodeBasicCreate": ("write_discounts",),
     "fulfillmentOrderHold": _FO_WRITE,
     "fulfillmentOrderReleaseHold": _FO_WRITE,
+    # shopify.dev .../queries/fulfillment and .../mutations/fulfillmentEventCreate ("Requires write_fulfillments")
+    "fulfillment": ("read_fulfillments",),
+    "fulfillmentEventCreate": ("write_fulfillments",),
+    # shopify.dev .../mutations/orderEditBegin (and the other orderEdit* mutations): "Requires write_order_edits"
+    "orderEditBegin": ("write_order_edits",),
+    "orderEditSetQuantity": ("write_order_edits",),
+    "orderEditAddVariant": ("write_order_edits",),
+    "orderEditCommit": ("write_order_edits",),
+    **DRAFT_SCOPES,  # draftOrderCreate / draftOrderComplete: "Requires write_draft_orders" (shopify_drafts)
 }
 # "This app is not approved to subscribe to webhook topics containing protected customer data." is quoted
 # verbatim by public apps for ORDERS_* and FULFILLMENTS_UPDATE (as a userError of webhookSubscriptionCreate;
@@ -268,6 +280,8 @@ class SandboxShop:
         # Shopify sends the hold topics after the mutation's answer; they wait here until ``deliver_webhooks``
         self.queued_webhooks: list[tuple[str, dict[str, Any]]] = []
         self.discounts: dict[str, dict[str, Any]] = {}  # code -> discount
+        # fulfilment id -> its events (GraphQL-shaped, plus ``app``: who wrote it; GraphQL does not show that)
+        self.fulfillment_events: dict[str, list[dict[str, Any]]] = {}
         self.subscriptions: list[dict[str, Any]] = []
         self.counters: Counter[str] = Counter()
         # (operation type, root fields) of every Admin API document, for "nothing written"
@@ -283,6 +297,9 @@ class SandboxShop:
         self.unavailable: int | None = None
         # GraphQL field name -> X-Shopify-API-Deprecated-Reason sent when a document selects it
         self.deprecated: dict[str, str] = {}
+        # variants, inventory per location, order edit sessions (shopify_stock)
+        self.stock = Stock(self, connection=_connection, denied=lambda name, scope: _raises(scope_denied(name, scope)))
+        self.drafts = DraftOrders(self)  # draft orders: replacements at no cost (shopify_drafts)
 
     # --- time and ids ---------------------------------------------------------------------------------
 
@@ -587,14 +604,17 @@ class SandboxShop:
         message: str | None = None,
         estimated_delivery_at: datetime | None = None,
         city: str | None = None,
+        app: str = "carrier app",
     ) -> dict[str, Any]:
-        """A carrier scan (``in_transit``, ``delayed``, ``delivered``...): the body of ``fulfillment_events/create``."""
+        """A carrier scan (``in_transit``, ``delayed``, ``delivered``...): the body of ``fulfillment_events/create``.
+        The event stays on the fulfilment as written by ``app`` (another app than ordercare)."""
         with self.sandbox.lock:
             order, item = self._fulfilment(fulfillment_id)
             eid = self.sandbox.next_id()
             now = self.now_text()
             item["shipment_status"] = status
             item["updated_at"] = now
+            self._record_event(item, eid, status.upper(), now, message, estimated_delivery_at, city, app=app)
             return {
                 "admin_graphql_api_id": _gid("FulfillmentEvent", eid),
                 "id": eid,
@@ -616,6 +636,43 @@ class SandboxShop:
                 "latitude": None,
                 "longitude": None,
             }
+
+    def _record_event(
+        self,
+        item: dict[str, Any],
+        eid: int,
+        status: str,
+        happened: str,
+        message: str | None,
+        eta: datetime | str | None,
+        city: str | None,
+        *,
+        app: str,
+        country: str | None = "NL",
+    ) -> dict[str, Any]:
+        """Keep one event on its fulfilment (the caller holds the lock)."""
+        if isinstance(eta, datetime):
+            eta = eta.astimezone(self.timezone).isoformat(timespec="seconds")
+        event = {
+            "__typename": "FulfillmentEvent",
+            "id": _gid("FulfillmentEvent", eid),
+            "status": status,
+            "happenedAt": _utc_iso(happened),
+            "createdAt": _utc_iso(self.now_text()),
+            "message": message,
+            "estimatedDeliveryAt": _utc_iso(eta) if eta else None,
+            "city": city,
+            "country": country,
+            "app": app,
+        }
+        self.fulfillment_events.setdefault(str(item["id"]), []).append(event)
+        return event
+
+    def events_of(self, fulfillment_id: Any) -> list[dict[str, Any]]:
+        """The events on one fulfilment, oldest first, each with the ``app`` that wrote it."""
+        with self.sandbox.lock:
+            found = [copy.deepcopy(e) for e in self.fulfillment_events.get(str(fulfillment_id), [])]
+        return sorted(found, key=lambda e: (e["happenedAt"], e["id"]))
 
     # --- webhooks ---------------------------------------------------------------------------------------
 
@@ -671,6 +728,7 @@ class SandboxShop:
             "supportedActions": [{"action": a, "externalUrl": None} for a in self._supported(fo)],
             "fulfillmentHolds": [dict(h, __typename="FulfillmentHold") for h in fo["holds"]],
             "order": lambda info, **_: self._order_view(self.orders[fo["order_id"]]),
+            **self.stock.fo_lines(fo),
         }
 
     def _money(self, amount: Any, currency: str) -> dict[str, Any]:
@@ -717,6 +775,7 @@ class SandboxShop:
                 "requiresShipping": li.get("requires_shipping", True),
                 "originalUnitPriceSet": self._money(li.get("price", "0.00"), currency),
                 "product": self._product_view(li),
+                "variant": self.stock.guarded_variant(li.get("variant_id")),
             }
             for li in order.get("line_items") or []
         ]
@@ -865,6 +924,13 @@ class SandboxShop:
             "fulfillmentOrderHold": self._hold,
             "fulfillmentOrderReleaseHold": self._release,
             "webhookSubscriptionCreate": self._subscribe,
+            "fulfillment": self._fulfillment_view,
+            "fulfillmentEventCreate": self._event_create,
+            "orderEditBegin": self.stock.begin,
+            "orderEditSetQuantity": self.stock.set_quantity,
+            "orderEditAddVariant": self.stock.edit_add,
+            "orderEditCommit": self.stock.commit,
+            **self.drafts.fields(),
         }
         return self._with_access(fields)
 
@@ -1066,6 +1132,58 @@ class SandboxShop:
         return {"webhookSubscription": dict(sub), "userErrors": []}
 
 
+    def _fulfillment_view(self, info: Any, id: str) -> dict[str, Any] | None:
+        try:
+            _, item = self._fulfilment(_tail(id))
+        except KeyError:
+            return None
+
+        def events(
+            info: Any, first: int | None = None, after: str | None = None, reverse: bool = False, **_: Any
+        ) -> Any:
+            nodes = [
+                {k: v for k, v in e.items() if k != "app"} for e in self.fulfillment_events.get(str(item["id"]), [])
+            ]
+            nodes.sort(key=lambda e: (e["happenedAt"], e["id"]), reverse=reverse)
+            return _connection(nodes, first, after)
+
+        return {
+            "__typename": "Fulfillment",
+            "id": _gid("Fulfillment", item["id"]),
+            "status": str(item.get("status") or "success").upper(),
+            "displayStatus": str(item["shipment_status"]).upper() if item.get("shipment_status") else "FULFILLED",
+            "events": events,
+        }
+
+    def _event_create(self, info: Any, fulfillmentEvent: dict[str, Any]) -> dict[str, Any]:
+        """An app posts a status to a fulfilment: kept as this app's event, and the fulfilment shows that status
+        (``Fulfillment.displayStatus``; REST ``shipment_status``)."""
+        data = fulfillmentEvent
+        try:
+            order, item = self._fulfilment(_tail(data.get("fulfillmentId")))
+        except KeyError:
+            error = _user_error("Fulfillment does not exist.", ["fulfillmentEvent", "fulfillmentId"])
+            return {"fulfillmentEvent": None, "userErrors": [error]}
+        now = self.now_text()
+        happened = data.get("happenedAt") or now
+        event = self._record_event(
+            item,
+            self.sandbox.next_id(),
+            data["status"],
+            happened,
+            data.get("message"),
+            data.get("estimatedDeliveryAt"),
+            data.get("city"),
+            app="ordercare",
+            country=data.get("country"),
+        )
+        item["shipment_status"] = str(data["status"]).lower()
+        item["updated_at"] = now
+        self._touch(order)
+        self.counters["fulfillment_events_created"] += 1
+        return {"fulfillmentEvent": {k: v for k, v in event.items() if k != "app"}, "userErrors": []}
+
+
 # --- cost ----------------------------------------------------------------------------------------------
 
 
@@ -1258,6 +1376,28 @@ class ShopifySandbox:
         params = {"shop": domain, "timestamp": str(int(self.clock().timestamp())), "host": "YWRtaW4uc2hvcGlmeS5jb20"}
         params["hmac"] = query_hmac(params, self.apps[api_key].api_secret)
         return params
+
+    def embedded_url(
+        self, app_url: str, domain: str, api_key: str, *, locale: str = "nl", user_id: str = "42", **claims: Any
+    ) -> str:
+        """The address the admin opens in its iframe for an embedded app (the app URL, ``/shopify/app``), with a
+        fresh session token as ``id_token``: ``embedded=1``, ``host`` (base64 of the admin's store path),
+        ``id_token``, ``locale``, ``session``, ``shop``, ``timestamp`` and their ``hmac``, as apps log them from
+        Shopify managed installation (community.shopify.dev/t/session-access-token-exchange-with-managed-install-
+        query-params/2372; the query HMAC is the install URL's). ``claims`` override the token's claims."""
+        name = domain.removesuffix(".myshopify.com")
+        host = base64.urlsafe_b64encode(f"admin.shopify.com/store/{name}".encode()).decode().rstrip("=")
+        params = {
+            "embedded": "1",
+            "host": host,
+            "id_token": self.session_token(domain, api_key, **{"sub": user_id, **claims}),
+            "locale": locale,
+            "session": secrets.token_hex(16),
+            "shop": domain,
+            "timestamp": str(int(self.clock().timestamp())),
+        }
+        params["hmac"] = query_hmac(params, self.apps[api_key].api_secret)
+        return f"{app_url}?{urlencode(params)}"
 
     # --- WSGI -----------------------------------------------------------------------------------------
 
@@ -1469,6 +1609,7 @@ class ShopifySandbox:
             if problem is not None:
                 # kinngh/shopify-node-express-mongodb-app#135 quotes this answer from Shopify
                 return _json({"error": "invalid_subject_token", "error_description": problem}, 400)
+            shop.counters["token_exchanges"] += 1
             expiring = form.get("expiring") == "1"
         else:
             if app.codes.pop(form.get("code", ""), None) != shop.domain:

@@ -33,7 +33,9 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from connector.clock import system_clock, wall_seconds
+from connector.sandbox import woocommerce_orders
 from connector.sandbox.server import BackgroundServer
+from connector.sandbox.woocommerce_stock import Catalog
 
 API_PREFIX = "/wp-json/wc/v3"
 CORE_STATUSES = ("pending", "processing", "on-hold", "completed", "cancelled", "refunded", "failed")
@@ -187,6 +189,7 @@ class WooSandbox:
         self.notes: dict[int, list[dict[str, Any]]] = {}
         self.coupons: dict[int, dict[str, Any]] = {}
         self.webhooks: dict[int, dict[str, Any]] = {}
+        self.catalog = Catalog()  # products, stock, backorders (woocommerce_stock)
         self.counters: Counter[str] = Counter()
         self.requests: list[tuple[str, str]] = []  # (method, path) of every REST request, for "nothing written"
         self.deliveries: list[Delivery] = []
@@ -202,6 +205,8 @@ class WooSandbox:
                 Rule(f"{API_PREFIX}/orders/<int:order_id>", endpoint="order", methods=["GET", "PUT"]),
                 Rule(f"{API_PREFIX}/orders/<int:order_id>/notes", endpoint="notes", methods=["GET", "POST"]),
                 Rule(f"{API_PREFIX}/coupons", endpoint="coupons", methods=["GET", "POST"]),
+                Rule(f"{API_PREFIX}/products", endpoint="products", methods=["GET"]),
+                Rule(f"{API_PREFIX}/products/<int:product_id>/variations", endpoint="variations", methods=["GET"]),
                 Rule(f"{API_PREFIX}/coupons/<int:coupon_id>", endpoint="coupon", methods=["GET"]),
                 Rule(f"{API_PREFIX}/webhooks", endpoint="webhooks", methods=["GET", "POST"]),
                 Rule(f"{API_PREFIX}/webhooks/<int:webhook_id>", endpoint="webhook", methods=["GET", "PUT", "DELETE"]),
@@ -904,8 +909,11 @@ class WooSandbox:
         return _Page(items[(page - 1) * per_page : page * per_page], len(items), pages)
 
     def _api_orders(self, request: Request) -> Any:
-        if request.method == "POST":
-            raise ApiError(400, "rest_invalid_param", "Creating orders over REST is not part of this sandbox.")
+        if request.method == "POST":  # an order made over REST (woocommerce_orders): a replacement at no cost
+            try:
+                return woocommerce_orders.create(self, self._body(request))
+            except woocommerce_orders.InvalidOrder as invalid:
+                raise ApiError(400, invalid.code, str(invalid)) from None
         orderby = request.args.get("orderby", "date")
         sort_keys: dict[str, Callable[[dict[str, Any]], Any]] = {
             "date": lambda o: (o["date_created_gmt"], o["id"]),
@@ -932,6 +940,8 @@ class WooSandbox:
             except ValueError:
                 raise ApiError(400, "rest_invalid_param", "Invalid parameter(s): include") from None
             orders = [o for o in orders if o["id"] in wanted]
+        if request.args.get("search"):  # the order search (woocommerce_orders.matches)
+            orders = [o for o in orders if woocommerce_orders.matches(o, request.args["search"])]
         gmt = request.args.get("dates_are_gmt") in ("true", "1")
         for name, field_name, after in (
             ("modified_after", "date_modified", True),
@@ -970,6 +980,12 @@ class WooSandbox:
             post_row |= order["customer_note"] != str(body["customer_note"])
             order["customer_note"] = str(body["customer_note"])
             changed = True
+        if "line_items" in body:
+            problem = self.catalog.apply_line_items(order, body["line_items"], self._next_id)
+            if problem is not None:
+                raise ApiError(400, "woocommerce_rest_invalid_order_item", problem)
+            self.counters["line_item_edits"] += 1
+            changed = post_row = True
         status = body.get("status")
         if status is not None:
             if status not in (*CORE_STATUSES, *PLUGIN_STATUSES):
@@ -986,6 +1002,20 @@ class WooSandbox:
             self._saved(order, post_row=post_row)  # an address or meta PUT alone keeps date_modified
             self._enqueue("order.updated", order_id)
         return self._rest_order(order)
+
+    def _include(self, request: Request) -> set[int]:
+        try:
+            return {int(i) for i in request.args.get("include", "").split(",") if i.strip()}
+        except ValueError:
+            raise ApiError(400, "rest_invalid_param", "Invalid parameter(s): include") from None
+
+    def _api_products(self, request: Request) -> Any:
+        wanted = self._include(request) or set(self.catalog.products)
+        return self._page(request, self.catalog.listed(wanted))
+
+    def _api_variations(self, request: Request, product_id: int) -> Any:
+        wanted = self._include(request) or set(self.catalog.products)
+        return self._page(request, self.catalog.listed(wanted, parent=product_id))
 
     def _api_notes(self, request: Request, order_id: int) -> Any:
         self._get_order(order_id)

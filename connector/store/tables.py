@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -307,6 +308,25 @@ class EmailLog(Base):
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class SentMessage(Base):
+    """What a logged message said, as the customer got it (``connector.notify.sent``): customer data, erased
+    with the customer and pruned after ``sent_message_retention_days``; its ``email_log`` row stays."""
+
+    __tablename__ = "sent_messages"
+    __table_args__ = (Index("ix_sent_messages_sent_at", "sent_at"),)
+
+    email_log_id: Mapped[int] = mapped_column(
+        ForeignKey("email_log.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))  # email | platform_note
+    locale: Mapped[str] = mapped_column(String(16))  # the language the customer got it in
+    subject: Mapped[str] = mapped_column(Text)
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str | None] = mapped_column(Text)  # None: the channel carries text only
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class FixToken(Base):
     """Address-fix links: a signed token names this row; ``used_at`` makes it work once."""
 
@@ -319,6 +339,22 @@ class FixToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StockLink(Base):
+    """Out-of-stock choice links (``connector.stock.links``): a signed token names this row; ``used_at`` makes it
+    work once and ``choice`` keeps what the customer chose."""
+
+    __tablename__ = "stock_links"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    choice: Mapped[dict[str, Any] | None] = mapped_column(Json)
 
 
 class Lease(Base):
@@ -347,6 +383,9 @@ class AdminUser(Base):
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # set: the account cannot sign in
     # a session carries the value it signed in with; raising it (disable, password change) ends older sessions
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # "password": signs in with name and password; "shopify": opened from the Shopify admin (embedded app), no
+    # password, bound to one shop (``connector.admin.users.shopify_account``)
+    source: Mapped[str] = mapped_column(String(16), default="password", server_default="password")
 
 
 class CustomerContact(Base):
@@ -444,6 +483,19 @@ class TrackingView(Base):
     last_viewed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class LookupFailure(Base):
+    """Failed tracking-page lookups in one fixed window, per shop (``subject`` "") and per order number (a digest
+    of it), shared by every web process (``connector.tracking.lookup``): counts only, nothing about the visitor."""
+
+    __tablename__ = "lookup_failures"
+    __table_args__ = (Index("ix_lookup_failures_window_start", "window_start"),)
+
+    shop_id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(32), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class AdminLoginAttempt(Base):
     """Sign-in attempts per username, shared by every web process: failures within the throttle's window, and
     the latest success. The username is kept as a hash (people sometimes type their password in that field)."""
@@ -458,3 +510,28 @@ class AdminLoginAttempt(Base):
     username_key: Mapped[str] = mapped_column(String(64))  # sha256 of the lower-cased username
     attempted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     success: Mapped[bool] = mapped_column(Boolean)
+
+
+class ProblemReport(Base):
+    """A customer's report that something is wrong with an order (``connector.reports``): the cause, the items,
+    an optional text and photo (kept here only, never served publicly; erased with the customer's data)."""
+
+    __tablename__ = "problem_reports"
+    __table_args__ = (
+        UniqueConstraint("submission"),
+        Index("ix_problem_reports_order_id", "order_id"),
+        Index("ix_problem_reports_shop_id_submitted_at", "shop_id", "submitted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    cause: Mapped[str] = mapped_column(String(16))  # wrong_item | damaged | item_missing | not_received | other
+    channel: Mapped[str] = mapped_column(String(16))  # email | tracking | lookup: how the customer came
+    language: Mapped[str] = mapped_column(String(8))
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)  # the items it is about
+    text: Mapped[str | None] = mapped_column(Text)
+    photo: Mapped[bytes | None] = mapped_column(LargeBinary)
+    photo_type: Mapped[str | None] = mapped_column(String(16))  # image/jpeg | image/png | image/webp
+    submission: Mapped[str] = mapped_column(String(64))  # one per form shown: the same form twice is refused
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -3,8 +3,8 @@
 The postcode is compared without spaces or dashes and in capitals ("1234 ab" is "1234AB"), the e-mail without
 case. The answer for an unknown number and for a wrong postcode is the same, so the form tells nobody which
 order numbers exist. ``LookupLimiter`` counts failed lookups per shop and per order number in fixed windows,
-in memory and without the visitor's address, and refuses lookups for the rest of a window once either count
-is reached.
+in the database (shared by every web process) and without the visitor's address, and refuses lookups for the
+rest of a window once either count is reached.
 """
 
 from __future__ import annotations
@@ -12,16 +12,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, sessionmaker
 
 from connector import codec
 from connector.model import Order
-from connector.store.tables import OrderRow
+from connector.store.db import transaction
+from connector.store.tables import LookupFailure, OrderRow
 
 MAX_FIELD = 100  # longer input is no order number, postcode or e-mail address
 
@@ -78,47 +80,64 @@ def find(session: Session, shop_id: str, number: str, check: str) -> StoredOrder
 
 
 class LookupLimiter:
-    """Failed lookups per shop and per (shop, order number) in fixed windows; thread-safe, per process.
+    """Failed lookups per shop and per (shop, order number) in fixed windows, counted in the database so every
+    web process shares them (``lookup_failures``).
 
-    Only counts are kept, under the window's start and a digest of the number: no visitor data.
+    Only counts are kept, under the window's start and a digest of the number: no visitor data. Windows that
+    have ended are deleted when the next failure is counted.
     """
 
     def __init__(
         self,
+        sessions: sessionmaker[Session],
         per_order: int = 5,
         per_shop: int = 100,
         window: timedelta = timedelta(minutes=15),
-        max_tracked: int = 10_000,
     ) -> None:
+        self.sessions = sessions
         self.per_order = per_order
         self.per_shop = per_shop
         self.window = window
-        self.max_tracked = max_tracked
-        self._counts: dict[tuple[str, str, int], int] = {}
-        self._lock = threading.Lock()
 
-    def _slot(self, now: datetime) -> int:
-        return int(now.timestamp() // self.window.total_seconds())
+    def _start(self, now: datetime) -> datetime:
+        seconds = self.window.total_seconds()
+        return datetime.fromtimestamp(now.timestamp() // seconds * seconds, tz=UTC)
 
-    def _keys(self, shop_id: str, number: str, slot: int) -> tuple[tuple[str, str, int], tuple[str, str, int]]:
+    @staticmethod
+    def _subjects(shop_id: str, number: str) -> tuple[str, str]:
         digest = hashlib.sha256(f"{shop_id}\x00{normalise_number(number).upper()}".encode()).hexdigest()[:16]
-        return (shop_id, "", slot), (shop_id, digest, slot)
+        return "", digest
 
     def refused_until(self, shop_id: str, number: str, now: datetime) -> datetime | None:
         """The end of the window when lookups of this shop or number are refused now; None when allowed."""
-        slot = self._slot(now)
-        shop_key, order_key = self._keys(shop_id, number, slot)
-        with self._lock:
-            full = self._counts.get(shop_key, 0) >= self.per_shop or self._counts.get(order_key, 0) >= self.per_order
-        if not full:
-            return None
-        return datetime.fromtimestamp((slot + 1) * self.window.total_seconds(), tz=UTC)
+        start = self._start(now)
+        shop_subject, order_subject = self._subjects(shop_id, number)
+        with self.sessions() as session:
+            counts: dict[str, int] = dict(
+                session.execute(
+                    select(LookupFailure.subject, LookupFailure.failures).where(
+                        LookupFailure.shop_id == shop_id,
+                        LookupFailure.subject.in_((shop_subject, order_subject)),
+                        LookupFailure.window_start == start,
+                    )
+                ).all()
+            )
+        full = counts.get(shop_subject, 0) >= self.per_shop or counts.get(order_subject, 0) >= self.per_order
+        return start + self.window if full else None
 
     def failed(self, shop_id: str, number: str, now: datetime) -> None:
-        slot = self._slot(now)
-        with self._lock:
-            if len(self._counts) > self.max_tracked:
-                for key in [k for k in self._counts if k[2] < slot]:
-                    del self._counts[key]
-            for key in self._keys(shop_id, number, slot):
-                self._counts[key] = self._counts.get(key, 0) + 1
+        """Count one failed lookup of ``number`` at ``shop_id`` in the current window."""
+        start = self._start(now)
+        with transaction(self.sessions) as session:
+            session.execute(delete(LookupFailure).where(LookupFailure.window_start < start))
+            upsert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+            for subject in self._subjects(shop_id, number):
+                statement = upsert(LookupFailure).values(
+                    shop_id=shop_id, subject=subject, window_start=start, failures=1
+                )
+                session.execute(
+                    statement.on_conflict_do_update(
+                        index_elements=["shop_id", "subject", "window_start"],
+                        set_={"failures": LookupFailure.failures + 1},
+                    )
+                )

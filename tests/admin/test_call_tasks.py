@@ -144,7 +144,8 @@ def test_the_outcome_form_preselects_nothing(client: FlaskClient, world: scenari
         ("06 1234 5678", "NL", "tel:+31612345678"),
         ("+31 6 1234 5678", "BE", "tel:+31612345678"),
         ("+31 (0)6-1234-5678", "NL", "tel:+31612345678"),
-        ("0031 6 12345678", None, "tel:+31612345678"),
+        ("0031 6 12345678", "NL", "tel:+31612345678"),
+        ("0031 6 12345678", None, "tel:0031612345678"),  # "00" dials abroad only in some countries: as typed
         ("0470 12 34 56", "BE", "tel:+32470123456"),
         ("030 123 45 67", "DE", "tel:+49301234567"),
         ("612 3456", "LU", "tel:+3526123456"),
@@ -241,14 +242,17 @@ def test_a_new_date_of_today_closes_the_task_records_the_promise_and_plans_a_not
     assert (state, outcome, due_at, done_at, assigned_to, outcome_at) == (
         "done", "new delivery date agreed: Tue 24 Nov: na 17 uur", now - timedelta(hours=2), now, "anna", now,
     )  # fmt: skip
-    # a staff note on the order, in the shop's language; no e-mail to the customer (there is no message for it)
-    [note] = new_actions(services, actions_before)
+    # a staff note on the order, in the shop's language, and the e-mail confirming the day to the customer
+    note, confirmation = new_actions(services, actions_before)
     assert note[1:] == (
         "add_note", "call_task", "pending",
         {"text": "24 nov 2026 10:00 ordercare: nieuwe bezorgdatum 24 nov 2026 telefonisch afgesproken met de klant "
                  "(anna)."},
         None,
     )  # fmt: skip
+    assert confirmation[1:4] == ("notify_customer", "call_task", "pending")
+    assert confirmation[4]["template"] == "date_confirmed"
+    assert confirmation[4]["context"]["agreed_on"] == "2026-11-24"
     # the new date is our promise now; the one it replaces was followed up before its day
     open_one, kept = promises_before[0], promises_before[1]
     assert promises(services) == [
@@ -259,7 +263,10 @@ def test_a_new_date_of_today_closes_the_task_records_the_promise_and_plans_a_not
     shown = page(client)
     assert "Call task 1 is done: new delivery date agreed: Tue 24 Nov: na 17 uur." in shown
     assert "Tue 24 Nov is recorded as our promise to the customer on this order." in shown
-    assert "No e-mail went to the customer" in shown
+    confirming = (
+        "The customer gets an e-mail confirming Tue 24 Nov once this can no longer be undone (Tue 24 Nov 10:10)."
+    )
+    assert confirming in shown
     assert "You can undo this until Tue 24 Nov 10:10." in shown
 
 
@@ -476,11 +483,13 @@ def test_undoing_a_new_date_takes_the_promise_back_and_reopens_the_one_it_replac
     task, acted, promised = everything(services, world.task_a.id)
     assert task[:5] == before[0][:5]
     assert promised == before[2]
-    [note] = [a for a in acted if a not in before[1]]
+    note, confirmation = [a for a in acted if a not in before[1]]
     assert (note[1], note[3]) == ("add_note", "cancelled")
+    assert (confirmation[1], confirmation[3]) == ("notify_customer", "cancelled")  # the customer hears nothing
     shown = page(client)
     assert "The promised date is taken back." in shown
     assert "The note on the order is taken back" in shown
+    assert "The e-mail confirming the date is taken back: it had not been sent." in shown
     assert "<li>We promised delivery by Thu 26 Nov</li>" in card(shown, world.task_a.id)
 
 

@@ -66,6 +66,10 @@ CASES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("review_request", "nl"): {"items": [{"title": "Fietsbel", "quantity": 1}], "voucher": None},
     ("review_request", "en"): {"review_url": "https://shop.example/review/1001", "voucher": VOUCHER},
+    ("order_problem", "nl"): {"report_cause": "damaged", "replacement": True, "hear_from_us_by": "2026-11-27"},
+    ("order_problem", "en"): {"report_cause": "not_received", "situation": "delivered", "carrier": "PostNL", "delivered_on": "2026-11-24", "hear_from_us_by": "2026-11-27"},
+    ("order_problem_replacement", "nl"): {"report_cause": "wrong_item"},
+    ("order_problem_replacement", "en"): {"report_cause": "damaged"},
 }
 
 EXPECTED: dict[tuple[str, str], tuple[str, str]] = {
@@ -254,7 +258,174 @@ Fietsenwinkel Één
 You receive this e-mail because you agreed to hear from us. Rather not? Reply with "stop".
 """,
     ),
+    ("order_problem", "nl"): (
+        'Je bestelling #1001: we lossen het op',
+        """\
+Hoi Sanne,
+
+Dank je wel dat je ons laat weten dat 2× Fietsbel en Café-racer stuurlint beschadigd zijn aangekomen (bestelling #1001). Het spijt ons: dat had niet mogen gebeuren.
+We maken een vervanging voor je klaar, zonder kosten. Je hoort uiterlijk vrijdag 27 november van ons, zodra hij onderweg is. Je hoeft niets terug te sturen, tenzij we je daarom vragen.
+
+Hartelijke groet,
+Fietsenwinkel Één
+""",
+    ),
+    ("order_problem", "en"): (
+        'Your parcel for order #1001: we are looking into it',
+        """\
+Hi Sanne,
+
+Thank you for letting us know that your parcel with order #1001 has not reached you. PostNL registered it as delivered on Tuesday 24 November. Sometimes a parcel is left with a neighbour, in a safe place or at a pickup point: could you have a look?
+Meanwhile we are asking PostNL what happened. You will hear from us by Friday 27 November at the latest.
+
+Kind regards,
+Fietsenwinkel Één
+""",
+    ),
+    ("order_problem_replacement", "nl"): (
+        'We sturen je een vervanging voor bestelling #1001',
+        """\
+Hoi Sanne,
+
+Goed nieuws: we sturen je 2× Fietsbel en Café-racer stuurlint opnieuw, zonder kosten.
+
+Hartelijke groet,
+Fietsenwinkel Één
+""",
+    ),
+    ("order_problem_replacement", "en"): (
+        'We are sending you a replacement for order #1001',
+        """\
+Hi Sanne,
+
+Good news: we are sending you 2× Fietsbel and Café-racer stuurlint again, at no cost to you.
+
+Kind regards,
+Fietsenwinkel Één
+""",
+    ),
 }
+
+
+# out of stock: the first e-mail with its choices, and the confirmation of a choice
+CASES_OOS: dict[tuple[str, str], dict[str, Any]] = {
+    ('out_of_stock', 'nl'): {'stock_lines': [{'title': 'Café-racer stuurlint', 'quantity': 1, 'wait_until': '2026-12-02', 'alternatives': ['Stuurlint bruin']}], 'choice_url': 'https://ordercare.example/stock/abc.def', 'choice_expires_on': '2026-12-08'},
+    ('out_of_stock', 'en'): {'first_name': None, 'stock_lines': [{'title': 'Fietsbel', 'quantity': 2, 'wait_until': None, 'alternatives': []}, {'title': 'Café-racer stuurlint', 'quantity': 1, 'wait_until': '2026-12-02', 'alternatives': []}], 'choice_url': 'https://ordercare.example/stock/abc.def'},
+    ('out_of_stock_choice', 'nl'): {'choice': 'wait', 'item': 'Café-racer stuurlint', 'new_delivery_date': '2026-12-02'},
+    ('out_of_stock_choice', 'en'): {'choice': 'cancel', 'item': 'Café-racer stuurlint', 'refund': '€12.50'},
+}
+EXPECTED_OOS: dict[tuple[str, str], tuple[str, str]] = {
+    ('out_of_stock', 'nl'): (
+        'Café-racer stuurlint uit bestelling #1001 is niet op voorraad',
+        """\
+Hoi Sanne,
+
+Het spijt ons: bij het inpakken van je bestelling #1001 zagen we dat we Café-racer stuurlint nu niet kunnen versturen. Het is niet op voorraad. Jij kiest wat er gebeurt:
+
+- erop wachten: je hebt het uiterlijk woensdag 2 december;
+- in plaats daarvan Stuurlint bruin;
+- dit artikel annuleren, dan krijg je het bedrag ervan terug.
+
+Kies hier (het kost je een minuut):
+https://ordercare.example/stock/abc.def
+De link werkt tot en met dinsdag 8 december.
+
+Misschien bellen we je er ook even over. Liever nu overleggen? Beantwoord deze e-mail; een mens leest elk antwoord.
+
+Hartelijke groet,
+Fietsenwinkel Één
+""",
+    ),
+    ('out_of_stock', 'en'): (
+        'Items from order #1001 are out of stock',
+        """\
+Hello,
+
+We are sorry: while packing your order #1001 we found that we cannot send 2× Fietsbel and Café-racer stuurlint right now. They are out of stock. You choose what happens next:
+
+Fietsbel:
+- cancel this item, and we refund what you paid for it.
+
+Café-racer stuurlint:
+- wait for it: you will have it by Wednesday 2 December;
+- cancel this item, and we refund what you paid for it.
+
+Choose here (it takes a minute):
+https://ordercare.example/stock/abc.def
+
+We may also give you a call about it. Rather talk now? Just reply to this e-mail; a person reads every answer.
+
+Kind regards,
+Fietsenwinkel Één
+""",
+    ),
+    ('out_of_stock_choice', 'nl'): (
+        'We houden Café-racer stuurlint voor je apart: bestelling #1001',
+        """\
+Hoi Sanne,
+
+Fijn dat je wilt wachten. We versturen Café-racer stuurlint zodra het binnen is; je hebt het uiterlijk woensdag 2 december. Verandert er iets, dan hoor je dat vóór die dag van ons.
+
+Bedankt voor je geduld.
+
+Hartelijke groet,
+Fietsenwinkel Één
+""",
+    ),
+    ('out_of_stock_choice', 'en'): (
+        'Café-racer stuurlint is cancelled: order #1001',
+        """\
+Hi Sanne,
+
+Done: Café-racer stuurlint is taken off your order #1001. We refund €12.50 to you; our staff take care of it and you will see it with the way you paid.
+
+Thank you for your patience.
+
+Kind regards,
+Fietsenwinkel Één
+""",
+    ),
+}
+CASES.update(CASES_OOS)
+EXPECTED.update(EXPECTED_OOS)
+
+# the delivery day agreed on the phone, confirmed (connector.admin.calls)
+CASES.update({("date_confirmed", loc): {"agreed_on": "2026-11-27"} for loc in ("nl", "en")})
+EXPECTED.update(
+    {
+        ("date_confirmed", "nl"): (
+            "Bestelling #1001 bezorgen we op vrijdag 27 november, zoals afgesproken",
+            """\
+Hoi Sanne,
+
+Fijn dat we elkaar telefonisch spraken. Zoals afgesproken bezorgen we je bestelling #1001 (2× Fietsbel en Café-racer stuurlint) op vrijdag 27 november.
+
+Verandert er iets, dan laten we het je vóór die dag weten. Een vraag? Beantwoord gewoon deze e-mail, een mens leest elk antwoord.
+
+Hartelijke groet,
+Fietsenwinkel Één
+""",
+        ),
+        ("date_confirmed", "en"): (
+            "Order #1001 will be delivered on Friday 27 November, as we agreed",
+            """\
+Hi Sanne,
+
+Thank you for talking to us on the phone. As we agreed, your order #1001 (2× Fietsbel and Café-racer stuurlint) will be delivered on Friday 27 November.
+
+If anything changes, we will let you know before that day. Any question: just reply, a person reads every answer.
+
+Kind regards,
+Fietsenwinkel Één
+""",
+        ),
+    }
+)
+
+
+def test_a_confirmed_date_needs_the_day(renderer: Renderer) -> None:
+    with pytest.raises(ContextError, match=r"context\.agreed_on: required for date_confirmed"):
+        renderer.render("date_confirmed", "nl", dict(BASE))
 
 
 @pytest.fixture(scope="module")

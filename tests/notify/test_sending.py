@@ -58,6 +58,8 @@ We houden je bestelling klaar en versturen hem zodra het adres klopt. Wil je lie
 
 Je kunt je bestelling altijd volgen op je bestelpagina: {track}
 
+Klopt er iets niet met je bestelling? Laat het ons hier weten: {report}
+
 Hartelijke groet,
 Fietsenwinkel Één
 """
@@ -125,7 +127,8 @@ def test_address_question_arrives_once_with_its_fix_link(
     assert token.expires_at == services.now() + timedelta(days=7)
     url = fixlinks.fix_url("http://127.0.0.1:8000", fixlinks.sign(services.settings.secret_key, token.id))
     track = links.page_url("http://127.0.0.1:8000", links.token_for(services.settings.secret_key, "fietsen", "1001"))
-    assert received.body("plain") == ADDRESS_TEXT_NL.format(url=url, track=track)
+    report_url = track.replace("/track/", "/report/") + "?via=email"  # the report page: the same signed token
+    assert received.body("plain") == ADDRESS_TEXT_NL.format(url=url, track=track, report=report_url)
     html = received.body("html")
     assert f'<a href="{url}"' in html
     assert f'<a href="{track}" style="color:#1f6f43;">je bestelpagina</a>' in html

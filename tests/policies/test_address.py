@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from connector import codec
 from connector.actions import ActionKind
 from connector.address.check import LookupResult, LookupUnavailable
 from connector.model import OrderStatus
 from connector.policies.address import POLICY, fingerprint
-from connector.policies.base import Open, Resolve
+from connector.policies.base import Annotate, Open, Resolve
 
 from .support import address, context, customer, incident, order, payload, planned
 
@@ -118,7 +119,24 @@ def test_fixed_in_the_shop_admin_releases_our_hold_notes_and_resolves() -> None:
     assert payload(decision, ActionKind.ADD_NOTE)["text"] == (
         "24 nov 2026 10:05 ordercare: adres is in de winkel aangepast; onze blokkade is opgeheven; incident gesloten."
     )
-    assert decision.incidents == [Resolve("address", "address corrected in the shop")]
+    fixed = {"typed": None, "corrected": codec.dump(order().shipping_address), "by": "shop"}
+    assert decision.incidents == [
+        Annotate("address", {"address": fixed}),  # the corrected address, for staff beside the typed one
+        Resolve("address", "address corrected in the shop"),
+    ]
+
+
+def test_the_typed_address_is_kept_and_the_shop_s_correction_beside_it() -> None:
+    typed = order(shipping_address=address(house_number=None, address1="Hoofdstraat"))
+    opened = POLICY.decide(typed, {}, NOW, context()).incidents[0]
+    assert opened.details["address"] == {"typed": codec.dump(typed.shipping_address)}  # type: ignore[union-attr]
+    open_one = incident("address", held=True, fingerprints=["x"], address=opened.details["address"])  # type: ignore[union-attr]
+    decision = POLICY.decide(order(), {"address": open_one}, NOW, context())
+    assert decision.incidents[0] == Annotate(
+        "address",
+        {"address": {"typed": codec.dump(typed.shipping_address), "corrected": codec.dump(order().shipping_address),
+                     "by": "shop"}},
+    )  # fmt: skip
 
 
 def test_fixed_without_our_hold_releases_nothing() -> None:

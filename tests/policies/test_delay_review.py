@@ -50,8 +50,9 @@ def test_step_one_one_working_day_late_notifies() -> None:
     assert email["context"]["reason"] == "late"
     assert email["context"]["carrier"] == "PostNL"
     assert email["context"]["tracking_url"] == "https://postnl.nl/tracktrace/3SABCD123"
-    assert email["context"]["new_delivery_date"] is None  # the carrier's estimate has passed
-    assert email["context"]["hear_from_us_by"] == "2026-11-30"  # when step two is due
+    # the carrier's estimate has passed: the last scan (Wednesday, in transit) plus one working day from today
+    assert email["context"]["new_delivery_date"] == "2026-11-30"
+    assert email["context"]["hear_from_us_by"] is None
     assert payload(decision, ActionKind.ADD_NOTE)["text"] == (
         "27 nov 2026 09:00 ordercare: pakket is later dan beloofd (verwacht 26 nov 2026); stap 1 van de "
         "vertragingsladder. Klant is op de hoogte gebracht."
@@ -146,13 +147,14 @@ def test_no_scan_for_two_working_days() -> None:
 
 
 def test_carrier_failure_is_step_one_at_once() -> None:
-    failed = ShipmentEvent("e9", ShipmentStatus.ATTEMPTED_DELIVERY, ams(2026, 11, 25, 14, 0))
+    # a failed delivery attempt waits for the next working day (tests/policies/test_delay_evidence.py)
+    failed = ShipmentEvent("e9", ShipmentStatus.DELAYED, ams(2026, 11, 25, 14, 0))
     parcel = shipment(ams(2026, 11, 25, 8, 0), events=(failed,), updated_at=ams(2026, 11, 25, 8, 0))
     trouble = order(status=OrderStatus.SHIPPED, shipments=(parcel,))
     decision = DELAY.decide(trouble, {}, ams(2026, 11, 25, 14, 0), context(locale="en"))
     assert decision.incidents == [Open("shipment_delay", 1, {"reason": "carrier_failure", "level": 1})]
     assert payload(decision, ActionKind.ADD_NOTE)["text"] == (
-        "25 Nov 2026 14:00 ordercare: parcel has a carrier problem (attempted_delivery); delay ladder step 1. "
+        "25 Nov 2026 14:00 ordercare: parcel has a carrier problem (delayed); delay ladder step 1. "
         "Customer informed."
     )
     assert decision.next_check == ams(2026, 11, 26, 14, 0)

@@ -67,7 +67,11 @@ def test_the_sent_email_carries_the_orders_link_and_the_link_opens_its_page(
     url = f"http://127.0.0.1:8000/track/{token}"
     received = smtp.received[0]
     text = received.body("plain")
-    assert f"\n\nJe kunt je bestelling altijd volgen op je bestelpagina: {url}\n\nHartelijke groet," in text
+    report = f"http://127.0.0.1:8000/report/{token}?via=email"
+    assert (
+        f"\n\nJe kunt je bestelling altijd volgen op je bestelpagina: {url}\n\n"
+        f"Klopt er iets niet met je bestelling? Laat het ons hier weten: {report}\n\nHartelijke groet,"
+    ) in text
     assert f'<a href="{url}" style="color:#1f6f43;">je bestelpagina</a>' in received.body("html")
 
     from webhooks import create_app
@@ -88,6 +92,7 @@ def test_a_message_about_an_order_whose_page_has_closed_has_no_link(
     text = smtp.received[0].body("plain")
     assert "/track/" not in text
     assert "bestelpagina" not in text
+    assert "/report/" not in text  # the report page closes with the order's page
 
 
 def test_a_message_sent_the_second_before_the_page_closes_still_has_the_link(

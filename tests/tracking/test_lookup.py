@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from connector.model import Customer
+from connector.services import Services
+from connector.store.tables import LookupFailure
 from connector.tracking.lookup import LookupLimiter, matches, normalise_number, normalise_postcode
 from tests.tracking.support import NOW, placed
 
@@ -42,8 +45,8 @@ def test_order_numbers_and_postcodes_are_compared_without_their_decoration() -> 
     assert normalise_postcode(" 1234 ab ") == "1234AB"
 
 
-def test_the_limiter_refuses_an_order_number_after_five_failures_until_the_window_ends() -> None:
-    limiter = LookupLimiter(per_order=5, per_shop=100, window=timedelta(minutes=15))
+def test_the_limiter_refuses_an_order_number_after_five_failures_until_the_window_ends(services: Services) -> None:
+    limiter = LookupLimiter(services.sessions, per_order=5, per_shop=100, window=timedelta(minutes=15))
     start = NOW  # 09:00 UTC: a window starts here
     for _ in range(4):
         limiter.failed("fietsen", "#1001", start)
@@ -55,8 +58,8 @@ def test_the_limiter_refuses_an_order_number_after_five_failures_until_the_windo
     assert limiter.refused_until("fietsen", "1001", start + timedelta(minutes=15)) is None  # a new window
 
 
-def test_the_limiter_refuses_the_whole_shop_after_its_failures_and_only_that_shop() -> None:
-    limiter = LookupLimiter(per_order=5, per_shop=3, window=timedelta(minutes=15))
+def test_the_limiter_refuses_the_whole_shop_after_its_failures_and_only_that_shop(services: Services) -> None:
+    limiter = LookupLimiter(services.sessions, per_order=5, per_shop=3, window=timedelta(minutes=15))
     for number in ("1", "2"):
         limiter.failed("fietsen", number, NOW)
     assert limiter.refused_until("fietsen", "9", NOW) is None
@@ -65,8 +68,37 @@ def test_the_limiter_refuses_the_whole_shop_after_its_failures_and_only_that_sho
     assert limiter.refused_until("theewinkel", "9", NOW) is None
 
 
-def test_the_limiter_keeps_counts_and_digests_only() -> None:
-    limiter = LookupLimiter()
-    limiter.failed("fietsen", "#1001", NOW)
-    assert all("1001" not in key[1] for key in limiter._counts)
-    assert sorted(limiter._counts.values()) == [1, 1]
+def test_web_processes_share_the_count(services: Services) -> None:
+    # given two web processes, each with its own limiter on the same database
+    first, second = (LookupLimiter(services.sessions, per_order=5) for _ in range(2))
+    # when the failures are spread over both
+    for limiter in (first, second, first, second):
+        limiter.failed("fietsen", "1001", NOW)
+    assert first.refused_until("fietsen", "1001", NOW) is None
+    assert second.refused_until("fietsen", "1001", NOW) is None
+    second.failed("fietsen", "1001", NOW)
+    # then the fifth refuses the number in both
+    assert first.refused_until("fietsen", "1001", NOW) == NOW + timedelta(minutes=15)
+    assert second.refused_until("fietsen", "1001", NOW) == NOW + timedelta(minutes=15)
+
+
+def _rows(services: Services) -> list[tuple[str, str, datetime, int]]:
+    with services.sessions() as session:
+        return sorted(
+            session.execute(
+                select(LookupFailure.shop_id, LookupFailure.subject, LookupFailure.window_start, LookupFailure.failures)
+            ).tuples()
+        )
+
+
+def test_the_limiter_keeps_counts_and_digests_only_and_forgets_ended_windows(services: Services) -> None:
+    limiter = LookupLimiter(services.sessions)
+    limiter.failed("fietsen", "#1001", NOW + timedelta(minutes=2))
+    rows = _rows(services)
+    assert [(shop, failures, start) for shop, _, start, failures in rows] == [("fietsen", 1, NOW), ("fietsen", 1, NOW)]
+    assert rows[0][1] == ""
+    assert len(rows[1][1]) == 16
+    assert "1001" not in rows[1][1]
+    # a failure in a later window deletes the ended one
+    limiter.failed("fietsen", "1002", NOW + timedelta(minutes=15))
+    assert {start for _, _, start, _ in _rows(services)} == {NOW + timedelta(minutes=15)}

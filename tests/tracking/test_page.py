@@ -93,7 +93,7 @@ LATE_PAGE_NL = (
     "Wanneer het aankomt De nieuwe verwachte bezorgdatum is maandag 30 november. "
     "Wat er is gebeurd Je pakket is al een paar dagen niet gescand door PostNL, dus we weten niet precies waar het is. "
     "Als klein gebaar krijg je van ons een kortingscode voor je volgende bestelling: OC-7KQ2M9 (10% korting, geldig tot en met 18 februari 2027). "
-    "Wat je kunt doen Mail Fietsenwinkel Één Vragen? Mail Fietsenwinkel Één via help@fietsenwinkel.example . "
+    "Wat je kunt doen Een probleem melden Mail Fietsenwinkel Één Vragen? Mail Fietsenwinkel Één via help@fietsenwinkel.example . "
     "Je pakket PostNL · track-and-trace-code 3SABCD1234567 "
     "dinsdag 24 november, 07:30 Onderweg met PostNL (Nieuwegein) "
     "maandag 23 november, 18:00 Overgedragen aan PostNL (Amsterdam) "

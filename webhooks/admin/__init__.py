@@ -51,6 +51,8 @@ def _setup(state: BlueprintSetupState) -> None:
     )
 
 
-from webhooks.admin import accounts, auth, incidents, orders, patterns, search, shops, today  # noqa: E402  (routes register on import)
+from webhooks.admin import accounts, auth, incidents, messages, orders, patterns, replacements, search, shops, today  # noqa: E402  (routes register on import)
 
-__all__ = ["accounts", "auth", "bp", "incidents", "orders", "patterns", "search", "shops", "today"]
+__all__ = [
+    "accounts", "auth", "bp", "incidents", "messages", "orders", "patterns", "replacements", "search", "shops", "today",
+]  # fmt: skip

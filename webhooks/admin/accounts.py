@@ -61,6 +61,8 @@ def _refusal(error: AdminUserError) -> str:
         text = gettext("Choose a new password that differs from the current one.")
     elif reason == "mismatch":
         text = gettext("The two new passwords differ. Nothing was changed.")
+    elif reason == "shopify_account":
+        text = gettext("This account signs in from the Shopify admin and has no password here.")
     else:
         text = gettext("That did not work")
     return str(text)

@@ -1,9 +1,11 @@
 """Signing in and out, the session's idle and absolute expiry, CSRF on every POST, response headers.
 
-The session is Flask's signed cookie (HttpOnly, SameSite=Lax). It holds the account id, the account's
-session generation at sign-in, when the session began and when it was last used (by the service clock);
-the account and its shops are read from the database on every request, so removing or disabling an account
-(which raises its generation), changing its password or removing a shop takes effect at the next request.
+The session is Flask's signed cookie (HttpOnly, SameSite=Lax; SameSite=None and Secure for a session begun inside
+the Shopify admin, ``webhooks.shopify_embedded``, which also signs in requests by App Bridge's Bearer token).
+It holds the account id, the account's session generation at sign-in, when the session began and when it was
+last used (by the service clock); the account and its shops are read from the database on every request, so
+removing or disabling an account (which raises its generation), changing its password or removing a shop takes
+effect at the next request.
 Failed sign-ins are counted in the database, so the throttle holds across web processes.
 """
 
@@ -35,6 +37,10 @@ ACCOUNT, GENERATION, STARTED, SEEN, CSRF = (
     "admin_seen",
     "admin_csrf",
 )
+# a session begun from the Shopify admin (``webhooks.shopify_embedded``): {"shop": domain, "api_key": client id}
+EMBEDDED = "admin_embedded"
+# ``g`` key: the account a request's ``Authorization: Bearer`` session token signed in (no cookie, no CSRF token)
+BEARER = "admin_bearer"
 PUBLIC_ENDPOINTS = frozenset({"admin.login", "admin.static"})
 
 
@@ -76,7 +82,7 @@ def _template_helpers() -> dict[str, object]:
 
 
 def _end_session() -> None:
-    for key in (ACCOUNT, GENERATION, STARTED, SEEN, CSRF):
+    for key in (ACCOUNT, GENERATION, STARTED, SEEN, CSRF, EMBEDDED):
         session.pop(key, None)
 
 
@@ -114,13 +120,18 @@ def _expired(current: datetime) -> bool:
 @bp.before_request
 def _guard() -> ResponseReturnValue | None:
     remember_language()
-    if request.method == "POST":
+    bearer: Account | None = g.get(BEARER)
+    if request.method == "POST" and bearer is None:  # a Bearer token is never sent by the browser on its own
         sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
         expected = session.get(CSRF)
         if not expected or not hmac.compare_digest(str(expected), sent):
             expired = gettext("The form had expired or did not come from this dashboard. Please try again.")
             abort(403, description=expired)
     if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if bearer is not None:
+        with services().sessions() as db:
+            g.admin_viewer = Viewer(account=bearer, shops=tuple(shops(db, bearer.shop_ids)))
         return None
     account_id = session.get(ACCOUNT)
     current = now()

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from flask import abort, current_app, g, request
 from flask_babel import gettext
 
+from connector import phones
 from connector.admin.queries import ShopInfo
 from connector.admin.users import Account
 from connector.config import Settings
@@ -134,7 +135,8 @@ def positive_int(name: str, default: int) -> int:
     return int(raw)
 
 
-def tel_href(phone: str) -> str:
-    """A ``tel:`` link for a phone number as typed (``+31 6 1234 5678`` -> ``tel:+31612345678``)."""
-    digits = "".join(c for c in phone if c.isdigit())
-    return "tel:" + ("+" if phone.strip().startswith("+") else "") + digits
+def tel_href(phone: str, country: str | None = None, shop_id: str | None = None) -> str:
+    """A ``tel:`` link in E.164 (``06 1234 5678`` -> ``tel:+31612345678``): a number typed the national way is read
+    in ``country`` (the shipping address's), else the country of the shop ``shop_id`` (``connector.phones``)."""
+    shop = viewer().shop(shop_id) if shop_id and g.get("admin_viewer") is not None else None
+    return phones.tel_href(phone, country or (shop.country if shop is not None else None)) or ""

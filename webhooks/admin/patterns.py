@@ -44,6 +44,7 @@ def patterns() -> ResponseReturnValue:
         on_time = insights.on_time_rates(db, ids, start, end)
         spend = insights.voucher_spend_per_month(db, ids, start, end, who.zone)
         contacts = insights.contact_stats(db, ids, start, end)
+        reports = insights.report_counts(db, ids, start, end)
     tables = [
         Table("incidents_per_week", _("Incidents per week"), ("week", "kind", "incidents"),
               [(w.week, w.kind, w.count) for w in weeks]),
@@ -52,6 +53,12 @@ def patterns() -> ResponseReturnValue:
         _cause_table("by_product", _("Incidents by product"), causes.by_product),
         _cause_table("by_warehouse_step", _("Stuck orders by status"), causes.by_warehouse_step),
         _cause_table("by_address_problem", _("Address problems"), causes.by_address_problem),
+        Table("out_of_stock", _("Out of stock by item"), ("item", "sku", "orders", "sold_while_out_of_stock"),
+              [(c.label, c.sku or "", c.count, c.sold_while_out) for c in causes.out_of_stock]),
+        Table("reports_by_item", _("Customer reports by item"), ("item", "sku", "cause", "orders"),
+              [(r.label, r.sku or "", r.cause, r.count) for r in reports.by_item]),
+        _cause_table("reports_by_cause", _("Customer reports by cause"), reports.by_cause),
+        _cause_table("reports_by_channel", _("Customer reports by channel"), reports.by_channel),
         _rate_table("on_time_by_carrier", _("On time by carrier"), on_time.by_carrier),
         _rate_table("on_time_by_shipping_method", _("On time by shipping method"), on_time.by_shipping_method),
         Table("voucher_spend", _("Voucher spend per month"), ("month", "currency", "vouchers", "amount"),
@@ -71,6 +78,7 @@ def patterns() -> ResponseReturnValue:
         on_time=on_time,
         spend=spend,
         contacts=contacts,
+        reports=reports,
         range_args={"from": period.first.isoformat(), "to": period.last.isoformat()},
     )
 

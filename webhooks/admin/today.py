@@ -137,8 +137,12 @@ def _terms(shop_id: str) -> calls.ShopTerms:
     shop = services().shops.get(shop_id)
     if shop is None:
         abort(404)
-    calendar = services().settings.policies_for(shop_id).calendar.build(shop.timezone, shop.country)
-    return calls.ShopTerms(calendar=calendar, locale=shop.locale, observing=shop.observing)
+    policies = services().settings.policies_for(shop_id)
+    calendar = policies.calendar.build(shop.timezone, shop.country)
+    return calls.ShopTerms(
+        calendar=calendar, locale=shop.locale, observing=shop.observing,
+        confirm_agreed_date=policies.calls.confirm_agreed_date, shop_name=shop.name,
+    )  # fmt: skip
 
 
 @bp.post("/call-tasks/<int:task_id>/done")
@@ -161,7 +165,9 @@ def complete_call_task(task_id: int) -> ResponseReturnValue:
     messages = [wording.call_message("closed" if done.effect.closes else "still_open", id=task_id, outcome=outcome)]
     if done.promise_ids and done.effect.promise_on is not None:
         messages.append(wording.call_message("promised", day=done.effect.promise_on))
-        messages.append(wording.call_message("no_confirmation"))  # no message template confirms a phoned date
+    if done.confirmation is not None:
+        key = CONFIRMATIONS.get(done.confirmation, "no_confirmation")
+        messages.append(wording.call_message(key, day=done.effect.promise_on or "", until=done.undo_until))
     if done.effect.outcome == calls.CANCELS and done.note_action_id is not None and not terms.observing:
         messages.append(wording.call_message("note_planned"))
     messages.append(wording.call_message("undo_until", until=done.undo_until))
@@ -171,6 +177,12 @@ def complete_call_task(task_id: int) -> ResponseReturnValue:
 
 
 NOTE_STATES = {"taken_back": "note_taken_back", "written": "note_written", "writing": "note_writing"}
+# what became of the e-mail confirming an agreed day: recording it, and undoing it
+CONFIRMATIONS = {
+    calls.PLANNED: "confirmation_planned", calls.OBSERVED: "confirmation_observed", calls.OFF: "no_confirmation",
+    calls.UNPAID: "confirmation_unpaid", calls.NO_EMAIL: "confirmation_no_email",
+}  # fmt: skip
+CONFIRMATION_STATES = {"taken_back": "confirmation_taken_back", "written": "confirmation_sent"}
 
 
 @bp.post("/call-tasks/<int:task_id>/undo")
@@ -189,6 +201,8 @@ def undo_call_task(task_id: int) -> ResponseReturnValue:
         messages.append(wording.call_message("promise_taken_back"))
     if undone.note in NOTE_STATES:
         messages.append(wording.call_message(NOTE_STATES[undone.note]))
+    if undone.confirmation in CONFIRMATION_STATES:
+        messages.append(wording.call_message(CONFIRMATION_STATES[undone.confirmation]))
     for message in messages:
         flash(words(message, shop_id))
     return redirect(safe_next(url_for("admin.today")))

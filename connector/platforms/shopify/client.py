@@ -24,12 +24,21 @@ import requests
 from connector.actions import ActionKind, ActionRequest
 from connector.clock import Clock
 from connector.config import DEFAULT_COMBINES_WITH
-from connector.model import EventKind, OrderEvent, Platform
+from connector.model import EventKind, Order, OrderEvent, Platform
 from connector.platforms.base import PermanentError, PlatformError, RetryableError, ShopContext
 from connector.platforms.shopify import auth, install, mapper
 from connector.platforms.shopify.adapter import SUBSCRIBED_TOPICS
 from connector.platforms.shopify.documents import DOCUMENTS
-from connector.platforms.shopify.scopes import Denial, DenialLog, ScopeCheck, check, split_denials, topic_blocked
+from connector.platforms.shopify.scopes import (
+    Denial,
+    DenialLog,
+    ScopeCheck,
+    check,
+    required_scopes,
+    split_denials,
+    topic_blocked,
+)
+from connector.reports import replacement
 
 if TYPE_CHECKING:
     from connector.config import Settings
@@ -127,6 +136,25 @@ def _user_errors(payload: Mapping[str, Any] | None, operation: str) -> None:
         raise PermanentError(f"{operation} refused: {message}", platform_message=message)
 
 
+def edit_payload(payload: Mapping[str, Any]) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """An EDIT_ORDER_LINES payload as (line id, new quantity) and (variant id, quantity) pairs, or PermanentError."""
+    sets: list[tuple[str, int]] = []
+    adds: list[tuple[str, int]] = []
+    for key, pairs, name, low in (("set", sets, "line_id", 0), ("add", adds, "variant_id", 1)):
+        items = payload.get(key) or []
+        if not isinstance(items, list):
+            raise PermanentError(f"payload.{key}: expected a list")
+        for index, item in enumerate(items):
+            ident = item.get(name) if isinstance(item, Mapping) else None
+            quantity = item.get("quantity") if isinstance(item, Mapping) else None
+            if not ident or isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < low:
+                raise PermanentError(f"payload.{key}[{index}]: needs {name} and a quantity of at least {low}")
+            pairs.append((str(ident), quantity))
+    if not sets and not adds:
+        raise PermanentError("payload: nothing to change (no set, no add)")
+    return sets, adds
+
+
 def _decimal(value: Any, field: str) -> Decimal:
     try:
         return Decimal(str(value))
@@ -219,6 +247,7 @@ class ShopifyClient:
         tokens: auth.TokenStore | None = None,
         own_app: install.AppCredentials | None = None,
         subscriptions: str = "api",
+        options: tuple[str, ...] = (),
         combines_with: Sequence[str] = DEFAULT_COMBINES_WITH,
     ) -> None:
         self.shop = shop
@@ -249,6 +278,7 @@ class ShopifyClient:
         self._costs: dict[str, float] = {}
         self._lock = threading.Lock()
         self.calls = 0
+        self.options = options  # the shop's options that need scopes of their own (``scopes.required_scopes``)
         self.subscriptions = subscriptions  # "api": ensure_webhooks creates them; "declared": shopify.app.toml does
         self.combines_with = tuple(combines_with)
         self.denials = DenialLog(shop.shop_id)  # fields Shopify refused, each logged once for this shop
@@ -618,6 +648,81 @@ class ShopifyClient:
         current = self._order("OrderShippingAddress", self._order_gid(request)).get("shippingAddress")
         return {"address": target} if _same_address(current, target) else None
 
+    def _edit_lines(self, request: ActionRequest) -> dict[str, Any]:
+        """Order editing: begin a session, stage the new quantities and the added variants, commit (without
+        Shopify's own customer e-mail: ordercare writes to the customer)."""
+        gid = self._order_gid(request)
+        sets, adds = edit_payload(request.payload)
+        begun = self.execute("OrderEditBegin", {"id": gid}).get("orderEditBegin")
+        _user_errors(begun, "orderEditBegin")
+        calculated = (begun or {}).get("calculatedOrder") or {}
+        session = calculated.get("id")
+        if not session:
+            raise PermanentError("orderEditBegin: no calculated order in the answer")
+        # a calculated line item carries the numeric id of the order's line item it stands for
+        nodes = (calculated.get("lineItems") or {}).get("nodes") or []
+        lines = {mapper.gid_tail(str(n["id"])): str(n["id"]) for n in nodes}
+        for line_id, quantity in sets:
+            calculated_id = lines.get(line_id)
+            if calculated_id is None:
+                raise PermanentError(f"payload.set: line {line_id} is not on order {request.order_external_id}")
+            variables = {"id": session, "lineItemId": calculated_id, "quantity": quantity, "restock": False}
+            changed = self.execute("OrderEditSetQuantity", variables).get("orderEditSetQuantity")
+            _user_errors(changed, "orderEditSetQuantity")
+        for variant_id, quantity in adds:
+            variables = {"id": session, "variantId": mapper.to_gid("ProductVariant", variant_id), "quantity": quantity}
+            added = self.execute("OrderEditAddVariant", variables).get("orderEditAddVariant")
+            _user_errors(added, "orderEditAddVariant")
+        note = str(request.payload.get("note") or "")[:5000] or None
+        committed = self.execute("OrderEditCommit", {"id": session, "notifyCustomer": False, "staffNote": note})
+        _user_errors(committed.get("orderEditCommit"), "orderEditCommit")
+        return {"set": [list(s) for s in sets], "added": [list(a) for a in adds]}
+
+    def _lines_done(self, request: ActionRequest) -> dict[str, Any] | None:
+        """The edit took effect: every line has its new quantity and every added variant is on the order."""
+        sets, adds = edit_payload(request.payload)
+        order = self._order("OrderLineVariants", self._order_gid(request))
+        nodes = (order.get("lineItems") or {}).get("nodes") or []
+        quantities = {mapper.gid_tail(str(n["id"])): n.get("currentQuantity") for n in nodes}
+        variants = {mapper.gid_tail(str((n.get("variant") or {}).get("id") or "")) for n in nodes}
+        done = all(quantities.get(line) == q for line, q in sets) and all(v in variants for v, _ in adds)
+        return {"set": [list(s) for s in sets], "added": [list(a) for a in adds]} if done else None
+
+    def _create_replacement(self, request: ActionRequest) -> dict[str, Any]:
+        """A replacement at no cost: a draft order (every line at 100 % off, free shipping), completed into an
+        order (``connector.reports.replacement``); a draft a crashed attempt left is completed, not made again."""
+        draft = self._replacement_draft(request)
+        if draft is None:
+            address = request.payload.get("address")
+            draft_input = replacement.shopify_draft_input(
+                request.payload, request.action_id, mailing_address(address) if isinstance(address, dict) else None
+            )
+            created = self.execute("DraftOrderCreate", {"input": draft_input}).get("draftOrderCreate")
+            _user_errors(created, "draftOrderCreate")
+            draft = (created or {}).get("draftOrder") or {}
+            if not draft.get("id"):
+                raise PermanentError("draftOrderCreate: no draft order in the answer")
+        if draft.get("status") != "COMPLETED":
+            completed = self.execute("DraftOrderComplete", {"id": draft["id"]}).get("draftOrderComplete")
+            _user_errors(completed, "draftOrderComplete")
+            draft = (completed or {}).get("draftOrder") or draft
+        order = draft.get("order") or {}
+        return {"draft_order": draft.get("name"), "order_id": mapper.gid_tail(str(order.get("id") or "")) or None,
+                "order_name": order.get("name")}  # fmt: skip
+
+    def _replacement_draft(self, request: ActionRequest) -> dict[str, Any] | None:
+        tag = replacement.action_tag(request.action_id)
+        found = self.execute("DraftOrdersByTag", {"query": f"tag:'{tag}'"}).get("draftOrders") or {}
+        return next((d for d in found.get("nodes") or [] if tag in (d.get("tags") or [])), None)
+
+    def _replacement_done(self, request: ActionRequest) -> dict[str, Any] | None:
+        draft = self._replacement_draft(request)
+        if draft is None or draft.get("status") != "COMPLETED":
+            return None
+        order = draft.get("order") or {}
+        return {"draft_order": draft.get("name"), "order_id": mapper.gid_tail(str(order.get("id") or "")) or None,
+                "order_name": order.get("name")}  # fmt: skip
+
     _PERFORM: dict[ActionKind, Callable[[ShopifyClient, ActionRequest], dict[str, Any]]] = {
         ActionKind.ADD_TAGS: _add_tags,
         ActionKind.ADD_NOTE: _add_note,
@@ -626,6 +731,8 @@ class ShopifyClient:
         ActionKind.HOLD_FULFILLMENT: _hold,
         ActionKind.RELEASE_HOLD: _release,
         ActionKind.UPDATE_ADDRESS: _update_address,
+        ActionKind.EDIT_ORDER_LINES: _edit_lines,
+        ActionKind.CREATE_REPLACEMENT: _create_replacement,
     }
     _DONE: dict[ActionKind, Callable[[ShopifyClient, ActionRequest], dict[str, Any] | None]] = {
         ActionKind.ADD_TAGS: _tags_done,
@@ -635,6 +742,8 @@ class ShopifyClient:
         ActionKind.HOLD_FULFILLMENT: _hold_done,
         ActionKind.RELEASE_HOLD: _release_done,
         ActionKind.UPDATE_ADDRESS: _address_done,
+        ActionKind.EDIT_ORDER_LINES: _lines_done,
+        ActionKind.CREATE_REPLACEMENT: _replacement_done,
     }
 
     def perform(self, request: ActionRequest) -> dict[str, Any]:
@@ -660,6 +769,8 @@ class ShopifyClient:
             page = data.get("orders") or {}
             for node in page.get("nodes") or []:
                 order = mapper.order_from_graphql(node, self.shop, denied)
+                if mapper.needs_stock_read(node):
+                    order = self._with_stock(order)
                 yield OrderEvent(
                     kind=EventKind.ORDER,
                     topic="reconcile/orders",
@@ -672,6 +783,16 @@ class ShopifyClient:
             if not info.get("hasNextPage") or not info.get("endCursor"):
                 return
             after = str(info["endCursor"])
+
+    def _with_stock(self, order: Order) -> Order:
+        """The order with its lines' stock where they are fulfilled (``OrderStock``); as it was if the read fails
+        for good (a scope not granted): the listing's own facts still stand."""
+        try:
+            data = self.execute("OrderStock", {"id": mapper.to_gid("Order", order.external_id)}).get("order")
+        except PermanentError as exc:
+            log.warning("shop %s: stock of order %s not read: %s", self.shop.shop_id, order.number, exc)
+            return order
+        return mapper.stock_from_graphql(order, data) if isinstance(data, dict) else order
 
     def webhook_subscriptions(self) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
@@ -691,7 +812,7 @@ class ShopifyClient:
         installation = data.get("currentAppInstallation") or {}
         scopes = installation.get("accessScopes") or []
         granted = [str(s["handle"]) for s in scopes if isinstance(s, Mapping) and s.get("handle")]
-        result = check(granted)
+        result = check(granted, required_scopes(self.options), options=self.options)
         self.granted = result.granted
         if not result.ok:
             log.warning("shop %s: %s", self.shop.shop_id, result.describe(), extra={"shop": self.shop.shop_id})
@@ -830,6 +951,7 @@ def make_client(shop: Shop, settings: Settings, *, clock: Clock) -> ShopifyClien
         tokens=store,
         own_app=own_app,
         subscriptions=_subscriptions(shop, settings),
+        options=_options(shop, settings),
         combines_with=_combines_with(shop, settings),
     )
     client.on_close = dispose
@@ -842,6 +964,13 @@ def _subscriptions(shop: Shop, settings: Settings) -> str:
     if config is not None and config.subscriptions is not None:
         return config.subscriptions
     return settings.shopify_app.subscriptions if settings.shopify_app is not None else "api"
+
+
+def _options(shop: Shop, settings: Settings) -> tuple[str, ...]:
+    """The shop's options that need scopes beyond ``REQUIRED_SCOPES``: writing carrier events to its fulfilments."""
+    config = next((s for s in settings.shops if s.id == shop.id), None)
+    carriers = config.carriers if config is not None else None
+    return ("carriers.shopify_events",) if carriers is not None and carriers.shopify_events else ()
 
 
 def _combines_with(shop: Shop, settings: Settings) -> tuple[str, ...]:

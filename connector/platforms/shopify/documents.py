@@ -35,6 +35,7 @@ ORDER_FIELDS = """
     nodes {
       id name quantity currentQuantity sku requiresShipping
       product { id }
+      variant { id inventoryQuantity }
       originalUnitPriceSet { shopMoney { amount currencyCode } }
     }
   }
@@ -134,6 +135,92 @@ query ReconcileOrders($query: String!, $first: Int!, $after: String) {{
 query OrdersById($ids: [ID!]!) {{
   nodes(ids: $ids) {{ ... on Order {{ {ORDER_FIELDS} }} }}
 }}""",
+    # the stock of one order's lines where it is fulfilled (mapper.stock_from_graphql): read for an order whose
+    # listing shows a fulfilment order held as out of stock or a variant sold below zero (mapper.needs_stock_read)
+    "OrderStock": """
+query OrderStock($id: ID!) {
+  order(id: $id) {
+    id
+    fulfillmentOrders(first: 2) {
+      nodes {
+        id
+        status
+        assignedLocation { location { id } }
+        fulfillmentHolds { id reason }
+        lineItems(first: 10) {
+          nodes {
+            lineItem { id }
+            remainingQuantity
+            variant {
+              id
+              product { variants(first: 5) { nodes { id displayName sku availableForSale inventoryQuantity } } }
+              inventoryItem {
+                tracked
+                inventoryLevels(first: 5) {
+                  nodes { location { id } quantities(names: ["available"]) { name quantity } }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}""",
+    # order editing (https://shopify.dev/docs/apps/build/orders-fulfillment/order-management-apps/edit-orders):
+    # begin a session, stage changes on the calculated order, commit
+    "OrderEditBegin": f"""
+mutation OrderEditBegin($id: ID!) {{
+  orderEditBegin(id: $id) {{
+    calculatedOrder {{ id lineItems(first: 50) {{ nodes {{ id quantity variant {{ id }} }} }} }}
+    {_USER_ERRORS}
+  }}
+}}""",
+    "OrderEditAddVariant": f"""
+mutation OrderEditAddVariant($id: ID!, $variantId: ID!, $quantity: Int!, $locationId: ID) {{
+  orderEditAddVariant(id: $id, variantId: $variantId, quantity: $quantity, locationId: $locationId) {{
+    calculatedLineItem {{ id quantity }}
+    {_USER_ERRORS}
+  }}
+}}""",
+    "OrderEditSetQuantity": f"""
+mutation OrderEditSetQuantity($id: ID!, $lineItemId: ID!, $quantity: Int!, $restock: Boolean) {{
+  orderEditSetQuantity(id: $id, lineItemId: $lineItemId, quantity: $quantity, restock: $restock) {{
+    calculatedLineItem {{ id quantity }}
+    {_USER_ERRORS}
+  }}
+}}""",
+    "OrderEditCommit": f"""
+mutation OrderEditCommit($id: ID!, $notifyCustomer: Boolean, $staffNote: String) {{
+  orderEditCommit(id: $id, notifyCustomer: $notifyCustomer, staffNote: $staffNote) {{
+    order {{ id updatedAt }}
+    {_USER_ERRORS}
+  }}
+}}""",
+    # a replacement at no cost (``connector.reports.replacement``): the draft order, completed into an order; a
+    # replay finds the draft by the action's tag
+    "DraftOrderCreate": f"""
+mutation DraftOrderCreate($input: DraftOrderInput!) {{
+  draftOrderCreate(input: $input) {{
+    draftOrder {{ id name status totalPriceSet {{ shopMoney {{ amount currencyCode }} }} }}
+    {_USER_ERRORS}
+  }}
+}}""",
+    "DraftOrderComplete": f"""
+mutation DraftOrderComplete($id: ID!) {{
+  draftOrderComplete(id: $id, paymentPending: false) {{
+    draftOrder {{ id name status order {{ id name }} }}
+    {_USER_ERRORS}
+  }}
+}}""",
+    "DraftOrdersByTag": """
+query DraftOrdersByTag($query: String!) {
+  draftOrders(first: 5, query: $query) { nodes { id name status tags order { id name } } }
+}""",
+    "OrderLineVariants": """
+query OrderLineVariants($id: ID!) {
+  order(id: $id) { id lineItems(first: 50) { nodes { id currentQuantity variant { id } } } }
+}""",
     "AppAccessScopes": """
 query AppAccessScopes {
   currentAppInstallation { id accessScopes { handle } }
@@ -149,6 +236,21 @@ query WebhookSubscriptions($after: String) {
 mutation WebhookSubscriptionCreate($topic: WebhookSubscriptionTopic!, $subscription: WebhookSubscriptionInput!) {{
   webhookSubscriptionCreate(topic: $topic, webhookSubscription: $subscription) {{
     webhookSubscription {{ id topic uri }}
+    {_USER_ERRORS}
+  }}
+}}""",
+    # carrier status write-back (``carriers.shopify_events``): what a fulfilment already carries, and a new event
+    "FulfillmentEvents": """
+query FulfillmentEvents($id: ID!) {
+  fulfillment(id: $id) {
+    id
+    events(first: 100, sortKey: HAPPENED_AT) { nodes { id status happenedAt message } pageInfo { hasNextPage } }
+  }
+}""",
+    "FulfillmentEventCreate": f"""
+mutation FulfillmentEventCreate($event: FulfillmentEventInput!) {{
+  fulfillmentEventCreate(fulfillmentEvent: $event) {{
+    fulfillmentEvent {{ id status happenedAt message }}
     {_USER_ERRORS}
   }}
 }}""",

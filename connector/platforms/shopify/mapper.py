@@ -12,6 +12,7 @@ Names that play the same role in the WooCommerce mapper: ``order_from_rest`` (a 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -324,6 +325,7 @@ def rest_line(data: Any, currency: str | None, index: int) -> OrderLine:
         sku=_text(line.get("sku")),
         product_id=_id_text(product, f"{field}.product_id") if product not in (None, "") else None,
         requires_shipping=bool(line.get("requires_shipping", True)),
+        variant_id=_id_text(variant, f"{field}.variant_id") if (variant := line.get("variant_id")) else None,
     )
 
 
@@ -720,6 +722,129 @@ def _gql_product(item: Json) -> str | None:
     return None
 
 
+def _gql_variant(item: Json) -> str | None:
+    variant = item.get("variant")
+    if isinstance(variant, Mapping) and variant.get("id") not in (None, ""):
+        return gid_tail(_id_text(variant["id"], "lineItems[].variant.id"))
+    return None
+
+
+# --- stock (the ``OrderStock`` read) ------------------------------------------------------------------
+
+# FulfillmentHoldReason (2026-10 schema): "The fulfillment hold is applied because inventory is out of stock";
+# REST hold bodies write it in snake case ("inventory_out_of_stock", Shopify's placed_on_hold sample body)
+OUT_OF_STOCK_HOLD = "INVENTORY_OUT_OF_STOCK"
+_CLOSED_FO = frozenset({"CLOSED", "CANCELLED", "INCOMPLETE"})
+
+
+def out_of_stock_hold(reason: str | None) -> bool:
+    return (reason or "").upper() == OUT_OF_STOCK_HOLD
+
+
+def needs_stock_read(node: Any) -> bool:
+    """Whether a node of the orders read hints at a line the shop cannot fulfil: a fulfilment order held
+    because inventory is out of stock, or a variant whose sellable quantity (all locations) is below zero."""
+    if not isinstance(node, Mapping) or node.get("cancelledAt"):
+        return False
+    connection = node.get("fulfillmentOrders")
+    for fo in _nodes(connection, "fulfillmentOrders") if isinstance(connection, Mapping | list) else ():
+        holds = fo.get("fulfillmentHolds") or () if isinstance(fo, Mapping) else ()
+        if any(isinstance(h, Mapping) and out_of_stock_hold(_text(h.get("reason"))) for h in holds):
+            return True
+    lines = node.get("lineItems")
+    for item in _nodes(lines, "lineItems") if isinstance(lines, Mapping | list) else ():
+        variant = item.get("variant") if isinstance(item, Mapping) else None
+        quantity = variant.get("inventoryQuantity") if isinstance(variant, Mapping) else None
+        if isinstance(quantity, int) and not isinstance(quantity, bool) and quantity < 0:
+            return True
+    return False
+
+
+def _available_at(variant: Any, location: str | None) -> int | None:
+    """The ``available`` quantity of a tracked variant at ``location``; None when untracked or not stocked there."""
+    if not isinstance(variant, Mapping) or location is None:
+        return None
+    item = variant.get("inventoryItem")
+    if not isinstance(item, Mapping) or item.get("tracked") is False:
+        return None
+    for level in _nodes(item.get("inventoryLevels"), "inventoryItem.inventoryLevels"):
+        where = level.get("location") if isinstance(level, Mapping) else None
+        if not isinstance(where, Mapping) or where.get("id") != location:
+            continue
+        for quantity in _list(level.get("quantities"), "inventoryLevels[].quantities"):
+            if isinstance(quantity, Mapping) and quantity.get("name") == "available":
+                value = quantity.get("quantity")
+                return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
+    return None
+
+
+def stock_from_graphql(order: Order, data: Any) -> Order:
+    """``order`` with each line's ``backordered`` from the ``OrderStock`` read (documents.DOCUMENTS).
+
+    Per open fulfilment order: a hold with reason ``INVENTORY_OUT_OF_STOCK`` makes its remaining units
+    backordered ("hold"); otherwise a tracked variant whose ``available`` quantity at the fulfilment order's
+    assigned location is below zero after the order is short by that much, at most the remaining units
+    ("inventory"). Lines the read lists and finds in stock get 0; lines it does not list keep what they had.
+    """
+    data = _mapping(data, "order")
+    short: dict[str, tuple[int, str]] = {}
+    others: dict[str, list[dict[str, Any]]] = {}
+    for fo in (_mapping(f, "fulfillmentOrders[]") for f in _nodes(data.get("fulfillmentOrders"), "fulfillmentOrders")):
+        if str(fo.get("status") or "").upper() in _CLOSED_FO:
+            continue
+        held = any(
+            out_of_stock_hold(_text(_mapping(h, "fulfillmentHolds[]").get("reason")))
+            for h in _list(fo.get("fulfillmentHolds"), "fulfillmentOrders[].fulfillmentHolds")
+        )
+        assigned = fo.get("assignedLocation")
+        where = assigned.get("location") if isinstance(assigned, Mapping) else None
+        location = str(where["id"]) if isinstance(where, Mapping) and where.get("id") else None
+        for item in (_mapping(i, "lineItems[]") for i in _nodes(fo.get("lineItems"), "fulfillmentOrders[].lineItems")):
+            line = item.get("lineItem")
+            if not isinstance(line, Mapping) or not line.get("id"):
+                continue
+            line_id = gid_tail(_id_text(line["id"], "lineItems[].lineItem.id"))
+            remaining = item.get("remainingQuantity")
+            remaining = remaining if isinstance(remaining, int) and not isinstance(remaining, bool) else 0
+            count, signal = short.get(line_id, (0, ""))
+            if held and remaining > 0:
+                count, signal = count + remaining, "hold"
+            else:
+                available = _available_at(item.get("variant"), location)
+                if available is not None and available < 0 and remaining > 0:
+                    count, signal = count + min(remaining, -available), signal or "inventory"
+            short[line_id] = (count, signal)
+            if count > 0:
+                others[line_id] = _other_variants(item.get("variant"))
+    lines = tuple(
+        replace(line, backordered=short[line.external_id][0], stock_signal=short[line.external_id][1] or None)
+        if line.external_id in short
+        else line
+        for line in order.lines
+    )
+    extra = {**order.extra, STOCK_ALTERNATIVES: {k: v for k, v in others.items() if v}}
+    return order.with_changes(lines=lines, extra=extra)
+
+
+STOCK_ALTERNATIVES = "stock_alternatives"  # Order.extra: line id -> in-stock variants of the same product
+
+
+def _other_variants(variant: Any) -> list[dict[str, Any]]:
+    """The other variants of a line's product that are for sale and in stock (``inventoryQuantity`` above 0)."""
+    if not isinstance(variant, Mapping):
+        return []
+    product = variant.get("product")
+    found = []
+    for node in _nodes(product.get("variants") if isinstance(product, Mapping) else None, "product.variants"):
+        if not isinstance(node, Mapping) or node.get("id") == variant.get("id") or not node.get("availableForSale"):
+            continue
+        quantity = node.get("inventoryQuantity")
+        if isinstance(quantity, int) and not isinstance(quantity, bool) and quantity > 0:
+            found.append({"variant_id": gid_tail(str(node["id"])), "title": _text(node.get("displayName")) or "",
+                          "sku": _text(node.get("sku"))})  # fmt: skip
+    return found
+
+
 def order_from_graphql(data: Any, shop: ShopContext, denied: Iterable[str] = ()) -> Order:
     """A node of the ``orders`` query (documents.RECONCILE_ORDERS) -> Order.
 
@@ -749,6 +874,7 @@ def order_from_graphql(data: Any, shop: ShopContext, denied: Iterable[str] = ())
             sku=_text(item.get("sku")),
             product_id=_gql_product(item),
             requires_shipping=bool(item.get("requiresShipping", True)),
+            variant_id=_gql_variant(item),
         )
         for item in (_mapping(i, "lineItems[]") for i in _nodes(data.get("lineItems"), "lineItems"))
     )

@@ -31,6 +31,11 @@ ORDERS: Need = ("read_orders",)
 WRITE_ORDERS: Need = ("write_orders",)
 CUSTOMERS: Need = ("read_customers",)  # Order.customer
 PRODUCTS: Need = ("read_products",)  # LineItem.product (the product id a review link names)
+# https://shopify.dev/docs/api/usage/access-scopes: read_inventory for inventory items and levels, read_locations
+# for locations, write_order_edits for the orderEdit* mutations
+INVENTORY: tuple[Need, ...] = (("read_inventory",), ("read_locations",))
+ORDER_EDITS: Need = ("write_order_edits",)
+DRAFT_ORDERS: Need = ("write_draft_orders",)  # replacements at no cost (draftOrderCreate, draftOrderComplete)
 FULFILMENT_ORDERS: tuple[Need, ...] = (
     ("read_merchant_managed_fulfillment_orders",),
     ("read_third_party_fulfillment_orders",),  # without it a 3PL location's fulfilment orders are left out
@@ -56,9 +61,30 @@ DOCUMENT_SCOPES: dict[str, tuple[Need, ...]] = {
     "FulfillmentOrderReleaseHold": WRITE_FULFILMENT_ORDERS,
     "ReconcileOrders": (ORDERS, CUSTOMERS, PRODUCTS, *FULFILMENT_ORDERS),
     "OrdersById": (ORDERS, CUSTOMERS, PRODUCTS, *FULFILMENT_ORDERS),
+    "OrderStock": (ORDERS, PRODUCTS, *INVENTORY, *FULFILMENT_ORDERS),
+    "OrderEditBegin": (ORDER_EDITS,),
+    "OrderEditAddVariant": (ORDER_EDITS,),
+    "OrderEditSetQuantity": (ORDER_EDITS,),
+    "OrderEditCommit": (ORDER_EDITS,),
+    "OrderLineVariants": (ORDERS, PRODUCTS),
+    # shopify.dev .../mutations/draftOrderCreate and draftOrderComplete: "Requires write_draft_orders"
+    "DraftOrderCreate": (DRAFT_ORDERS,),
+    "DraftOrderComplete": (DRAFT_ORDERS,),
+    "DraftOrdersByTag": (DRAFT_ORDERS,),
     "WebhookSubscriptions": (),
     "WebhookSubscriptionCreate": (),  # each topic needs its own scope (TOPIC_SCOPES)
     "AppAccessScopes": (),
+    "FulfillmentEvents": (("read_fulfillments",),),
+    # only for shops that write carrier statuses back (OPTIONAL_DOCUMENTS)
+    "FulfillmentEventCreate": (("write_fulfillments",),),
+}
+
+# Documents only some shops use, with the option that turns each on. Their scopes are not part of
+# ``REQUIRED_SCOPES``: a shop that turns the option on grants them too (``required_scopes``). fulfillmentEventCreate
+# needs ``write_fulfillments`` (shopify.dev .../mutations/fulfillmentEventCreate, "Requires write_fulfillments").
+OPTIONAL_DOCUMENTS: dict[str, str] = {
+    "FulfillmentEvents": "carriers.shopify_events",
+    "FulfillmentEventCreate": "carriers.shopify_events",
 }
 
 _FO_TOPIC: Need = (
@@ -107,10 +133,18 @@ def _ordered(scopes: Iterable[str]) -> tuple[str, ...]:
 # What an install requests, in the order the README and shopify.app.toml list them.
 REQUIRED_SCOPES: tuple[str, ...] = _ordered(
     [
-        *(s for needs in DOCUMENT_SCOPES.values() for s in _requested(needs)),
+        *(s for name, needs in DOCUMENT_SCOPES.items() if name not in OPTIONAL_DOCUMENTS for s in _requested(needs)),
         *(s for needs in TOPIC_SCOPES.values() for s in _requested(needs)),
     ]
 )
+
+
+def required_scopes(options: Iterable[str] = ()) -> tuple[str, ...]:
+    """What a shop must grant with these options on (``"carriers.shopify_events"``): ``REQUIRED_SCOPES`` plus the
+    scopes of the optional documents they turn on."""
+    wanted = set(options)
+    extra = [name for name, option in OPTIONAL_DOCUMENTS.items() if option in wanted]
+    return _ordered([*REQUIRED_SCOPES, *scopes_for(*extra)]) if extra else REQUIRED_SCOPES
 
 
 def scopes_for(*names: str) -> tuple[str, ...]:
@@ -149,7 +183,10 @@ class ScopeCheck:
         """One line in words, e.g. for the log and the shop's status."""
         if self.ok:
             return "every scope ordercare needs is granted"
-        parts = [f"{scope} (needed for {', '.join(self.stops.get(scope, ()))})" for scope in self.missing]
+        parts = [
+            f"{scope} (needed for {', '.join(self.stops[scope])})" if self.stops.get(scope) else scope
+            for scope in self.missing
+        ]
         return "missing access scopes: " + "; ".join(parts)
 
     def as_dict(self) -> dict[str, Any]:
@@ -161,12 +198,15 @@ class ScopeCheck:
         }
 
 
-def check(granted: Iterable[str], required: Iterable[str] = REQUIRED_SCOPES) -> ScopeCheck:
-    """Which required scopes ``granted`` lacks, each with the documents and topics it stops."""
+def check(granted: Iterable[str], required: Iterable[str] = REQUIRED_SCOPES, options: Iterable[str] = ()) -> ScopeCheck:
+    """Which required scopes ``granted`` lacks, each with the documents and topics it stops (optional documents
+    only when ``options`` turns them on)."""
     have = tuple(sorted(set(granted)))
     missing = tuple(scope for scope in required if not covers(have, (scope,)))
     stops: dict[str, tuple[str, ...]] = {}
-    table = {**DOCUMENT_SCOPES, **TOPIC_SCOPES}
+    wanted = set(options)
+    documents = {k: v for k, v in DOCUMENT_SCOPES.items() if OPTIONAL_DOCUMENTS.get(k, "") in wanted | {""}}
+    table = {**documents, **TOPIC_SCOPES}
     for scope in missing:
         stops[scope] = tuple(
             name for name, needs in table.items() if any(scope in need and not covers(have, need) for need in needs)

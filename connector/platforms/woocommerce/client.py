@@ -27,7 +27,7 @@ from woocommerce import API
 
 from connector.actions import ActionKind, ActionRequest
 from connector.clock import Clock
-from connector.model import EventKind, OrderEvent
+from connector.model import EventKind, OrderEvent, OrderStatus
 from connector.platforms.base import PermanentError, PlatformError, RetryableError
 from connector.platforms.woocommerce.adapter import snapshot_key
 from connector.platforms.woocommerce.mapper import (
@@ -41,8 +41,10 @@ from connector.platforms.woocommerce.mapper import (
     order_from_rest,
     stored_tags,
     tag_values,
+    with_stock_statuses,
 )
 from connector.platforms.woocommerce.webhooks import WebhookKeeper
+from connector.reports import replacement
 from connector.shops import Shop
 
 if TYPE_CHECKING:
@@ -277,6 +279,8 @@ class WooCommerceClient:
             ActionKind.HOLD_FULFILLMENT: self._hold,
             ActionKind.RELEASE_HOLD: self._release,
             ActionKind.UPDATE_ADDRESS: self._update_address,
+            ActionKind.EDIT_ORDER_LINES: self._edit_lines,
+            ActionKind.CREATE_REPLACEMENT: self._create_replacement,
         }
         self._checks: dict[ActionKind, Callable[[ActionRequest], dict[str, Any] | None]] = {
             ActionKind.ADD_NOTE: self._note_done,
@@ -286,6 +290,8 @@ class WooCommerceClient:
             ActionKind.HOLD_FULFILLMENT: self._hold_done,
             ActionKind.RELEASE_HOLD: self._release_done,
             ActionKind.UPDATE_ADDRESS: self._address_done,
+            ActionKind.EDIT_ORDER_LINES: self._lines_done,
+            ActionKind.CREATE_REPLACEMENT: self._replacement_done,
         }
 
     # --- transport -------------------------------------------------------------------------------
@@ -419,18 +425,21 @@ class WooCommerceClient:
             params.pop("orderby")
             params.pop("order")
             items = sorted(self.paged("orders", params), key=lambda o: (str(o.get("date_modified_gmt")), o.get("id")))
+        statuses = self._stock_statuses(items)
         for data in items:
-            event = self._reconcile_event(data)
+            event = self._reconcile_event(data, statuses)
             if event is not None:
                 yield event
 
-    def _reconcile_event(self, data: dict[str, Any]) -> OrderEvent | None:
+    def _reconcile_event(self, data: dict[str, Any], statuses: Mapping[str, str] | None = None) -> OrderEvent | None:
         """One listed order as a reconcile event; None for a checkout draft."""
         if data.get("status") in DRAFT_STATUSES:
             return None
         if _released_in_shop(data):  # read it once more: the hold may be ours again since the list was read
             data = self.get_order(str(data.get("id")))
         order = order_from_rest(data, self.shop.context)
+        if statuses and order.status in STOCK_STATUSES and order.lines:
+            order = with_stock_statuses(order, statuses)
         return OrderEvent(
             kind=EventKind.ORDER,
             topic="reconcile",
@@ -447,10 +456,92 @@ class WooCommerceClient:
         ids = list(dict.fromkeys(str(i) for i in external_ids))
         for start in range(0, len(ids), PER_PAGE):
             params = {"include": ",".join(ids[start : start + PER_PAGE]), "orderby": "include"}
-            for data in self.paged("orders", params):
-                event = self._reconcile_event(data)
+            items = list(self.paged("orders", params))
+            statuses = self._stock_statuses(items)
+            for data in items:
+                event = self._reconcile_event(data, statuses)
                 if event is not None:
                     yield event
+
+    def _stock_statuses(self, orders: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+        """Product and variation id -> ``stock_status`` for the lines of the paid, unshipped orders among ``orders``,
+        ``PER_PAGE`` products a request (``GET products`` with ``include``; variations through
+        ``products/<parent>/variations``). A failed read says nothing (an empty answer)."""
+        waiting = [o for o in orders if o.get("status") in STOCK_RAW_STATUSES and o.get("date_paid_gmt")]
+        items = [i for o in waiting for i in o.get("line_items") or [] if isinstance(i, Mapping)]
+        products = sorted({str(i["product_id"]) for i in items if i.get("product_id") and not i.get("variation_id")})
+        parents: dict[str, set[str]] = {}
+        for item in items:
+            if item.get("variation_id") and item.get("product_id"):
+                parents.setdefault(str(item["product_id"]), set()).add(str(item["variation_id"]))
+        found: dict[str, str] = {}
+        try:
+            for start in range(0, len(products), PER_PAGE):
+                for product in self.paged("products", {"include": ",".join(products[start : start + PER_PAGE])}):
+                    found[str(product.get("id"))] = str(product.get("stock_status") or "")
+            for parent, variations in sorted(parents.items()):
+                params = {"include": ",".join(sorted(variations))}
+                for variation in self.paged(f"products/{parent}/variations", params):
+                    found[str(variation.get("id"))] = str(variation.get("stock_status") or "")
+        except PlatformError as exc:
+            shop = {"shop": self.shop.id}
+            log.warning("stock of the orders' products not read: %s", exc.platform_message, extra=shop)
+            return {}
+        return {k: v for k, v in found.items() if v}
+
+    def _edit_lines(self, request: ActionRequest) -> dict[str, Any]:
+        """The order's line items through REST: a new quantity, a removal (``product_id: null`` deletes an item:
+        WC_REST_Orders_V2_Controller::item_is_null) or a new item; then a private order note."""
+        order_id = self._order_id(request)
+        body = {"line_items": woo_line_changes(request.payload)}
+        self._json("PUT", f"orders/{order_id}", body)
+        note = str(request.payload.get("note") or "").strip()
+        if note:
+            self._json("POST", f"orders/{order_id}/notes", {"note": note, "customer_note": False})
+        return {"line_items": body["line_items"]}
+
+    def _lines_done(self, request: ActionRequest) -> dict[str, Any] | None:
+        changes = woo_line_changes(request.payload)
+        items = {str(i.get("id")): i for i in self.get_order(self._order_id(request)).get("line_items") or []}
+        products = {(str(i.get("product_id")), str(i.get("variation_id") or 0)) for i in items.values()}
+        for change in changes:
+            if "id" in change:
+                item = items.get(str(change["id"]))
+                if change.get("product_id", "") is None and item is not None:
+                    return None
+                if "quantity" in change and (item is None or item.get("quantity") != change["quantity"]):
+                    return None
+            elif (str(change["product_id"]), str(change.get("variation_id") or 0)) not in products:
+                return None
+        return {"line_items": changes}
+
+    def _create_replacement(self, request: ActionRequest) -> dict[str, Any]:
+        """A new order at zero total for the same items, linked to the original by meta, then a private note on
+        the original naming it (``connector.reports.replacement``)."""
+        found = self._replacement_done(request)
+        if found is not None:
+            return found
+        address = request.payload.get("address")
+        shipping = self._target_address(request)[0] if isinstance(address, dict) else None
+        body = replacement.woocommerce_order(request.payload, request.action_id, shipping)
+        created = self._json("POST", "orders", body)
+        if str(created.get("total", "0")) not in ("0", "0.00", "0.0"):
+            log.warning("replacement order %s has total %s", created.get("id"), created.get("total"))
+        original = self._order_id(request)
+        note = f"ordercare: replacement order #{created.get('number') or created.get('id')} at no cost"
+        self._json("POST", f"orders/{original}/notes", {"note": note, "customer_note": False})
+        return {"order_id": str(created.get("id")), "order_name": str(created.get("number") or created.get("id"))}
+
+    def _replacement_done(self, request: ActionRequest) -> dict[str, Any] | None:
+        """The order an earlier attempt created: the customer's orders (``search`` matches the billing e-mail)
+        carrying this action in their meta."""
+        email = str(request.payload.get("email") or "")
+        if not email:
+            return None
+        for order in self.paged("orders", {"search": email, "orderby": "date", "order": "desc"}):
+            if meta_map(order.get("meta_data")).get(replacement.ACTION_META) == str(request.action_id):
+                return {"order_id": str(order.get("id")), "order_name": str(order.get("number") or order.get("id"))}
+        return None
 
     def ensure_webhooks(self, callback_url: str) -> list[str]:
         """Order webhooks to ``callback_url`` that keep working: created with a secret of their own, a lost
@@ -721,6 +812,41 @@ class WooCommerceClient:
         if all(str(current.get(k, "")).strip() == v.strip() for k, v in shipping.items()):
             return {"shipping": shipping}
         return None
+
+
+# statuses in which a backordered line still matters: paid and waiting to ship
+STOCK_STATUSES = frozenset({OrderStatus.PROCESSING, OrderStatus.ON_HOLD, OrderStatus.PAID})
+STOCK_RAW_STATUSES = frozenset({"processing", "on-hold"})
+
+
+def _units(item: Any, name: str, low: int) -> int | None:
+    """The entry's quantity when it names ``name`` and the quantity is a whole number of at least ``low``."""
+    quantity = item.get("quantity") if isinstance(item, Mapping) else None
+    if not isinstance(item, Mapping) or not item.get(name) or isinstance(quantity, bool):
+        return None
+    return quantity if isinstance(quantity, int) and quantity >= low else None
+
+
+def woo_line_changes(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """An EDIT_ORDER_LINES payload as REST ``line_items`` entries, or PermanentError naming the bad entry."""
+    changes: list[dict[str, Any]] = []
+    for index, item in enumerate(payload.get("set") or []):
+        quantity = _units(item, "line_id", 0)
+        if quantity is None:
+            raise PermanentError(f"payload.set[{index}]: needs line_id and a quantity of at least 0")
+        line = int(str(item["line_id"]))
+        changes.append({"id": line, "product_id": None} if quantity == 0 else {"id": line, "quantity": quantity})
+    for index, item in enumerate(payload.get("add") or []):
+        quantity = _units(item, "product_id", 1)
+        if quantity is None:
+            raise PermanentError(f"payload.add[{index}]: needs product_id and a quantity of at least 1")
+        entry: dict[str, Any] = {"product_id": int(str(item["product_id"])), "quantity": quantity}
+        if item.get("variant_id"):
+            entry["variation_id"] = int(str(item["variant_id"]))
+        changes.append(entry)
+    if not changes:
+        raise PermanentError("payload: nothing to change (no set, no add)")
+    return changes
 
 
 def make_client(shop: Shop, settings: Settings, *, clock: Clock) -> WooCommerceClient:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -342,6 +343,8 @@ def _lines(data: Mapping[str, Any], currency: str) -> tuple[OrderLine, ...]:
         elif item.get("price") not in (None, ""):
             unit = parse_money(item["price"], f"line_items[{index}].price")
         product = item.get("variation_id") or item.get("product_id")
+        variation = item.get("variation_id")
+        backordered = backordered_units(item.get("meta_data"), f"line_items[{index}].meta_data")
         lines.append(
             OrderLine(
                 external_id=str(item["id"]),
@@ -350,9 +353,52 @@ def _lines(data: Mapping[str, Any], currency: str) -> tuple[OrderLine, ...]:
                 unit_price=Money(unit.quantize(Decimal("0.01")), currency) if unit is not None else None,
                 sku=_text(item.get("sku")),
                 product_id=str(product) if product else None,
+                variant_id=str(variation) if variation else None,
+                backordered=min(backordered, int(quantity)) if backordered is not None else None,
+                stock_signal="backorder_meta" if backordered else None,
             )
         )
     return tuple(lines)
+
+
+# When stock goes below zero, WooCommerce adds line item meta named ``__( 'Backordered', 'woocommerce' )``
+# (filter ``woocommerce_backordered_item_meta_name``) with the units short: ``$qty - max( 0, $stock )``
+# (WC_Order::add_product / wc_reduce_stock_levels). The name is translated with the shop's language when it is
+# written; the English name is what a shop in English and the REST API of most shops carry.
+BACKORDERED_META = ("Backordered",)
+
+
+def backordered_units(meta: Any, field: str) -> int | None:
+    """The units WooCommerce marked backordered on one line item, or None when it left no such meta."""
+    if not isinstance(meta, list):
+        return None
+    for entry in meta:
+        if isinstance(entry, dict) and entry.get("key") in BACKORDERED_META:
+            try:
+                return max(0, int(Decimal(str(entry.get("value")).strip())))
+            except (InvalidOperation, ValueError):
+                raise MalformedPayload(f"{field}.Backordered: expected a number of units") from None
+    return None
+
+
+# WooCommerce's product stock status (``instock``, ``outofstock``, ``onbackorder``), read by the client for the
+# products of an open order: ``onbackorder`` marks the whole line backordered unless the meta said how many.
+ON_BACKORDER = "onbackorder"
+
+
+def with_stock_statuses(order: Order, statuses: Mapping[str, str]) -> Order:
+    """``order`` with lines whose product (or variation) the shop lists as ``onbackorder`` marked backordered;
+    ``statuses``: product or variation id -> stock status. Lines the meta already marked keep their count."""
+    changed = []
+    for line in order.lines:
+        status = statuses.get(line.variant_id or "") or statuses.get(line.product_id or "")
+        if status is None or line.backordered:
+            changed.append(line)
+        elif status == ON_BACKORDER:
+            changed.append(replace(line, backordered=line.quantity, stock_signal="onbackorder"))
+        else:
+            changed.append(replace(line, backordered=0, stock_signal=None))
+    return order.with_changes(lines=tuple(changed))
 
 
 def _shipping_method(data: Mapping[str, Any]) -> tuple[str | None, str | None, bool]:

@@ -24,6 +24,10 @@ NOTES: dict[str, dict[str, str]] = {
         "next_day": "'{method}' beloofd voor {promised}, niet verzonden voor {deadline}. "
         "Nieuwe bezorgdatum {new_date}.{told}",
         "delay": "pakket {reason_text}; stap {level} van de vertragingsladder.{told}{call}",
+        "delay_returned": "pakket {tracking} is retour afzender; de vertragingsladder stopt. Klant is niet ingelicht."
+        " Belafspraak aangemaakt.",
+        "parcel_unseen": "ordercare kan dit pakket niet volgen ({tracking}): geen scan van de vervoerder, geen status"
+        " van het platform en geen volgbron ingesteld. {reason_text}. Klant is niet ingelicht.",
         "voucher_issued": " Kortingscode {code} ({value}) gemaakt, geldig t/m {ends}.",
         "voucher_refused": " Geen kortingscode: {reason}.",
     },
@@ -39,6 +43,10 @@ NOTES: dict[str, dict[str, str]] = {
         "next_day": "'{method}' promised for {promised}, not shipped by {deadline}. "
         "New delivery date {new_date}.{told}",
         "delay": "parcel {reason_text}; delay ladder step {level}.{told}{call}",
+        "delay_returned": "parcel {tracking} is going back to the sender; the delay ladder stops. Customer not"
+        " informed. Call task created.",
+        "parcel_unseen": "ordercare cannot see this parcel ({tracking}): no carrier scan, no status from the"
+        " platform and no tracking source configured. {reason_text}. Customer not informed.",
         "voucher_issued": " Voucher {code} ({value}) created, valid until {ends}.",
         "voucher_refused": " No voucher: {reason}.",
     },
@@ -61,6 +69,9 @@ PHRASES: dict[str, dict[str, str]] = {
         "late": "is later dan beloofd (verwacht {date})",
         "no_scan": "heeft sinds {date} geen scan van de vervoerder",
         "carrier_failure": "heeft een probleem bij de vervoerder ({status})",
+        "unseen_late": "Verwacht op {date}",
+        "unseen_no_scan": "Verzonden op {date}",
+        "no_tracking": "zonder volgnummer",
     },
     "en": {
         "held": " Fulfilment is on hold.",
@@ -78,6 +89,9 @@ PHRASES: dict[str, dict[str, str]] = {
         "late": "is later than promised (expected {date})",
         "no_scan": "has had no carrier scan since {date}",
         "carrier_failure": "has a carrier problem ({status})",
+        "unseen_late": "Expected on {date}",
+        "unseen_no_scan": "Shipped on {date}",
+        "no_tracking": "no tracking number",
     },
 }
 

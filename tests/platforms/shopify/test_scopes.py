@@ -36,9 +36,15 @@ def test_the_install_requests_what_the_code_needs() -> None:
         "read_customers",
         "read_discounts",
         "write_discounts",
+        "read_draft_orders",
+        "write_draft_orders",
         "read_fulfillments",
+        "read_inventory",
+        "read_locations",
         "read_merchant_managed_fulfillment_orders",
         "write_merchant_managed_fulfillment_orders",
+        "read_order_edits",
+        "write_order_edits",
         "read_orders",
         "write_orders",
         "read_products",
@@ -62,7 +68,9 @@ def test_a_write_scope_grants_its_read_scope() -> None:
     assert not scopes.covers(["read_orders"], ("write_orders",))
     assert scopes.check(list(scopes.REQUIRED_SCOPES)).ok
     written_only = [s for s in scopes.REQUIRED_SCOPES if not s.startswith("read_")] + ["read_customers"]
-    assert scopes.check(written_only).missing == ("read_fulfillments", "read_products")
+    assert scopes.check(written_only).missing == (
+        "read_fulfillments", "read_inventory", "read_locations", "read_products",
+    )  # fmt: skip
 
 
 def test_missing_scopes_are_named_with_what_they_stop() -> None:
@@ -91,7 +99,13 @@ def test_check_access_reads_the_granted_scopes_from_the_shop(
     )  # fmt: skip
     assert result.missing == (
         "read_customers",
+        "read_draft_orders",
+        "write_draft_orders",
         "read_fulfillments",
+        "read_inventory",
+        "read_locations",
+        "read_order_edits",
+        "write_order_edits",
         "read_products",
         "read_third_party_fulfillment_orders",
         "write_third_party_fulfillment_orders",
@@ -106,3 +120,19 @@ def test_check_access_reads_the_granted_scopes_from_the_shop(
     with caplog.at_level(logging.WARNING):
         assert client.check_access().missing == ()
     assert [r for r in caplog.records if r.name.endswith("shopify.client")] == []
+
+
+def test_a_shop_writing_carrier_events_is_told_when_write_fulfillments_is_missing(
+    shop: SandboxShop, fake_time: FakeTime
+) -> None:
+    # given every scope an install requests, but not the one the carrier write-back needs
+    shop.granted = set(scopes.REQUIRED_SCOPES)
+    plain: ShopifyClient = client_for(shop, fake_time)
+    opted: ShopifyClient = client_for(shop, fake_time, options=("carriers.shopify_events",))
+    # then only the shop with the option on misses it, and hears what it stops
+    assert plain.check_access().missing == ()
+    result = opted.check_access()
+    assert result.missing == ("write_fulfillments",)
+    assert "write_fulfillments" in result.describe()
+    shop.granted = set(scopes.required_scopes(["carriers.shopify_events"]))
+    assert opted.check_access().ok

@@ -203,7 +203,9 @@ def test_changed_orders_pages_through_every_order_oldest_first(
     site.update_order(ids[0], status="completed")  # now the most recently modified
     before = site.counters["requests"]
     events = list(client.changed_orders(None))
-    assert site.counters["requests"] - before == 3  # 100 + 100 + 30
+    # 100 + 100 + 30 orders, then one read of the stock of their products (one product, in one request)
+    assert site.counters["requests"] - before == 4
+    assert ("GET", "/wp-json/wc/v3/products") in site.requests
     assert [e.order_external_id for e in events] == [str(i) for i in ids[1:]] + [str(ids[0])]
     assert events[-1].order is not None
     assert events[-1].order.platform_status == "completed"
