@@ -39,6 +39,7 @@ class Claimed:
     lease_until: datetime
     resumed: bool  # an earlier attempt did not finish: check before repeating
 
+
 HEADROOM_SHARE = 0.5  # a shop's actions overlap only while its bucket is at least this full
 
 T = TypeVar("T")

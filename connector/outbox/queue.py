@@ -5,7 +5,9 @@ The worker claims due rows under a lease (``FOR UPDATE SKIP LOCKED`` on PostgreS
 writers), records an attempt, calls the performer for the action's kind, and records the outcome:
 done, retry later with exponential backoff and jitter, or failed with the platform's message. An attempt
 that follows an unfinished one (a crash between "call made" and "call recorded") first asks the
-performer whether the action already took effect, so a replay is harmless.
+performer whether the action already took effect, so a replay is harmless. A claimed batch is performed
+``scheduler.outbox_concurrency`` actions at a time, each order's one after another in their planned order,
+and the outcomes are recorded in groups (``connector.outbox.lanes``).
 
 An action may follow another (``after_key``): it runs only once that one is done. When the one it
 follows fails or is cancelled, the follower is cancelled too (and its own followers), with the reason in
@@ -29,7 +31,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
@@ -374,46 +376,77 @@ def backoff_seconds(attempt: int, retry_after: float | None = None, rng: random.
     return float(max(delay, retry_after or 0.0))
 
 
-def _finish(
-    session: Session,
-    claimed: Claimed,
-    worker: str,
-    now: datetime,
-    *,
-    outcome: str,
-    result: dict[str, Any] | None = None,
-    error: str | None = None,
-    next_attempt_at: datetime | None = None,
-) -> bool:
-    """Record the attempt's outcome, if this worker still holds the lease. False if it lost it."""
-    action_id = claimed.request.action_id
-    values: dict[str, Any] = {"lease_owner": None, "lease_until": None, "last_error": error}
-    if outcome in ("done", "already_done"):
-        values.update(state="done", result=result or {}, done_at=now)
-    elif outcome == OBSERVED:
-        values.update(state=OBSERVED, result=dict(OBSERVED_RESULT), done_at=now)
-    elif outcome == "failed":
-        values.update(state="failed", done_at=now)
+def _outcome_values(item: Attempted) -> dict[str, Any]:
+    """The action row's new values for this outcome (the lease given back)."""
+    values: dict[str, Any] = {"lease_owner": None, "lease_until": None, "last_error": item.error}
+    if item.outcome in ("done", "already_done"):
+        values.update(state="done", result=item.result or {}, done_at=item.ended_at)
+    elif item.outcome == OBSERVED:
+        values.update(state=OBSERVED, result=dict(OBSERVED_RESULT), done_at=item.ended_at)
+    elif item.outcome == "failed":
+        values.update(state="failed", done_at=item.ended_at)
     else:
-        values.update(next_attempt_at=next_attempt_at)
-    # Core statements: the ORM's bulk-update bookkeeping was most of the cost of recording an outcome
+        values.update(next_attempt_at=item.next_attempt_at)
+    return values
+
+
+def _finish(session: Session, attempted: Sequence[Attempted], worker: str) -> list[bool]:
+    """Record the attempts' outcomes where this worker still holds the lease; per attempt, False if it lost it.
+
+    A few statements for the whole group, whatever its size: the rows still leased to this worker (locked on
+    PostgreSQL, so no other worker's claim can take them meanwhile; SQLite's transaction holds the write lock),
+    one UPDATE per shape of outcome and one for the attempts, each run for every row at once (executemany)."""
+    if not attempted:
+        return []
     actions, attempts = table_of(ActionRow), table_of(ActionAttempt)
-    updated = session.execute(
-        update(actions)
-        .where(actions.c.id == action_id, actions.c.lease_owner == worker, actions.c.state == "pending")
-        .values(**values)
+    ids = [item.claimed.request.action_id for item in attempted]
+    leased = select(actions.c.id).where(
+        actions.c.id.in_(ids), actions.c.lease_owner == worker, actions.c.state == "pending"
     )
-    kept = bool(getattr(updated, "rowcount", 0))
-    if outcome == "failed" and kept:
-        cancel_followers(session, now)
+    if session.get_bind().dialect.name == "postgresql":
+        leased = leased.with_for_update()
+    held = set(session.scalars(leased))
+    kept = [action_id in held for action_id in ids]
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for item, keep in zip(attempted, kept, strict=True):
+        if keep:
+            values = _outcome_values(item)
+            shape = tuple(sorted(values))
+            shapes.setdefault(shape, []).append({"b_id": item.claimed.request.action_id} | {
+                f"b_{name}": value for name, value in values.items()
+            })  # fmt: skip
+    for shape, rows in shapes.items():
+        statement = (
+            update(actions)
+            .where(actions.c.id == bindparam("b_id"))
+            .values({name: bindparam(f"b_{name}", type_=actions.c[name].type) for name in shape})
+        )
+        session.execute(statement, rows)
+    failed = [item.ended_at for item, keep in zip(attempted, kept, strict=True) if keep and item.outcome == "failed"]
+    if failed:
+        cancel_followers(session, max(failed))
     session.execute(
         update(attempts)
         .where(
-            attempts.c.action_id == action_id,
-            attempts.c.attempt == claimed.request.attempt,
+            attempts.c.action_id == bindparam("b_action_id"),
+            attempts.c.attempt == bindparam("b_attempt"),
             attempts.c.finished_at.is_(None),
         )
-        .values(finished_at=now, outcome=outcome, error=error)
+        .values(
+            finished_at=bindparam("b_finished_at", type_=attempts.c.finished_at.type),
+            outcome=bindparam("b_outcome"),
+            error=bindparam("b_error"),
+        ),
+        [
+            {
+                "b_action_id": item.claimed.request.action_id,
+                "b_attempt": item.claimed.request.attempt,
+                "b_finished_at": item.ended_at,
+                "b_outcome": item.outcome,
+                "b_error": item.error,
+            }
+            for item in attempted
+        ],
     )
     return kept
 
@@ -488,19 +521,7 @@ def record(env: OutboxEnv, attempted: Sequence[Attempted]) -> list[bool]:
     """Record the outcomes of these attempts in one transaction; per attempt, False if its lease was lost."""
     services = env.services
     with transaction(services.sessions) as session:
-        kept = [
-            _finish(
-                session,
-                item.claimed,
-                env.worker,
-                item.ended_at,
-                outcome=item.outcome,
-                result=item.result,
-                error=item.error,
-                next_attempt_at=item.next_attempt_at,
-            )
-            for item in attempted
-        ]
+        kept = _finish(session, attempted, env.worker)
     for item, held in zip(attempted, kept, strict=True):
         request = item.claimed.request
         if not held:

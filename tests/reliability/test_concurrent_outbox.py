@@ -12,13 +12,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from connector.actions import ActionKind, ActionRequest, PlannedAction
 from connector.outbox.base import Environment
 from connector.outbox.env import OutboxEnv
 from connector.outbox.lanes import HEADROOM_SHARE, Recorder, bucket_share
-from connector.outbox.queue import drain, plan
+from connector.outbox.queue import Attempted, claim, drain, plan, record
 from connector.services import Services
 from connector.shops import Shop
 from connector.store.db import transaction
@@ -308,3 +308,36 @@ def test_a_group_that_could_not_be_written_is_written_by_the_flush() -> None:
     recorder.flush()
     assert written == [[1, 2]]
     assert recorder.writes == 1
+
+
+def test_a_group_of_outcomes_is_recorded_at_once_except_where_the_lease_was_lost(db_url: str) -> None:
+    services = services_for(db_url, 4)
+    with transaction(services.sessions) as session:
+        for n in range(3):
+            for step in (STEPS[0], STEPS[2]):  # a hold and the release that follows it
+                plan(session, shop_id="fietsen", order_id=None, order_external_id=order_id(n), action=step, now=NOW)
+    with transaction(services.sessions) as session:
+        claimed = claim(session, "w1", NOW, lease_seconds=120, limit=10)
+    assert [c.request.idempotency_key for c in claimed] == [keys(n)[0] for n in range(3)]
+    with transaction(services.sessions) as session:  # w1's lease on the second ran out and w2 took it over
+        session.execute(update(ActionRow).where(ActionRow.id == claimed[1].request.action_id).values(lease_owner="w2"))
+    later = NOW.replace(minute=1)
+    attempted = [
+        Attempted(claimed[0], "done", later, result={"held": True}),
+        Attempted(claimed[1], "done", later, result={"held": True}),
+        Attempted(claimed[2], "failed", later, error="Shopify refused the hold"),
+    ]
+
+    assert record(OutboxEnv(services, worker="w1"), attempted) == [True, False, True]
+
+    with services.sessions() as session:
+        rows = {row.idempotency_key: row for row in session.scalars(select(ActionRow))}
+        finished = {a.action_id: (a.outcome, a.finished_at) for a in session.scalars(select(ActionAttempt))}
+    first, second, third = (rows[keys(n)[0]] for n in range(3))
+    assert (first.state, first.result, first.done_at, first.lease_owner) == ("done", {"held": True}, later, None)
+    assert (second.state, second.result, second.lease_owner) == ("pending", None, "w2")  # w2's now: untouched
+    assert (third.state, third.last_error, third.done_at) == ("failed", "Shopify refused the hold", later)
+    assert rows[keys(0)[2]].state == "pending"  # its hold is done: the release may go
+    assert rows[keys(1)[2]].state == "pending"
+    assert (rows[keys(2)[2]].state, rows[keys(2)[2]].done_at) == ("cancelled", later)  # its hold failed
+    assert finished == {c.request.action_id: (a.outcome, later) for c, a in zip(claimed, attempted, strict=True)}
